@@ -1,0 +1,108 @@
+/**
+ * The GP REST job document — what `…/GPServer/<task>/jobs/<id>` (and `submitJob`, and the service-level alias)
+ * answers — and the parameter value document of `…/results/<param>` and `…/inputs/<param>`. Rendering follows what
+ * real clients read (arcgis-api.md §5.6, §7): `results` is always present on a Succeeded job (maybe empty),
+ * `progress` only while Executing, and pollers never see New (it reads as Submitted).
+ *
+ * @module
+ */
+import { z } from "zod"
+import type { Job, JobValue, MessageLevel } from "./Job.ts"
+import * as JobId from "./JobId.ts"
+import * as JobStatus from "./JobStatus.ts"
+
+/**
+ * Every `esriJobMessageType*` a client may meet; GeoJobs itself emits the first three.
+ *
+ * @category models
+ */
+export const messageTypes = [
+  "esriJobMessageTypeInformative",
+  "esriJobMessageTypeWarning",
+  "esriJobMessageTypeError",
+  "esriJobMessageTypeEmpty",
+  "esriJobMessageTypeAbort",
+  "esriJobMessageTypeProcessDefinition",
+  "esriJobMessageTypeProcessStart",
+  "esriJobMessageTypeProcessStop"
+] as const
+
+const levelTypes: { readonly [L in MessageLevel]: (typeof messageTypes)[number] } = {
+  informative: "esriJobMessageTypeInformative",
+  warning: "esriJobMessageTypeWarning",
+  error: "esriJobMessageTypeError"
+}
+
+const paramUrls = z.record(z.string(), z.object({ paramUrl: z.string() }))
+
+/**
+ * zod schema of the REST job document (loose enough for what ArcGIS servers send, so clients can use it too).
+ *
+ * @category models
+ */
+export const schema = z.object({
+  jobId: JobId.schema,
+  jobStatus: JobStatus.restNameSchema,
+  progress: z
+    .object({
+      type: z.enum(["default", "step"]),
+      message: z.string().optional(),
+      percent: z.number().int().min(0).max(100).optional()
+    })
+    .optional(),
+  results: paramUrls.optional(),
+  inputs: paramUrls.optional(),
+  messages: z.array(z.object({ type: z.enum(messageTypes), description: z.string() })).optional()
+})
+
+/**
+ * The REST job document.
+ *
+ * @category models
+ */
+export type RestJob = z.output<typeof schema>
+
+/**
+ * zod schema of one parameter value (`results/<param>`, `inputs/<param>`, and the items of `execute`'s `results`).
+ *
+ * @category models
+ */
+export const parameterValueSchema = z.object({ paramName: z.string(), dataType: z.string(), value: z.unknown() })
+
+/**
+ * A parameter value document.
+ *
+ * @category models
+ */
+export type ParameterValue = z.output<typeof parameterValueSchema>
+
+const links = (kind: "results" | "inputs", values: Readonly<Record<string, JobValue>>) =>
+  Object.fromEntries(Object.keys(values).map((name) => [name, { paramUrl: `${kind}/${encodeURIComponent(name)}` }]))
+
+/**
+ * Renders a job for REST pollers. `returnMessages: false` leaves the messages out, as the API's parameter asks.
+ *
+ * @category constructors
+ */
+export const fromJob = (job: Job, options: { readonly returnMessages?: boolean | undefined } = {}): RestJob => {
+  const shown = JobStatus.pollerView(job.status) ?? job.status
+  const doc: RestJob = { jobId: job.id, jobStatus: JobStatus.restName(shown) }
+  if (shown === "Executing") doc.progress = job.progress ?? { type: "default", message: "Executing..." }
+  if (shown === "Succeeded") doc.results = links("results", job.results)
+  doc.inputs = links("inputs", job.inputs)
+  if (options.returnMessages !== false) {
+    doc.messages = job.messages.map((m) => ({ type: levelTypes[m.level], description: m.description }))
+  }
+  return doc
+}
+
+/**
+ * Renders one input or result.
+ *
+ * @category constructors
+ */
+export const parameterValue = (paramName: string, value: JobValue): ParameterValue => ({
+  paramName,
+  dataType: value.dataType,
+  value: value.value
+})
