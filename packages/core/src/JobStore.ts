@@ -50,7 +50,7 @@ export interface NormalizedQuery extends JobQuery {
 }
 
 /**
- * One page of a query, in the query's order (by `created`, ties broken by id).
+ * One page of a query, in the query's order (see {@link sortJobs}).
  *
  * @category models
  */
@@ -178,17 +178,16 @@ export const matches = (query: JobQuery, job: Job): boolean =>
   (query.createdFrom === undefined || job.created >= query.createdFrom) &&
   (query.createdTo === undefined || job.created <= query.createdTo)
 
-const byId = (a: Job, b: Job): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-
 /**
- * The page order of a query: by `created` (newest first unless `oldest` is asked for), ties broken by id.
+ * Sorts jobs listed in the order they were stored into a query's order: by `created`, newest first unless `oldest`
+ * is asked for, jobs created in the same millisecond in the order they were stored (reversed for newest first).
  *
  * @category combinators
  */
-export const order =
-  (query: JobQuery) =>
-  (a: Job, b: Job): number =>
-    (query.order === "oldest" ? a.created - b.created : b.created - a.created) || byId(a, b)
+export const sortJobs = (query: JobQuery, inStoreOrder: ReadonlyArray<Job>): Array<Job> =>
+  query.order === "oldest"
+    ? [...inStoreOrder].sort((a, b) => a.created - b.created)
+    : [...inStoreOrder].reverse().sort((a, b) => b.created - a.created)
 
 /**
  * Assembles a page from the total count and the jobs found at `query.start`.
@@ -221,7 +220,10 @@ const makeMemory = (): JobStoreShape => {
       ),
     query: (query) =>
       Effect.map(normalizeQuery(query), (q) => {
-        const found = [...jobs.values()].filter((job) => matches(q, job)).sort(order(q))
+        const found = sortJobs(
+          q,
+          [...jobs.values()].filter((job) => matches(q, job))
+        )
         return page(q, found.length, found.slice(q.start - 1, q.start - 1 + q.number))
       }),
     delete: (id) => Effect.suspend(() => find(id)).pipe(Effect.flatMap(() => Effect.sync(() => void jobs.delete(id))))

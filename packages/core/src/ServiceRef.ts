@@ -136,10 +136,12 @@ export const fromPath = (path: string): Effect.Effect<ServiceRef, InvalidReferen
  *
  * @category combinators
  */
-export const path = (ref: ServiceRef): string => (ref.folder === undefined ? ref.name : `${ref.folder}/${ref.name}`)
+export const path = (ref: Pick<ServiceRef, "folder" | "name">): string =>
+  ref.folder === undefined ? ref.name : `${ref.folder}/${ref.name}`
 
 /** Whether two references name the same service. @category guards */
-export const equals = (a: ServiceRef, b: ServiceRef): boolean => a.folder === b.folder && a.name === b.name
+export const equals = (a: Pick<ServiceRef, "folder" | "name">, b: Pick<ServiceRef, "folder" | "name">): boolean =>
+  a.folder === b.folder && a.name === b.name
 
 /**
  * zod schema of a stored service reference (names are checked by the same rules as {@link make}).

@@ -273,7 +273,7 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
           const direction = q.order === "oldest" ? "ASC" : "DESC"
           const total = (sql(`SELECT count(*) AS n FROM jobs ${filter}`).get(params) as { n: number }).n
           const rows = sql(
-            `SELECT * FROM jobs ${filter} ORDER BY created ${direction}, id ASC LIMIT $limit OFFSET $offset`
+            `SELECT * FROM jobs ${filter} ORDER BY created ${direction}, rowid ${direction} LIMIT $limit OFFSET $offset`
           ).all({ ...params, limit: q.number, offset: q.start - 1 }) as unknown as ReadonlyArray<Row>
           return ok(JobStore.page(q, total, rows.map(toJob)))
         })
@@ -284,7 +284,7 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
 
   const running = sql(`SELECT folder, name, count(*) AS n FROM jobs
     WHERE status IN ('Executing', 'Cancelling') GROUP BY name, folder`)
-  const queued = sql("SELECT * FROM jobs WHERE status = 'Submitted' ORDER BY created ASC, id ASC LIMIT ?")
+  const queued = sql("SELECT * FROM jobs WHERE status = 'Submitted' ORDER BY created ASC, rowid ASC LIMIT ?")
   const start = sql(`UPDATE jobs SET status = 'Executing', started = $now, ended = NULL, revision = revision + 1,
     owner = $owner WHERE id = $id AND status = 'Submitted'`)
   const beat = sql(`INSERT INTO engines (id, host, pid, seen) VALUES ($id, $host, $pid, $seen)

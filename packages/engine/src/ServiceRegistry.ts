@@ -1,0 +1,79 @@
+/**
+ * The published geoprocessing services as the engine runs them: each service's reference and settings (ArcGIS's
+ * max instances, max usage time and jobs-directory cleanup: `maxConcurrentJobs`, `maxExecutionTime`, `jobRetention`)
+ * and its tasks — where each task's tool module lives (for the worker threads) and how its inputs are decoded and
+ * checked (on the main thread, before a job exists).
+ *
+ * @module
+ */
+import { type Job, type JobUrls, ServiceRef } from "@geojobs/core"
+import { Context, type Effect, Layer } from "effect"
+import type { InvalidInput } from "./EngineError.ts"
+
+/**
+ * A task as the engine needs it.
+ *
+ * @category models
+ */
+export interface TaskDefinition {
+  readonly name: string
+  /** The URL of the module that exports the tool, imported inside worker threads. */
+  readonly moduleUrl: string
+  /** The export holding the tool; `default` when absent. */
+  readonly exportName?: string | undefined
+  /** A retryable task interrupted by a restart is queued again instead of failed. */
+  readonly retryable: boolean
+  /** Decodes and checks submitted parameters into the values stored with the job. */
+  readonly decodeInputs: (
+    raw: Readonly<Record<string, unknown>>
+  ) => Effect.Effect<Record<string, Job.JobValue>, InvalidInput>
+}
+
+/**
+ * A service as the engine runs it. Durations are milliseconds.
+ *
+ * @category models
+ */
+export interface ServiceDefinition {
+  readonly ref: ServiceRef.ServiceRef
+  readonly description: string
+  readonly executionType: "async" | "sync"
+  readonly maxConcurrentJobs: number
+  readonly maxExecutionTimeMs: number
+  readonly jobRetentionMs: number
+  readonly tasks: ReadonlyMap<string, TaskDefinition>
+}
+
+/** ArcGIS's defaults: 600 s max usage time, the 360-minute jobs-directory cleanup. @category models */
+export const defaults = { maxConcurrentJobs: 2, maxExecutionTimeMs: 600_000, jobRetentionMs: 6 * 3_600_000 } as const
+
+/**
+ * The registry service.
+ *
+ * @category services
+ */
+export class ServiceRegistry extends Context.Service<
+  ServiceRegistry,
+  {
+    readonly services: ReadonlyArray<ServiceDefinition>
+    readonly find: (service: JobUrls.ServicePath) => ServiceDefinition | undefined
+  }
+>()("@geojobs/engine/ServiceRegistry") {
+  /**
+   * A registry of the given services.
+   *
+   * @category layers
+   */
+  static readonly layer = (services: ReadonlyArray<ServiceDefinition>): Layer.Layer<ServiceRegistry> =>
+    Layer.succeed(ServiceRegistry, make(services))
+}
+
+/**
+ * A registry over a list of services.
+ *
+ * @category constructors
+ */
+export const make = (services: ReadonlyArray<ServiceDefinition>): ServiceRegistry["Service"] => {
+  const byPath = new Map(services.map((s) => [ServiceRef.path(s.ref), s]))
+  return { services, find: (service) => byPath.get(ServiceRef.path(service)) }
+}

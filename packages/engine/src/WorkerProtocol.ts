@@ -1,0 +1,46 @@
+/**
+ * The messages between the engine and a tool running in a worker thread. The task payload travels with a
+ * `MessagePort`; the worker reports progress and messages on it, and the engine asks for a cooperative stop on it.
+ *
+ * @module
+ */
+import type { MessagePort } from "node:worker_threads"
+import type { Job } from "@geojobs/core"
+
+/**
+ * What a worker is given to run one job.
+ *
+ * @category models
+ */
+export interface WorkerTask {
+  readonly jobId: string
+  readonly moduleUrl: string
+  readonly exportName?: string | undefined
+  readonly inputs: Readonly<Record<string, Job.JobValue>>
+  /** The job's own folder for output files (`<dataDir>/jobs/<jobId>`). */
+  readonly outputDir: string
+  readonly port: MessagePort
+}
+
+/**
+ * What a worker answers: the job's outputs, by parameter name.
+ *
+ * @category models
+ */
+export type WorkerResult = Readonly<Record<string, Job.JobValue>>
+
+/**
+ * Worker → engine.
+ *
+ * @category models
+ */
+export type WorkerEvent =
+  | { readonly type: "progress"; readonly percent?: number | undefined; readonly message: string }
+  | { readonly type: "message"; readonly level: Job.MessageLevel; readonly text: string }
+
+/**
+ * Engine → worker.
+ *
+ * @category models
+ */
+export type EngineCommand = { readonly type: "abort" }

@@ -1,0 +1,84 @@
+/**
+ * Tools for engine tests, loaded by the worker threads from this file: each export is a tool (an object with
+ * `execute(inputs, ctx)`).
+ */
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+
+interface Ctx {
+  readonly jobId: string
+  readonly signal: AbortSignal
+  readonly outputDir: string
+  readonly progress: (percent: number | undefined, message?: string) => void
+  readonly message: (level: "informative" | "warning" | "error", text: string) => void
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    })
+  })
+
+/** Answers its input at once. */
+export const echo = {
+  parameters: [{ name: "out", dataType: "GPString", direction: "esriGPParameterDirectionOutput" }],
+  execute: (inputs: Record<string, unknown>) => ({ out: inputs.text ?? "" })
+}
+
+/** Sleeps `ms`, reporting progress every 100 ms; honours cancel. */
+export const nap = {
+  execute: async (inputs: Record<string, unknown>, ctx: Ctx) => {
+    const total = Number(inputs.ms ?? 1000)
+    for (let done = 0; done < total; done += 100) {
+      ctx.progress(Math.round((done / total) * 100), `slept ${done} ms`)
+      await sleep(Math.min(100, total - done), ctx.signal)
+    }
+    ctx.message("informative", "woke up")
+    return { slept: total }
+  }
+}
+
+/** Spins the CPU for `ms` and ignores cancel: only terminating its thread stops it. */
+export const stubborn = {
+  execute: (inputs: Record<string, unknown>) => {
+    const until = Date.now() + Number(inputs.ms ?? 60_000)
+    let n = 0
+    while (Date.now() < until) n++
+    return { spins: n }
+  }
+}
+
+/** Throws. */
+export const broken = {
+  execute: () => {
+    throw new Error("the tool broke: no such layer")
+  }
+}
+
+/** Reports progress as fast as it can for `ms`, then a last value. */
+export const chatty = {
+  execute: async (inputs: Record<string, unknown>, ctx: Ctx) => {
+    const until = Date.now() + Number(inputs.ms ?? 600)
+    let i = 0
+    while (Date.now() < until) {
+      ctx.progress(i % 100, `update ${i}`)
+      i++
+      if (i % 50 === 0) await sleep(1)
+    }
+    ctx.progress(99, "last update")
+    await sleep(50)
+    return { updates: i }
+  }
+}
+
+/** Writes a file into its output folder. */
+export const writer = {
+  parameters: [{ name: "file", dataType: "GPDataFile", direction: "esriGPParameterDirectionOutput" }],
+  execute: (_inputs: Record<string, unknown>, ctx: Ctx) => {
+    writeFileSync(join(ctx.outputDir, "result.txt"), `job ${ctx.jobId}\n`)
+    return { file: { path: "result.txt" } }
+  }
+}
