@@ -82,3 +82,13 @@ export const writer = {
     return { file: { path: "result.txt" } }
   }
 }
+
+/** Appends "<jobId> <pid>" to the file named by its `log` input, so a test can see who ran what, and how often. */
+export const record = {
+  execute: async (inputs: Record<string, unknown>, ctx: Ctx) => {
+    const { appendFileSync } = await import("node:fs")
+    appendFileSync(String(inputs.log), `${ctx.jobId} ${process.pid}\n`)
+    await sleep(Number(inputs.ms ?? 5))
+    return { pid: process.pid }
+  }
+}

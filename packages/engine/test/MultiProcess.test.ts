@@ -1,0 +1,151 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Entropy, Job, JobStatus, JobStore, ServiceRef } from "@geojobs/core"
+import { Effect, Layer } from "effect"
+import * as SqliteJobStore from "../src/SqliteJobStore.ts"
+import { tempDir } from "./support/Harness.ts"
+
+const script = new URL("./support/EngineProcess.ts", import.meta.url).pathname
+
+/** Starts an engine process and waits for its "ready". */
+const startEngine = (dataDir: string, workers = 2) =>
+  Effect.promise(
+    () =>
+      new Promise<ChildProcess>((resolve, reject) => {
+        const child = spawn(process.execPath, [script, dataDir, String(workers)], { stdio: ["ignore", "pipe", "pipe"] })
+        let err = ""
+        child.stderr?.on("data", (d) => {
+          err += String(d)
+        })
+        child.stdout?.on("data", (d) => {
+          if (String(d).includes("ready")) resolve(child)
+        })
+        child.on("exit", (code) => reject(new Error(`engine process exited with ${code}: ${err}`)))
+      })
+  )
+
+const stop = (child: ChildProcess, signal: NodeJS.Signals) =>
+  Effect.promise(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
+        child.once("exit", () => resolve())
+        child.kill(signal)
+      })
+  )
+
+const ref = (name: string): ServiceRef.ServiceRef => ({
+  folder: "Test",
+  name,
+  type: "GPServer",
+  serviceId: ServiceRef.deriveServiceId("Test", name)
+})
+
+const submit = (name: string, task: string, inputs: Record<string, unknown>) =>
+  Effect.gen(function* () {
+    const store = yield* JobStore.JobStore
+    const job = yield* Job.make({
+      service: ref(name),
+      task,
+      user: "analyst",
+      inputs: Object.fromEntries(Object.entries(inputs).map(([k, value]) => [k, { dataType: "GPString", value }]))
+    })
+    return yield* store.create(job)
+  })
+
+const waitUntil = (check: Effect.Effect<boolean, unknown, JobStore.JobStore>, timeoutMs: number, what: string) =>
+  Effect.gen(function* () {
+    const until = Date.now() + timeoutMs
+    while (!(yield* check)) {
+      if (Date.now() > until) return yield* Effect.die(new Error(`timed out: ${what}`))
+      yield* Effect.sleep(50)
+    }
+  })
+
+const storeAt = (dataDir: string) =>
+  Layer.mergeAll(SqliteJobStore.layer({ filename: join(dataDir, "jobs.sqlite") }), Entropy.Entropy.layer)
+
+describe("several engine processes on one database file", () => {
+  it.live(
+    "two processes claim 300 jobs between them and no job is ever claimed twice",
+    () => {
+      const dataDir = tempDir()
+      const log = join(dataDir, "runs.log")
+      writeFileSync(log, "")
+      return Effect.gen(function* () {
+        const ids: Array<string> = []
+        for (let i = 0; i < 300; i++) ids.push((yield* submit("Multi", "record", { log, ms: 20 })).id)
+        const [a, b] = yield* Effect.all([startEngine(dataDir), startEngine(dataDir)], { concurrency: 2 })
+        const store = yield* JobStore.JobStore
+        yield* waitUntil(
+          Effect.map(store.query({ statuses: ["Succeeded"], number: 1 }), (p) => p.total === 300),
+          60_000,
+          "all 300 jobs succeeded"
+        )
+        yield* stop(a, "SIGTERM")
+        yield* stop(b, "SIGTERM")
+        const runs = readFileSync(log, "utf8").trim().split("\n")
+        const perJob = new Map<string, number>()
+        const pids = new Set<string>()
+        for (const line of runs) {
+          const [id, pid] = line.split(" ")
+          perJob.set(id ?? "", (perJob.get(id ?? "") ?? 0) + 1)
+          pids.add(pid ?? "")
+        }
+        assert.strictEqual(runs.length, 300, "one run per job")
+        assert.deepStrictEqual([...perJob.values()].filter((n) => n !== 1), [])
+        assert.deepStrictEqual([...perJob.keys()].sort(), [...ids].sort())
+        assert.isAtLeast(pids.size, 2, "both processes ran jobs")
+      }).pipe(Effect.provide(storeAt(dataDir)))
+    },
+    90_000
+  )
+
+  it.live(
+    "SIGKILL mid-job, restart: the interrupted job fails, a retryable one runs again, queued ones run, nothing is lost",
+    () => {
+      const dataDir = tempDir()
+      return Effect.gen(function* () {
+        const store = yield* JobStore.JobStore
+        const plain = yield* submit("Multi", "nap", { ms: 30_000 })
+        const retry = yield* submit("Retry", "nap", { ms: 1500 })
+        const first = yield* startEngine(dataDir, 2)
+        yield* waitUntil(
+          Effect.map(store.query({ statuses: ["Executing"], number: 1 }), (p) => p.total === 2),
+          20_000,
+          "both jobs executing"
+        )
+        const queued = [
+          yield* submit("Multi", "echo", { text: "a" }),
+          yield* submit("Multi", "echo", { text: "b" }),
+          yield* submit("Multi", "echo", { text: "c" })
+        ]
+        yield* stop(first, "SIGKILL")
+        const all = [plain, retry, ...queued]
+        // The dead process left its jobs Executing; nothing changes them until an engine starts again.
+        assert.strictEqual((yield* store.get(plain.id)).status, "Executing")
+        const second = yield* startEngine(dataDir, 2)
+        yield* waitUntil(
+          Effect.map(
+            Effect.forEach(all, (j) => store.get(j.id)),
+            (jobs) => jobs.every((j) => JobStatus.isTerminal(j.status))
+          ),
+          30_000,
+          "every job finished after the restart"
+        )
+        yield* stop(second, "SIGTERM")
+        const failed = yield* store.get(plain.id)
+        assert.strictEqual(failed.status, "Failed")
+        assert.isTrue(failed.messages.some((m) => m.description === "interrupted by server restart"))
+        const rerun = yield* store.get(retry.id)
+        assert.strictEqual(rerun.status, "Succeeded")
+        assert.isTrue(rerun.messages.some((m) => m.description.includes("queued again")))
+        for (const q of queued) assert.strictEqual((yield* store.get(q.id)).status, "Succeeded")
+        assert.strictEqual((yield* store.query({})).total, all.length, "no acknowledged job was lost")
+      }).pipe(Effect.provide(storeAt(dataDir)))
+    },
+    90_000
+  )
+})

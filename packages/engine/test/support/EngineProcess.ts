@@ -1,0 +1,25 @@
+/**
+ * An engine in its own process, for the multi-process and crash tests: `node EngineProcess.ts <dataDir> [maxWorkers]`.
+ * Prints "ready" once started; shuts down gracefully on SIGTERM.
+ */
+import { Effect, Fiber, Layer } from "effect"
+import { engineLayer, service, task } from "./Harness.ts"
+
+const [dataDir, workers] = process.argv.slice(2)
+if (dataDir === undefined) throw new Error("usage: EngineProcess.ts <dataDir> [maxWorkers]")
+
+const services = [
+  service("Multi", { maxConcurrentJobs: 16 }, [task("record"), task("nap"), task("echo", true), task("stubborn")]),
+  service("Retry", { maxConcurrentJobs: 16 }, [task("nap", true)])
+]
+
+const main = Layer.launch(
+  Layer.mergeAll(
+    engineLayer(dataDir, services, { maxWorkers: Number(workers ?? 2), heartbeatMs: 200, leaseMs: 2000 }),
+    Layer.effectDiscard(Effect.sync(() => console.log("ready")))
+  )
+)
+const fiber = Effect.runFork(main)
+process.on("SIGTERM", () => {
+  Effect.runFork(Fiber.interrupt(fiber))
+})
