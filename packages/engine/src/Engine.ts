@@ -28,8 +28,14 @@ import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./Wor
 export interface EngineOptions {
   /** Output files go to `<dataDir>/jobs/<jobId>/`. */
   readonly dataDir: string
-  /** Worker threads, the global limit of jobs executing in this process (default: the number of cores). */
+  /** Worker threads (default: the number of cores). */
   readonly maxWorkers?: number | undefined
+  /**
+   * Jobs one worker thread runs at once (default 1, like one ArcGIS instance per job). More suits tools that mostly
+   * wait on I/O; CPU-bound jobs sharing a thread take turns. `maxWorkers × jobsPerWorker` is the global limit of jobs
+   * executing in this process.
+   */
+  readonly jobsPerWorker?: number | undefined
   /** How long a tool that ignores a cancel keeps running before its worker is terminated (default 5000). */
   readonly cancelGraceMs?: number | undefined
   /** At most one progress write per job per this interval (default 250); also how often a running job's stored state is checked. */
@@ -146,6 +152,8 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const registry = yield* ServiceRegistry
   const entropy = yield* Entropy.Entropy
   const maxWorkers = Math.max(1, options.maxWorkers ?? availableParallelism())
+  const jobsPerWorker = Math.max(1, options.jobsPerWorker ?? 1)
+  const maxJobs = maxWorkers * jobsPerWorker
   const cancelGraceMs = options.cancelGraceMs ?? 5000
   const progressIntervalMs = options.progressIntervalMs ?? 250
   const pollIntervalMs = options.pollIntervalMs ?? 250
@@ -167,7 +175,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     maxThreads: maxWorkers,
     minThreads: Math.min(1, maxWorkers),
     idleTimeout: 60_000,
-    concurrentTasksPerWorker: 1
+    concurrentTasksPerWorker: jobsPerWorker
   })
   const running = new Map<string, Running>()
   const finished = new Map<string, Deferred.Deferred<Job.Job>>()
@@ -292,46 +300,55 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   ) =>
     Effect.gen(function* () {
       const retention = entry.service.jobRetentionMs
-      const written = yield* modify(entry.job.id, (job, now) => {
-        let next = job
-        for (const m of entry.progress.messages) next = Job.addMessageAt(next, m.level, m.text, now)
-        if (next.status === "Deleting") return moved(next, "Deleted", now)
-        const cancelled = entry.cancel === "requested" || next.status === "Cancelling"
-        if (entry.interrupted && !cancelled) {
-          const requeue = entry.task.retryable && JobStatus.canTransition(next.status, "Submitted")
-          next = Job.addMessageAt(
-            next,
-            requeue ? "warning" : "error",
-            requeue ? "Interrupted by server shutdown; queued again." : "Interrupted by server shutdown.",
-            now
-          )
-          return requeue ? moved(next, "Submitted", now) : expire(moved(next, "Failed", now), retention)
-        }
-        if (cancelled) {
-          const cancelling = next.status === "Executing" ? moved(next, "Cancelling", now) : next
-          if (cancelling === undefined) return undefined
-          const noted = Job.addMessageAt(cancelling, "warning", `Cancelled at ${stamp(now)} ${elapsed(next, now)}`, now)
-          return expire(moved(noted, "Cancelled", now), retention)
-        }
-        if (entry.timedOut) {
-          const limit = Math.round(entry.service.maxExecutionTimeMs / 1000)
-          next = Job.addMessageAt(
-            next,
-            "error",
-            `Job timed out: it ran longer than the service's maximum execution time of ${limit} seconds.`,
-            now
-          )
-          return expire(moved(next, "TimedOut", now), retention)
-        }
-        if (outcome.ok) {
-          next = Job.setResults(next, outcome.results)
-          next = Job.addMessageAt(next, "informative", `Succeeded at ${stamp(now)} ${elapsed(next, now)}`, now)
-          return expire(moved(next, "Succeeded", now), retention)
-        }
-        next = Job.addMessageAt(next, "error", errorText(outcome.error), now)
-        next = Job.addMessageAt(next, "error", `Failed at ${stamp(now)} ${elapsed(next, now)}`, now)
-        return expire(moved(next, "Failed", now), retention)
-      })
+      const written = yield* modify(
+        entry.job.id,
+        (job, now) => {
+          let next = job
+          for (const m of entry.progress.messages) next = Job.addMessageAt(next, m.level, m.text, now)
+          if (next.status === "Deleting") return moved(next, "Deleted", now)
+          const cancelled = entry.cancel === "requested" || next.status === "Cancelling"
+          if (entry.interrupted && !cancelled) {
+            const requeue = entry.task.retryable && JobStatus.canTransition(next.status, "Submitted")
+            next = Job.addMessageAt(
+              next,
+              requeue ? "warning" : "error",
+              requeue ? "Interrupted by server shutdown; queued again." : "Interrupted by server shutdown.",
+              now
+            )
+            return requeue ? moved(next, "Submitted", now) : expire(moved(next, "Failed", now), retention)
+          }
+          if (cancelled) {
+            const cancelling = next.status === "Executing" ? moved(next, "Cancelling", now) : next
+            if (cancelling === undefined) return undefined
+            const noted = Job.addMessageAt(
+              cancelling,
+              "warning",
+              `Cancelled at ${stamp(now)} ${elapsed(next, now)}`,
+              now
+            )
+            return expire(moved(noted, "Cancelled", now), retention)
+          }
+          if (entry.timedOut) {
+            const limit = Math.round(entry.service.maxExecutionTimeMs / 1000)
+            next = Job.addMessageAt(
+              next,
+              "error",
+              `Job timed out: it ran longer than the service's maximum execution time of ${limit} seconds.`,
+              now
+            )
+            return expire(moved(next, "TimedOut", now), retention)
+          }
+          if (outcome.ok) {
+            next = Job.setResults(next, outcome.results)
+            next = Job.addMessageAt(next, "informative", `Succeeded at ${stamp(now)} ${elapsed(next, now)}`, now)
+            return expire(moved(next, "Succeeded", now), retention)
+          }
+          next = Job.addMessageAt(next, "error", errorText(outcome.error), now)
+          next = Job.addMessageAt(next, "error", `Failed at ${stamp(now)} ${elapsed(next, now)}`, now)
+          return expire(moved(next, "Failed", now), retention)
+        },
+        entry.job
+      )
       if (written?.status === "Deleted") yield* removeJob(written.id)
       return written
     })
@@ -350,7 +367,6 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
         return
       }
       const dir = outputDir(claimed.id)
-      mkdirSync(dir, { recursive: true })
       const channel = new MessageChannel()
       const hardKill = new AbortController()
       let graceTimer: ReturnType<typeof setTimeout> | undefined
@@ -385,9 +401,6 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
         level: "informative",
         text: `Start Time: ${stamp(claimed.started ?? claimed.created)}`
       })
-      const ticker = yield* Effect.forkChild(
-        Effect.repeat(flush(entry), Schedule.spaced(progressIntervalMs)).pipe(Effect.delay(progressIntervalMs))
-      )
       const task_: WorkerTask = {
         jobId: claimed.id,
         moduleUrl: task.moduleUrl,
@@ -404,7 +417,6 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
       )
       clearTimeout(timer)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
-      yield* Fiber.interrupt(ticker)
       // Let the last events posted by the worker arrive before the port closes.
       yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
       channel.port1.close()
@@ -419,19 +431,21 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   // --- background fibers ---------------------------------------------------------------------------------------
 
   const runs = yield* FiberSet.make()
+  // One flusher for every running job: progress and messages are written at most once per interval per job.
+  const flushAll = Effect.suspend(() => Effect.forEach([...running.values()], flush, { discard: true }))
   const dispatch = Effect.gen(function* () {
     while (true) {
       yield* Effect.raceFirst(Queue.take(wakeups), Effect.sleep(pollIntervalMs))
       if (!accepting) continue
-      const free = maxWorkers - running.size
+      const free = maxJobs - running.size
       if (free <= 0) continue
-      const claimed = yield* queue
-        .claim({ owner: owner.id, max: free, limitFor })
-        .pipe(Effect.catch((error) => Effect.as(Effect.logError("claim failed", error), [])))
-      for (const job of claimed) {
-        // Registered synchronously so that the next round sees the worker taken.
-        yield* FiberSet.run(runs, runJob(job))
-      }
+      // A claimed job must reach a runner: once the store has moved it to Executing, nothing may interrupt us.
+      const claimed = yield* Effect.uninterruptible(
+        queue.claim({ owner: owner.id, max: free, limitFor }).pipe(
+          Effect.catch((error) => Effect.as(Effect.logError("claim failed", error), [])),
+          Effect.tap((jobs) => Effect.forEach(jobs, (job) => FiberSet.run(runs, runJob(job)), { discard: true }))
+        )
+      )
       if (claimed.length > 0 && claimed.length === free) wake()
     }
   })
@@ -515,6 +529,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     Effect.all(
       [
         dispatch,
+        Effect.repeat(flushAll, Schedule.spaced(progressIntervalMs)),
         Effect.repeat(heartbeat, Schedule.spaced(heartbeatMs)),
         Effect.repeat(
           sweep.pipe(Effect.catch((error) => Effect.as(Effect.logError("sweep failed", error), 0))),

@@ -52,11 +52,10 @@ export const migrations: ReadonlyArray<{ readonly name: string; readonly sql: st
         owner TEXT,
         body TEXT NOT NULL
       );
-      -- the admin query: by service, by status, by user, by time window; newest first
+      -- the admin query is always per service (by status, user and time window within it), newest first
       CREATE INDEX jobs_service_created ON jobs (name, folder, created);
+      -- the dispatcher (Submitted, oldest first), running jobs, and counts by status
       CREATE INDEX jobs_status_created ON jobs (status, created);
-      CREATE INDEX jobs_user_created ON jobs (user, created);
-      CREATE INDEX jobs_created ON jobs (created);
       -- the sweeper
       CREATE INDEX jobs_expires ON jobs (expires) WHERE expires IS NOT NULL;
       CREATE TABLE engines (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, seen INTEGER NOT NULL);
@@ -187,7 +186,62 @@ const run = <A, E>(operation: string, f: () => Outcome<A, E>): Effect.Effect<A, 
     return outcome.ok ? Effect.succeed(outcome.value) : Effect.fail(outcome.error)
   })
 
+/**
+ * Group commit: writes requested in the same turn of the event loop run in one transaction, and each is acknowledged
+ * once that transaction has committed. Under concurrent submitters this turns many commits (each a WAL append) into
+ * one; a lone write waits only for the next turn. A write that fails (a duplicate id, say) fails alone: SQLite rolls
+ * back the statement, not the transaction.
+ */
+const makeWriter = (db: DatabaseSync) => {
+  interface Pending {
+    readonly operation: string
+    readonly work: () => Outcome<unknown, unknown>
+    readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  }
+  let pending: Array<Pending> = []
+  const flush = () => {
+    const items = pending
+    pending = []
+    const outcomes: Array<{ readonly outcome?: Outcome<unknown, unknown>; readonly thrown?: unknown }> = []
+    try {
+      db.exec("BEGIN IMMEDIATE")
+      for (const item of items) {
+        // Each write is atomic on its own: one that throws halfway leaves nothing behind.
+        db.exec("SAVEPOINT item")
+        try {
+          outcomes.push({ outcome: item.work() })
+          db.exec("RELEASE item")
+        } catch (thrown) {
+          db.exec("ROLLBACK TO item")
+          db.exec("RELEASE item")
+          outcomes.push({ thrown })
+        }
+      }
+      db.exec("COMMIT")
+    } catch (cause) {
+      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK")
+      for (const item of items)
+        item.resume(Effect.fail(new JobError.JobStoreError({ operation: item.operation, cause })))
+      return
+    }
+    items.forEach((item, i) => {
+      const { outcome, thrown } = outcomes[i] ?? {}
+      if (outcome === undefined) {
+        item.resume(Effect.fail(new JobError.JobStoreError({ operation: item.operation, cause: thrown })))
+      } else {
+        item.resume(outcome.ok ? Effect.succeed(outcome.value) : Effect.fail(outcome.error))
+      }
+    })
+  }
+  return <A, E>(operation: string, work: () => Outcome<A, E>): Effect.Effect<A, E | JobError.JobStoreError> =>
+    Effect.callback<A, E | JobError.JobStoreError>((resume) => {
+      pending.push({ operation, work, resume: resume as Pending["resume"] })
+      if (pending.length === 1) setImmediate(flush)
+    })
+}
+
 const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; readonly queue: JobQueueShape } => {
+  const write = makeWriter(db)
   const cache = new Map<string, StatementSync>()
   const sql = (text: string): StatementSync => {
     let statement = cache.get(text)
@@ -212,7 +266,7 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
 
   const store: JobStore.JobStoreShape = {
     create: (job) =>
-      run("create", () => {
+      write("create", () => {
         try {
           insert.run(toParams(job))
         } catch (error) {
@@ -227,22 +281,25 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
         return row === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(toJob(row))
       }),
     update: (expectedRevision, next) =>
-      run("update", (): Outcome<Job.Job, JobError.NoSuchJob | JobError.StaleRevision | JobError.InvalidTransition> => {
-        const written: Job.Job = { ...next, revision: expectedRevision + 1 }
-        const changes = update.run({
-          ...toParams(written),
-          expected: expectedRevision,
-          allowed: allowedBefore[next.status]
-        })
-        if (changes.changes === 1) return ok(written)
-        // Refused: read what is there to say why (another writer may have moved it meanwhile; any answer is honest).
-        const stored = versionOf.get(next.id) as { status: JobStatus.JobStatus; revision: number } | undefined
-        if (stored === undefined) return err(new JobError.NoSuchJob({ jobId: next.id }))
-        return err(
-          JobStore.updateProblem({ id: next.id, ...stored }, expectedRevision, next) ??
-            new JobError.StaleRevision({ jobId: next.id, expected: expectedRevision, actual: stored.revision })
-        )
-      }),
+      write(
+        "update",
+        (): Outcome<Job.Job, JobError.NoSuchJob | JobError.StaleRevision | JobError.InvalidTransition> => {
+          const written: Job.Job = { ...next, revision: expectedRevision + 1 }
+          const changes = update.run({
+            ...toParams(written),
+            expected: expectedRevision,
+            allowed: allowedBefore[next.status]
+          })
+          if (changes.changes === 1) return ok(written)
+          // Refused: read what is there to say why (another writer may have moved it meanwhile; any answer is honest).
+          const stored = versionOf.get(next.id) as { status: JobStatus.JobStatus; revision: number } | undefined
+          if (stored === undefined) return err(new JobError.NoSuchJob({ jobId: next.id }))
+          return err(
+            JobStore.updateProblem({ id: next.id, ...stored }, expectedRevision, next) ??
+              new JobError.StaleRevision({ jobId: next.id, expected: expectedRevision, actual: stored.revision })
+          )
+        }
+      ),
     query: (query) =>
       Effect.flatMap(JobStore.normalizeQuery(query), (q) =>
         run("query", () => {
@@ -279,7 +336,7 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
         })
       ),
     delete: (id) =>
-      run("delete", () => (remove.run(id).changes === 1 ? ok(undefined) : err(new JobError.NoSuchJob({ jobId: id }))))
+      write("delete", () => (remove.run(id).changes === 1 ? ok(undefined) : err(new JobError.NoSuchJob({ jobId: id }))))
   }
 
   const running = sql(`SELECT folder, name, count(*) AS n FROM jobs
@@ -298,11 +355,11 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
 
   const queue: JobQueueShape = {
     claim: (request: ClaimRequest) =>
-      run("claim", () => {
+      write("claim", () => {
         if (request.max <= 0) return ok([])
         const now = Date.now()
         return ok(
-          transaction(db, () => {
+          (() => {
             const load = new Map<string, number>()
             for (const r of running.all() as unknown as ReadonlyArray<{
               folder: string | null
@@ -323,16 +380,16 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
               claimed.push({ ...job, status: "Executing", started: now, ended: null, revision: job.revision + 1 })
             }
             return claimed
-          })
+          })()
         )
       }),
     heartbeat: (owner, now) =>
-      run("heartbeat", () => {
+      write("heartbeat", () => {
         beat.run({ id: owner.id, host: owner.host, pid: owner.pid, seen: now })
         return ok(undefined)
       }),
     release: (id) =>
-      run("release", () => {
+      write("release", () => {
         sql("DELETE FROM engines WHERE id = ?").run(id)
         return ok(undefined)
       }),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { mkdirSync } from "node:fs"
 import type { Job } from "@geojobs/core"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
@@ -58,7 +59,11 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
     const outputs = (await tool.execute(inputs, {
       jobId: task.jobId,
       signal: controller.signal,
-      outputDir: task.outputDir,
+      // Created on first use: most tools write no files, and a folder per job is not free.
+      get outputDir() {
+        mkdirSync(task.outputDir, { recursive: true })
+        return task.outputDir
+      },
       progress: (percent, message) => post({ type: "progress", percent, message: message ?? "" }),
       message: (level, text) => post({ type: "message", level, text })
     })) as Record<string, unknown> | undefined

@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { type Job, JobStore } from "@geojobs/core"
 import { Effect } from "effect"
 import { Engine } from "../src/Engine.ts"
+import * as SqliteJobStore from "../src/SqliteJobStore.ts"
 import { engineLayer, service, task, tempDir } from "./support/Harness.ts"
 
 const Test = { name: "Svc" }
@@ -260,6 +261,6 @@ describe("Engine", () => {
       const slow = yield* store.get(ids.slow)
       assert.strictEqual(slow.status, "Failed")
       assert.isTrue(slow.messages.some((m) => m.description === "Interrupted by server shutdown."))
-    }).pipe(Effect.provide(engineLayer(dataDir, services, { maxWorkers: 1 })))
+    }).pipe(Effect.provide(SqliteJobStore.layer({ filename: join(dataDir, "jobs.sqlite") })))
   })
 })

@@ -95,7 +95,10 @@ describe("several engine processes on one database file", () => {
           pids.add(pid ?? "")
         }
         assert.strictEqual(runs.length, 300, "one run per job")
-        assert.deepStrictEqual([...perJob.values()].filter((n) => n !== 1), [])
+        assert.deepStrictEqual(
+          [...perJob.values()].filter((n) => n !== 1),
+          []
+        )
         assert.deepStrictEqual([...perJob.keys()].sort(), [...ids].sort())
         assert.isAtLeast(pids.size, 2, "both processes ran jobs")
       }).pipe(Effect.provide(storeAt(dataDir)))
