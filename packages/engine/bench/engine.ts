@@ -30,6 +30,7 @@ const service = {
   maxConcurrentJobs: 64,
   maxExecutionTimeMs: 60_000,
   jobRetentionMs: 3_600_000,
+  access: "public" as const,
   tasks: new Map([
     [
       "Noop",

@@ -13,9 +13,10 @@ import { availableParallelism, hostname } from "node:os"
 import { join } from "node:path"
 import { MessageChannel } from "node:worker_threads"
 import { Entropy, Job, JobError, JobStatus, JobStore, type JobUrls, ServiceRef } from "@geojobs/core"
+import type { GPValue } from "@geojobs/tools"
 import { Clock, Context, Deferred, Effect, Fiber, FiberSet, Layer, Queue, Schedule } from "effect"
 import { Piscina } from "piscina"
-import { EngineStopped, type InvalidInput, NoSuchService, NoSuchTask } from "./EngineError.ts"
+import { EngineStopped, NoSuchService, NoSuchTask } from "./EngineError.ts"
 import { JobQueue, type Owner } from "./JobQueue.ts"
 import { type ServiceDefinition, ServiceRegistry, type TaskDefinition } from "./ServiceRegistry.ts"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
@@ -73,7 +74,7 @@ export interface Submission {
  *
  * @category errors
  */
-export type SubmitError = NoSuchService | NoSuchTask | InvalidInput | EngineStopped | JobError.JobStoreError
+export type SubmitError = NoSuchService | NoSuchTask | GPValue.InvalidParameter | EngineStopped | JobError.JobStoreError
 
 /**
  * The engine's operations.

@@ -1,6 +1,6 @@
 /**
- * The engine's own tagged errors: references to services and tasks that are not published, and input values a task
- * refuses. (Job-level errors — NoSuchJob, InvalidTransition, … — come from core.)
+ * The engine's own tagged errors: references to services and tasks that are not published, and a stopping engine.
+ * (Job-level errors — NoSuchJob, InvalidTransition, … — come from core; refused input values from tools.)
  *
  * @module
  */
@@ -29,26 +29,11 @@ export class NoSuchTask extends Data.TaggedError("NoSuchTask")<{ readonly servic
 }
 
 /**
- * An input value a task cannot accept; the message names the parameter and what was expected.
- *
- * @category errors
- */
-export class InvalidInput extends Data.TaggedError("InvalidInput")<{
-  readonly parameter: string
-  readonly expected: string
-  readonly detail: string
-}> {
-  override get message(): string {
-    return this.detail
-  }
-}
-
-/**
  * The engine is shutting down and takes no new jobs.
  *
  * @category errors
  */
-export class EngineStopped extends Data.TaggedError("EngineStopped")<{}> {
+export class EngineStopped extends Data.TaggedError("EngineStopped") {
   override get message(): string {
     return "The server is shutting down and accepts no new jobs."
   }

@@ -7,8 +7,8 @@
  * @module
  */
 import { type Job, type JobUrls, ServiceRef } from "@geojobs/core"
-import { Context, type Effect, Layer } from "effect"
-import type { InvalidInput } from "./EngineError.ts"
+import { GPValue, ServicesFile, type Tool } from "@geojobs/tools"
+import { Context, Effect, Layer } from "effect"
 
 /**
  * A task as the engine needs it.
@@ -26,7 +26,9 @@ export interface TaskDefinition {
   /** Decodes and checks submitted parameters into the values stored with the job. */
   readonly decodeInputs: (
     raw: Readonly<Record<string, unknown>>
-  ) => Effect.Effect<Record<string, Job.JobValue>, InvalidInput>
+  ) => Effect.Effect<Record<string, Job.JobValue>, GPValue.InvalidParameter>
+  /** The tool itself, when loaded on this thread (for describing the task). */
+  readonly tool?: Tool.Tool | undefined
 }
 
 /**
@@ -42,6 +44,8 @@ export interface ServiceDefinition {
   readonly maxExecutionTimeMs: number
   readonly jobRetentionMs: number
   readonly tasks: ReadonlyMap<string, TaskDefinition>
+  /** `public`, or the roles that may use the service. */
+  readonly access: "public" | { readonly roles: ReadonlyArray<string> }
 }
 
 /** ArcGIS's defaults: 600 s max usage time, the 360-minute jobs-directory cleanup. @category models */
@@ -66,7 +70,47 @@ export class ServiceRegistry extends Context.Service<
    */
   static readonly layer = (services: ReadonlyArray<ServiceDefinition>): Layer.Layer<ServiceRegistry> =>
     Layer.succeed(ServiceRegistry, make(services))
+
+  /**
+   * The services published by a services file (see `@geojobs/tools` ServicesFile); start-up fails with the file's
+   * error when it is wrong.
+   *
+   * @category layers
+   */
+  static readonly layerFile = (file: string): Layer.Layer<ServiceRegistry, ServicesFile.ServicesFileError> =>
+    Layer.effect(
+      ServiceRegistry,
+      Effect.map(ServicesFile.load(file), (published) => make(published.map(fromPublished)))
+    )
 }
+
+/**
+ * A service of a services file, as the engine runs it.
+ *
+ * @category constructors
+ */
+export const fromPublished = (published: ServicesFile.PublishedService): ServiceDefinition => ({
+  ref: published.ref,
+  description: published.description,
+  executionType: published.executionType,
+  maxConcurrentJobs: published.maxConcurrentJobs,
+  maxExecutionTimeMs: Math.round(published.maxExecutionTime * 1000),
+  jobRetentionMs: Math.round(published.jobRetention * 1000),
+  access: published.access,
+  tasks: new Map(
+    published.tasks.map((t) => [
+      t.name,
+      {
+        name: t.name,
+        moduleUrl: t.moduleUrl,
+        exportName: t.exportName,
+        retryable: t.retryable,
+        tool: t.tool,
+        decodeInputs: (raw: Readonly<Record<string, unknown>>) => GPValue.decodeInputs(t.tool, raw)
+      }
+    ])
+  )
+})
 
 /**
  * A registry over a list of services.

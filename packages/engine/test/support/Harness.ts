@@ -39,6 +39,7 @@ export const service = (
   maxConcurrentJobs: 4,
   maxExecutionTimeMs: 60_000,
   jobRetentionMs: 3_600_000,
+  access: "public",
   ...settings,
   tasks: new Map(tasks.map((t) => [t.name, t]))
 })

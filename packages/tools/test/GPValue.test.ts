@@ -1,0 +1,111 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Fixtures from "@geojobs/fixtures"
+import { Effect } from "effect"
+import { decodeInputs, decodeParameter } from "../src/GPValue.ts"
+import { defineTool, type Parameter } from "../src/Tool.ts"
+
+const ok = (p: Parameter, raw: unknown) => Effect.runSync(decodeParameter(p, raw))
+const refused = (p: Parameter, raw: unknown) => Effect.runSync(Effect.flip(decodeParameter(p, raw)))
+
+describe("GPValue", () => {
+  it("decodes literals as clients send them", () => {
+    assert.strictEqual(ok({ name: "s", dataType: "GPString" }, "MyString"), "MyString")
+    assert.strictEqual(ok({ name: "n", dataType: "GPLong" }, "345"), 345)
+    assert.strictEqual(ok({ name: "n", dataType: "GPLong" }, 4503599627370495), 4503599627370495)
+    assert.strictEqual(ok({ name: "d", dataType: "GPDouble" }, "345.678"), 345.678)
+    assert.strictEqual(ok({ name: "b", dataType: "GPBoolean" }, "true"), true)
+    assert.strictEqual(ok({ name: "b", dataType: "GPBoolean" }, "FALSE"), false)
+    assert.strictEqual(ok({ name: "t", dataType: "GPDate" }, "1199145600000"), 1199145600000)
+    assert.strictEqual(ok({ name: "t", dataType: "GPDate" }, "2008-01-01T00:00:00Z"), 1199145600000)
+    assert.strictEqual(
+      ok({ name: "t", dataType: "GPDate" }, "2025-01-01T14:00:00:000Z".replace("Z", "")),
+      Date.parse("2025-01-01T14:00:00.000")
+    )
+    assert.deepStrictEqual(ok({ name: "u", dataType: "GPLinearUnit" }, '{"distance":345.678,"units":"esriMiles"}'), {
+      distance: 345.678,
+      units: "esriMiles"
+    })
+    assert.deepStrictEqual(ok({ name: "u", dataType: "GPLinearUnit" }, '{"distance":5}'), {
+      distance: 5,
+      units: "esriMeters"
+    })
+  })
+
+  it("decodes multi-values from JSON arrays and comma lists", () => {
+    const p: Parameter = { name: "m", dataType: "GPMultiValue:GPString" }
+    assert.deepStrictEqual(ok(p, '["Parcels","Street Lights"]'), ["Parcels", "Street Lights"])
+    assert.deepStrictEqual(ok(p, "Parcels, Street Lights"), ["Parcels", "Street Lights"])
+    assert.deepStrictEqual(ok({ name: "m", dataType: "GPMultiValue:GPLong" }, "1,2,3"), [1, 2, 3])
+    const e = refused({ name: "m", dataType: "GPMultiValue:GPLong" }, "1,x,3")
+    assert.include(e.message, "item 2")
+  })
+
+  it("decodes feature sets and record sets from JSON text", () => {
+    const fs = Fixtures.esriFeatureSet("polygons", 4326)
+    const decoded = ok({ name: "f", dataType: "GPFeatureRecordSetLayer" }, JSON.stringify(fs)) as {
+      features: Array<unknown>
+    }
+    assert.deepStrictEqual(decoded, fs)
+    assert.deepStrictEqual(ok({ name: "r", dataType: "GPRecordSet" }, '{"features":[{"attributes":{"a":1}}]}'), {
+      features: [{ attributes: { a: 1 } }]
+    })
+  })
+
+  it("empty means the default, nothing for optional parameters, and an error naming a required one", () => {
+    assert.strictEqual(ok({ name: "s", dataType: "GPString", defaultValue: "x" }, ""), "x")
+    assert.isNull(ok({ name: "s", dataType: "GPString", required: false }, ""))
+    const e = refused({ name: "Distance", dataType: "GPLinearUnit" }, undefined)
+    assert.strictEqual(e.parameter, "Distance")
+    assert.include(e.message, "Distance is required")
+  })
+
+  const refusals: ReadonlyArray<readonly [Parameter, unknown, string]> = [
+    [{ name: "n", dataType: "GPLong" }, "3.5", "an integer"],
+    [{ name: "n", dataType: "GPLong" }, "9007199254740991", "an integer"],
+    [{ name: "d", dataType: "GPDouble" }, "abc", "a number"],
+    [{ name: "d", dataType: "GPDouble", range: { minimum: 0, maximum: 10 } }, "11", "from 0 to 10"],
+    [{ name: "b", dataType: "GPBoolean" }, "yes", "true or false"],
+    [{ name: "t", dataType: "GPDate" }, "tomorrow", "ISO date"],
+    [{ name: "u", dataType: "GPLinearUnit" }, '{"distance":1,"units":"esriParsecs"}', "esriKilometers"],
+    [{ name: "u", dataType: "GPLinearUnit" }, "{not json", "linear unit"],
+    [{ name: "s", dataType: "GPString", choiceList: ["PLANAR", "GEODESIC"] }, "SPHERICAL", "one of PLANAR, GEODESIC"],
+    [{ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"url":"https://x/FeatureServer/0"}', "not supported"],
+    [{ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"features":"nope"}', "Esri JSON feature set"],
+    [
+      { name: "f", dataType: "GPFeatureRecordSetLayer", geometryTypes: ["esriGeometryPolygon"] },
+      '{"geometryType":"esriGeometryPoint","features":[]}',
+      "esriGeometryPolygon"
+    ],
+    [{ name: "file", dataType: "GPDataFile" }, '{"url":"ftp://x"}', "data file"]
+  ]
+  for (const [p, raw, expected] of refusals) {
+    it(`refuses ${JSON.stringify(raw)} for ${p.dataType}${p.range || p.choiceList ? " with a filter" : ""}, naming ${p.name}`, () => {
+      const e = refused(p, raw)
+      assert.strictEqual(e._tag, "InvalidParameter")
+      assert.strictEqual(e.parameter, p.name)
+      assert.include(e.message, expected)
+      assert.include(e.message, `parameter ${p.name}`)
+    })
+  }
+
+  it.effect("decodeInputs takes a tool's inputs from the fields, ignores the rest, tags each with its type", () =>
+    Effect.gen(function* () {
+      const tool = defineTool({
+        name: "T",
+        parameters: [
+          { name: "a", dataType: "GPLong" },
+          { name: "b", dataType: "GPBoolean", defaultValue: false },
+          { name: "out", dataType: "GPString", direction: "output" }
+        ],
+        execute: () => ({})
+      })
+      const inputs = yield* decodeInputs(tool, { a: "7", f: "json", token: "t", "env:outSR": "3857" })
+      assert.deepStrictEqual(inputs, {
+        a: { dataType: "GPLong", value: 7 },
+        b: { dataType: "GPBoolean", value: false }
+      })
+      const e = yield* Effect.flip(decodeInputs(tool, { a: "x" }))
+      assert.strictEqual(e.parameter, "a")
+    })
+  )
+})

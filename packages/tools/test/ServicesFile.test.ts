@@ -1,0 +1,199 @@
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { load, samplePath } from "../src/ServicesFile.ts"
+import { describeTask, encodeResult } from "../src/TaskDescription.ts"
+import { loadTool, moduleUrl } from "../src/ToolModule.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "geojobs-services-"))
+const file = (name: string, text: string) => {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+const userTool = new URL("./support/UserTool.ts", import.meta.url).pathname
+
+describe("ServicesFile", () => {
+  it.effect("loads the sample: System/Utilities (Echo, Sleep) and Analysis/Geometry (the geometry tools)", () =>
+    Effect.gen(function* () {
+      const services = yield* load(samplePath)
+      const utilities = services.find((s) => s.ref.name === "Utilities")
+      assert.strictEqual(utilities?.ref.folder, "System")
+      assert.deepStrictEqual(
+        utilities?.tasks.map((t) => t.name),
+        ["Echo", "Sleep"]
+      )
+      assert.strictEqual(utilities?.maxConcurrentJobs, 4)
+      assert.strictEqual(utilities?.maxExecutionTime, 600)
+      assert.strictEqual(utilities?.jobRetention, 21_600)
+      assert.strictEqual(utilities?.access, "public")
+      const geometry = services.find((s) => s.ref.name === "Geometry")
+      assert.deepStrictEqual(
+        geometry?.tasks.map((t) => t.name),
+        ["Buffer", "Clip", "Dissolve", "Simplify", "ConvexHull", "Centroids", "CalculateGeometry", "Project"]
+      )
+      assert.match(geometry?.ref.serviceId ?? "", /^[a-z0-9]{21}$/)
+    })
+  )
+
+  it.effect("loads a user's tool module from a path relative to the file, and JSON files too", () =>
+    Effect.gen(function* () {
+      const path = file(
+        "user.json",
+        JSON.stringify({
+          services: [
+            {
+              name: "Custom",
+              executionType: "sync",
+              access: { roles: ["publisher"] },
+              tasks: [
+                { module: userTool, export: "shout", retryable: true },
+                { name: "Echo Again", tool: "Echo" }
+              ]
+            }
+          ]
+        })
+      )
+      const [custom] = yield* load(path)
+      assert.strictEqual(custom?.executionType, "sync")
+      assert.deepStrictEqual(custom?.access, { roles: ["publisher"] })
+      assert.deepStrictEqual(
+        custom?.tasks.map((t) => [t.name, t.retryable]),
+        [
+          ["Shout", true],
+          ["Echo Again", false]
+        ]
+      )
+      const outputs = yield* Effect.promise(async () =>
+        custom?.tasks[0]?.tool.execute(
+          { text: "hi" },
+          { jobId: "j0", signal: new AbortController().signal, progress: () => {}, message: () => {}, outputDir: dir }
+        )
+      )
+      assert.deepStrictEqual(outputs, { loud: "HI" })
+    })
+  )
+
+  const broken: ReadonlyArray<readonly [string, string, string, string]> = [
+    [
+      "an unknown built-in",
+      "services:\n  - name: A\n    tasks:\n      - tool: Bufer\n",
+      "services[0].tasks[0].tool",
+      "built-in tools"
+    ],
+    ["a bad service name", "services:\n  - name: a/b\n    tasks:\n      - tool: Echo\n", "services[0].name", "slash"],
+    [
+      "a negative limit",
+      "services:\n  - name: A\n    maxConcurrentJobs: 0\n    tasks:\n      - tool: Echo\n",
+      "services[0].maxConcurrentJobs",
+      "positive"
+    ],
+    [
+      "an unknown key",
+      "services:\n  - name: A\n    maxInstances: 3\n    tasks:\n      - tool: Echo\n",
+      "services[0]",
+      "maxInstances"
+    ],
+    [
+      "a missing module",
+      "services:\n  - name: A\n    tasks:\n      - module: ./nowhere.ts\n",
+      "services[0].tasks[0].module",
+      "defineTool"
+    ],
+    [
+      "a module export that is no tool",
+      `services:\n  - name: A\n    tasks:\n      - module: ${userTool}\n        export: notATool\n`,
+      "services[0].tasks[0].module",
+      "not a tool"
+    ],
+    [
+      "a service published twice",
+      "services:\n  - name: A\n    tasks: [{tool: Echo}]\n  - name: A\n    tasks: [{tool: Sleep}]\n",
+      "services[1]",
+      "twice"
+    ],
+    [
+      "a task published twice",
+      "services:\n  - name: A\n    tasks: [{tool: Echo}, {tool: Echo}]\n",
+      "services[0].tasks[1].name",
+      "twice"
+    ],
+    ["YAML that does not parse", "services: [\n", "", "YAML"]
+  ]
+  for (const [what, text, key, words] of broken) {
+    it.effect(`refuses ${what}, naming the file, the key (${key || "none"}) and the fix`, () =>
+      Effect.gen(function* () {
+        const path = file(`${what.replaceAll(" ", "-")}.yaml`, text)
+        const error = yield* Effect.flip(load(path))
+        assert.strictEqual(error._tag, "ServicesFileError")
+        assert.strictEqual(error.file, path)
+        assert.strictEqual(error.key, key)
+        assert.include(error.message, path)
+        assert.include(error.message, words)
+        assert.isAbove(error.fix.length, 5)
+      })
+    )
+  }
+
+  it.effect("a missing file is an error that says to check GEOJOBS_SERVICES", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(load(join(dir, "absent.yaml")))
+      assert.include(error.message, "GEOJOBS_SERVICES")
+    })
+  )
+})
+
+describe("TaskDescription and ToolModule", () => {
+  it.effect("describes a task with every key clients read", () =>
+    Effect.gen(function* () {
+      const echo = yield* loadTool(moduleUrl("../src/builtin/Echo.ts", new URL(".", import.meta.url).pathname))
+      const task = describeTask(echo, { executionType: "async" })
+      assert.deepStrictEqual(Object.keys(task), [
+        "name",
+        "displayName",
+        "description",
+        "category",
+        "helpUrl",
+        "executionType",
+        "parameters"
+      ])
+      assert.strictEqual(task.executionType, "esriExecutionTypeAsynchronous")
+      const [input, output] = task.parameters
+      assert.deepStrictEqual(Object.keys(input ?? {}), [
+        "name",
+        "dataType",
+        "displayName",
+        "description",
+        "direction",
+        "defaultValue",
+        "parameterType",
+        "category"
+      ])
+      assert.strictEqual(input?.parameterType, "esriGPParameterTypeRequired")
+      assert.strictEqual(output?.direction, "esriGPParameterDirectionOutput")
+      assert.strictEqual(output?.parameterType, "esriGPParameterTypeDerived")
+      const sleep = yield* loadTool(moduleUrl("../src/builtin/Sleep.ts", new URL(".", import.meta.url).pathname))
+      assert.deepStrictEqual(describeTask(sleep, { executionType: "sync" }).parameters[0]?.filter, {
+        type: "range",
+        minimum: 0,
+        maximum: 3600
+      })
+      assert.deepStrictEqual(encodeResult("out", { dataType: "GPString", value: "x" }), {
+        paramName: "out",
+        dataType: "GPString",
+        value: "x"
+      })
+    })
+  )
+
+  it.effect("loadTool says what is wrong with a module", () =>
+    Effect.gen(function* () {
+      const missing = yield* Effect.flip(loadTool(moduleUrl(userTool, dir), "nothing"))
+      assert.include(missing.message, "no such export")
+      const gone = yield* Effect.flip(loadTool(moduleUrl("./gone.ts", dir)))
+      assert.strictEqual(gone._tag, "ToolLoadError")
+    })
+  )
+})
