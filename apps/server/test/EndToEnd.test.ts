@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { AdminJob, RestJob } from "@geojobs/core"
+
+// The real server, started as a newcomer would (node src/main.ts), on a free port, talking HTTP over a socket.
+const main = new URL("../src/main.ts", import.meta.url).pathname
+let child: ChildProcess
+let base = ""
+let output = ""
+
+const startServer = (env: Record<string, string>) =>
+  new Promise<string>((resolve, reject) => {
+    child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    child.stdout?.on("data", (d) => {
+      output += String(d)
+      const match = /GeoJobs is listening on (\S+)/.exec(output)
+      if (match?.[1]) resolve(match[1])
+    })
+    child.stderr?.on("data", (d) => {
+      output += String(d)
+    })
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${output}`)))
+  })
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-e2e-"))
+  base = await startServer({
+    GEOJOBS_PORT: "0",
+    GEOJOBS_DATA_DIR: dataDir,
+    GEOJOBS_ADMIN_PASSWORD: "e2e admin password",
+    GEOJOBS_LOG_LEVEL: "silent"
+  })
+}, 60_000)
+afterAll(async () => {
+  await new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGTERM")
+  })
+})
+
+const form = async (url: string, fields: Record<string, string>) => {
+  const response = await fetch(url, { method: "POST", body: new URLSearchParams(fields) })
+  return (await response.json()) as Record<string, unknown>
+}
+const get = async (url: string) => (await (await fetch(url)).json()) as Record<string, unknown>
+
+describe("GeoJobs end to end on a real port", () => {
+  it("token → Buffer → poll → results → the seed admin document; cancel a Sleep; page the admin query", async () => {
+    const { token } = (await form(`${base}/tokens/generateToken`, {
+      username: "admin",
+      password: "e2e admin password",
+      client: "requestip",
+      f: "json"
+    })) as { token: string }
+    assert.isString(token)
+
+    const point = {
+      geometryType: "esriGeometryPoint",
+      spatialReference: { wkid: 4326 },
+      fields: [{ name: "OID", type: "esriFieldTypeOID" }],
+      features: [{ geometry: { x: 13.405, y: 52.52 }, attributes: { OID: 1 } }]
+    }
+    const submitted = RestJob.schema.parse(
+      await form(`${base}/rest/services/Analysis/Geometry/GPServer/Buffer/submitJob`, {
+        Input_Features: JSON.stringify(point),
+        Distance: JSON.stringify({ distance: 1, units: "esriKilometers" }),
+        f: "json",
+        token
+      })
+    )
+    const jobUrl = `${base}/rest/services/Analysis/Geometry/GPServer/Buffer/jobs/${submitted.jobId}`
+    let status = submitted.jobStatus
+    for (let i = 0; i < 200 && status !== "esriJobSucceeded" && status !== "esriJobFailed"; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      status = RestJob.schema.parse(await get(`${jobUrl}?f=json&token=${token}`)).jobStatus
+    }
+    assert.strictEqual(status, "esriJobSucceeded")
+    const result = await get(`${jobUrl}/results/Output_Features?f=json&token=${token}`)
+    const value = result.value as { geometryType: string; features: Array<unknown> }
+    assert.strictEqual(value.geometryType, "esriGeometryPolygon")
+    assert.lengthOf(value.features, 1)
+
+    const seed = AdminJob.schema.parse(
+      await get(`${base}/admin/services/Analysis/Geometry.GPServer/jobs/${submitted.jobId}?f=pjson&token=${token}`)
+    )
+    assert.strictEqual(seed.status, "Succeeded")
+    assert.strictEqual(seed.username, "admin")
+    assert.strictEqual(seed.url, `${base}/rest/services/Analysis/Geometry/GPServer/jobs/${submitted.jobId}`)
+
+    const sleep = RestJob.schema.parse(
+      await form(`${base}/rest/services/System/Utilities/GPServer/Sleep/submitJob`, { seconds: "60", f: "json", token })
+    )
+    const sleepUrl = `${base}/rest/services/System/Utilities/GPServer/Sleep/jobs/${sleep.jobId}`
+    for (let i = 0; i < 100; i++) {
+      if (RestJob.schema.parse(await get(`${sleepUrl}?f=json&token=${token}`)).jobStatus === "esriJobExecuting") break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await form(`${sleepUrl}/cancel`, { f: "json", token })
+    let cancelled = ""
+    for (let i = 0; i < 60 && cancelled !== "esriJobCancelled"; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      cancelled = RestJob.schema.parse(await get(`${sleepUrl}?f=json&token=${token}`)).jobStatus
+    }
+    assert.strictEqual(cancelled, "esriJobCancelled")
+
+    for (let i = 0; i < 3; i++) {
+      await form(`${base}/rest/services/System/Utilities/GPServer/Echo/submitJob`, {
+        input_string: `e${i}`,
+        f: "json",
+        token
+      })
+    }
+    const query = `${base}/admin/services/System/Utilities.GPServer/jobs/query?f=json&number=2&token=${token}`
+    const first = await get(query)
+    assert.strictEqual(first.total, 4)
+    assert.strictEqual(first.nextStart, 3)
+    const last = await get(`${query}&start=3`)
+    assert.strictEqual(last.num, 2)
+    assert.strictEqual(last.nextStart, -1)
+  }, 60_000)
+
+  it("prints where it listens and how to sign in", () => {
+    assert.include(output, "GeoJobs is listening on http://127.0.0.1:")
+    assert.include(output, "sign in as admin")
+  })
+})

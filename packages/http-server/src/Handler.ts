@@ -1,0 +1,210 @@
+/**
+ * The glue between Fastify and the Effect services: a route's work is an Effect that answers an `Answer` (a JSON
+ * document, an optional HTML page, a redirect) or fails with a tagged error; this module runs it on the server's
+ * runtime and writes the reply in the format asked for — JSON, pretty JSON, JSONP, HTML — with ArcGIS's error envelope
+ * (HTTP 200 by default, as Esri's clients expect, or the real status code when configured). It also resolves who is
+ * calling from the request's token.
+ *
+ * @module
+ */
+import { ErrorEnvelope, type JobStore } from "@geojobs/core"
+import type { Engine, JobQueue, ServiceRegistry } from "@geojobs/engine"
+import { Cause, Effect, Exit, type ManagedRuntime } from "effect"
+import type { FastifyReply, FastifyRequest } from "fastify"
+import * as ArcGISRequest from "./ArcGISRequest.ts"
+import { type Failure, Forbidden, fromError } from "./Failure.ts"
+import * as Html from "./Html.ts"
+import type * as Security from "./Security.ts"
+import { SecurityStore, TokenRequired } from "./SecurityStore.ts"
+
+/** The services a route may use. @category models */
+export type Services =
+  | Engine.Engine
+  | JobStore.JobStore
+  | ServiceRegistry.ServiceRegistry
+  | SecurityStore
+  | JobQueue.JobQueue
+
+/**
+ * Server settings shared by every route.
+ *
+ * @category models
+ */
+export interface Settings {
+  readonly runtime: ManagedRuntime.ManagedRuntime<Services, unknown>
+  /** `/arcgis` by default; `""` serves at the root. */
+  readonly contextPath: string
+  /** The public URL with context path; default: as each request reached the server. */
+  readonly baseUrl?: string | undefined
+  /** Send real HTTP status codes with errors instead of ArcGIS's HTTP 200. */
+  readonly realStatusCodes: boolean
+  readonly currentVersion: number
+  readonly fullVersion: string
+  /** Token lifetime clients are told to expect, minutes. */
+  readonly shortLivedTokenValidity: number
+}
+
+/**
+ * What a route answers.
+ *
+ * @category models
+ */
+export interface Answer {
+  readonly json?: unknown
+  /** The HTML page for `f=html`; without one, html requests get the JSON as a page. */
+  readonly html?: (() => string) | undefined
+  readonly title?: string | undefined
+  readonly redirect?: string | undefined
+  /** Plain text (the legacy token service answers the bare token). */
+  readonly text?: string | undefined
+  /** Extra headers (a cookie after signing in). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * A request as routes see it.
+ *
+ * @category models
+ */
+export interface Call {
+  readonly request: FastifyRequest
+  readonly params: Readonly<Record<string, string>>
+  readonly format: ArcGISRequest.Format
+  /** Public base URL with context path. */
+  readonly base: string
+  /** The HTML directory's home, for links. */
+  readonly home: string
+  readonly settings: Settings
+}
+
+const cookieToken = (request: FastifyRequest): string | undefined => {
+  const header = request.headers.cookie
+  const match = header === undefined ? null : /(?:^|;\s*)geojobs_token=([^;]+)/.exec(header)
+  return match?.[1] === undefined ? undefined : decodeURIComponent(match[1])
+}
+
+/**
+ * Who is calling: the principal of the request's token, `null` for an anonymous request; a bad token fails (498).
+ * The HTML directory also reads the sign-in cookie.
+ *
+ * @category constructors
+ */
+export const principal = (call: Call): Effect.Effect<Security.Principal | null, unknown, SecurityStore> =>
+  Effect.gen(function* () {
+    const token =
+      ArcGISRequest.token(call.request, call.params) ??
+      (call.format === "html" && call.request.method === "GET" ? cookieToken(call.request) : undefined)
+    if (token === undefined) return null
+    const store = yield* SecurityStore
+    return yield* store.verifyToken(token, {
+      referer: ArcGISRequest.referer(call.request, call.params),
+      ip: call.request.ip
+    })
+  })
+
+/**
+ * The principal, who must exist (499 Token Required otherwise).
+ *
+ * @category constructors
+ */
+export const signedIn = (call: Call): Effect.Effect<Security.Principal, unknown, SecurityStore> =>
+  Effect.flatMap(principal(call), (p) => (p === null ? Effect.fail(new TokenRequired()) : Effect.succeed(p)))
+
+/**
+ * Checks that `allowed` holds for the principal: 499 when anonymous, 403 when signed in without the right.
+ *
+ * @category constructors
+ */
+export const authorize = (
+  p: Security.Principal | null,
+  allowed: boolean,
+  reason: string
+): Effect.Effect<void, TokenRequired | Forbidden> =>
+  allowed ? Effect.void : p === null ? Effect.fail(new TokenRequired()) : Effect.fail(new Forbidden({ reason }))
+
+const jsonText = (call: Call, doc: unknown): string => {
+  const body = call.format === "pjson" ? JSON.stringify(doc, null, 2) : JSON.stringify(doc)
+  const callback = call.params.callback
+  // JSONP: only a plain identifier path may name the callback.
+  return callback !== undefined && /^[A-Za-z_$][\w$.]*$/.test(callback) ? `${callback}(${body});` : body
+}
+
+const send = (reply: FastifyReply, call: Call, answer: Answer) => {
+  for (const [k, v] of Object.entries(answer.headers ?? {})) reply.header(k, v)
+  if (answer.redirect !== undefined) return reply.redirect(answer.redirect, 303)
+  if (answer.text !== undefined) return reply.type("text/plain; charset=utf-8").send(answer.text)
+  if (call.format === "html") {
+    const html =
+      answer.html?.() ?? Html.page({ title: answer.title ?? "Resource", home: call.home, document: answer.json })
+    return reply.type("text/html; charset=utf-8").send(html)
+  }
+  const jsonp = call.params.callback !== undefined
+  return reply
+    .type(jsonp ? "application/javascript; charset=utf-8" : "application/json; charset=utf-8")
+    .send(jsonText(call, answer.json))
+}
+
+/**
+ * Writes a failure in the REST or admin envelope (or as an HTML page for `f=html`).
+ *
+ * @category constructors
+ */
+export const sendFailure = (reply: FastifyReply, call: Call, failure: Failure, envelope: "rest" | "admin") => {
+  const status = call.settings.realStatusCodes && failure.code >= 400 && failure.code < 600 ? failure.code : 200
+  if (call.format === "html") {
+    const signIn = failure.code === 499 || failure.code === 498
+    return reply
+      .status(status === 200 && failure.code >= 400 && failure.code < 600 ? failure.code : status)
+      .type("text/html; charset=utf-8")
+      .send(
+        Html.page({
+          title: `Error ${failure.code}`,
+          home: call.home,
+          document: { message: failure.message, details: failure.details },
+          extra: signIn ? Html.signInForm(`${call.home}/login`, call.request.url) : undefined
+        })
+      )
+  }
+  const doc =
+    envelope === "admin"
+      ? ErrorEnvelope.admin({ code: failure.code, messages: [failure.message, ...failure.details] })
+      : ErrorEnvelope.rest(failure)
+  return reply.status(status).type("application/json; charset=utf-8").send(jsonText(call, doc))
+}
+
+/**
+ * Makes the call of a request.
+ *
+ * @category constructors
+ */
+export const call = (request: FastifyRequest, settings: Settings, fallback: ArcGISRequest.Format = "html"): Call => {
+  const p = ArcGISRequest.params(request)
+  const base = ArcGISRequest.baseUrl(request, settings.contextPath, settings.baseUrl)
+  return {
+    request,
+    params: p,
+    format: ArcGISRequest.format(p, fallback),
+    base,
+    home: `${base}/rest/services`,
+    settings
+  }
+}
+
+/**
+ * Runs a route's Effect and replies.
+ *
+ * @category constructors
+ */
+export const run = async (
+  reply: FastifyReply,
+  c: Call,
+  envelope: "rest" | "admin",
+  work: Effect.Effect<Answer, unknown, Services>
+): Promise<FastifyReply> => {
+  const exit = await c.settings.runtime.runPromiseExit(work)
+  if (Exit.isSuccess(exit)) return send(reply, c, exit.value)
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "None") c.request.log.error({ cause: Cause.pretty(exit.cause) }, "request failed")
+  else if (fromError(error.value).code >= 500) c.request.log.error({ err: error.value }, "request failed")
+  return sendFailure(reply, c, fromError(error._tag === "Some" ? error.value : undefined), envelope)
+}

@@ -1,0 +1,17 @@
+/**
+ * `@geojobs/http-server`: the GeoJobs HTTP server, a Fastify plugin speaking the ArcGIS GP REST API, the admin job
+ * API and tokens. Each module is a namespace named after the concept it owns.
+ *
+ * @module
+ */
+export * as AdminApi from "./AdminApi.ts"
+export * as ArcGISRequest from "./ArcGISRequest.ts"
+export * as Failure from "./Failure.ts"
+export * as Handler from "./Handler.ts"
+export * as Html from "./Html.ts"
+export * as Metrics from "./Metrics.ts"
+export * as RestApi from "./RestApi.ts"
+export * as Security from "./Security.ts"
+export * as SecurityStore from "./SecurityStore.ts"
+export * as Server from "./Server.ts"
+export * as TokenApi from "./TokenApi.ts"
