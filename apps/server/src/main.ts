@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Entropy } from "@geojobs/core"
 import { Engine, ServiceRegistry, SqliteJobStore } from "@geojobs/engine"
 import { SecurityStore, Server } from "@geojobs/http-server"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Cause, Effect, Layer, ManagedRuntime } from "effect"
 import { fromEnv } from "./ServerConfig.ts"
 
 const read = fromEnv(process.env)
@@ -34,7 +34,8 @@ const started = await runtime.runPromiseExit(
   Effect.flatMap(SecurityStore.SecurityStore, (store) => store.bootstrapAdmin(config.adminPassword))
 )
 if (started._tag === "Failure") {
-  console.error(`GeoJobs cannot start: ${String(started.cause).split("\n")[0]}`)
+  const error = Cause.findErrorOption(started.cause)
+  console.error(`GeoJobs cannot start: ${error._tag === "Some" ? (error.value as Error).message : Cause.pretty(started.cause)}`)
   await runtime.dispose()
   process.exit(1)
 }
