@@ -35,7 +35,9 @@ const started = await runtime.runPromiseExit(
 )
 if (started._tag === "Failure") {
   const error = Cause.findErrorOption(started.cause)
-  console.error(`GeoJobs cannot start: ${error._tag === "Some" ? (error.value as Error).message : Cause.pretty(started.cause)}`)
+  console.error(
+    `GeoJobs cannot start: ${error._tag === "Some" ? (error.value as Error).message : Cause.pretty(started.cause)}`
+  )
   await runtime.dispose()
   process.exit(1)
 }

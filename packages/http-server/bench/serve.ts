@@ -65,3 +65,5 @@ if (mode === "bare") {
   })
   console.log(JSON.stringify({ port, jobId: job.id, token: (tokenResponse.json() as { token: string }).token }))
 }
+
+process.on("SIGTERM", () => process.exit(0))

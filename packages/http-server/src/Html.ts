@@ -12,7 +12,8 @@ export const escapeHtml = (text: string): string =>
 
 const value = (v: unknown): string => {
   if (v === null || v === undefined) return "<em>none</em>"
-  if (typeof v === "string") return /^https?:\/\//.test(v) ? `<a href="${escapeHtml(v)}">${escapeHtml(v)}</a>` : escapeHtml(v)
+  if (typeof v === "string")
+    return /^https?:\/\//.test(v) ? `<a href="${escapeHtml(v)}">${escapeHtml(v)}</a>` : escapeHtml(v)
   if (typeof v !== "object") return escapeHtml(String(v))
   if (Array.isArray(v)) {
     if (v.length === 0) return "<em>empty</em>"
