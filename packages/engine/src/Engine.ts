@@ -387,15 +387,17 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
         },
         kill: () => hardKill.abort()
       }
+      let timer: ReturnType<typeof setTimeout> | undefined
       channel.port1.on("message", (event: WorkerEvent) => {
-        if (event.type === "progress") entry.progress.pending = event
+        if (event.type === "started") {
+          timer = setTimeout(() => {
+            entry.timedOut = true
+            hardKill.abort()
+          }, service.maxExecutionTimeMs)
+        } else if (event.type === "progress") entry.progress.pending = event
         else entry.progress.messages.push(event)
       })
       running.set(claimed.id, entry)
-      const timer = setTimeout(() => {
-        entry.timedOut = true
-        hardKill.abort()
-      }, service.maxExecutionTimeMs)
       // The job may have been cancelled between the claim and now.
       entry.progress.messages.push({
         type: "message",
@@ -416,7 +418,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
           (error: unknown) => ({ ok: false as const, error })
         )
       )
-      clearTimeout(timer)
+      if (timer !== undefined) clearTimeout(timer)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
       // Let the last events posted by the worker arrive before the port closes.
       yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))

@@ -53,6 +53,8 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
     if (command.type === "abort") controller.abort(new Error("Job cancelled"))
   })
   const post = (event: WorkerEvent) => task.port.postMessage(event)
+  // The time limit counts from here: starting a thread and loading modules is not the tool's time.
+  post({ type: "started" })
   try {
     const tool = await load(task.moduleUrl, task.exportName ?? "default")
     const inputs = Object.fromEntries(Object.entries(task.inputs).map(([name, v]) => [name, v.value]))

@@ -35,6 +35,7 @@ export type WorkerResult = Readonly<Record<string, Job.JobValue>>
  * @category models
  */
 export type WorkerEvent =
+  | { readonly type: "started" }
   | { readonly type: "progress"; readonly percent?: number | undefined; readonly message: string }
   | { readonly type: "message"; readonly level: Job.MessageLevel; readonly text: string }
 
