@@ -21,5 +21,6 @@ const main = Layer.launch(
 )
 const fiber = Effect.runFork(main)
 process.on("SIGTERM", () => {
-  Effect.runFork(Fiber.interrupt(fiber))
+  // Shut the engine down gracefully, then leave: idle worker-pool timers would keep the process up for a minute.
+  Effect.runPromise(Fiber.interrupt(fiber)).then(() => process.exit(0))
 })
