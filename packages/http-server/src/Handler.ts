@@ -129,15 +129,20 @@ const jsonText = (call: Call, doc: unknown): string => {
   return callback !== undefined && /^[A-Za-z_$][\w$.]*$/.test(callback) ? `${callback}(${body});` : body
 }
 
-const send = (reply: FastifyReply, call: Call, answer: Answer) => {
+/** The security headers every machine-format answer carries (the HTML pages get helmet's full set). */
+const apiHeaders = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
+
+const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
   for (const [k, v] of Object.entries(answer.headers ?? {})) reply.header(k, v)
   if (answer.redirect !== undefined) return reply.redirect(answer.redirect, 303)
-  if (answer.text !== undefined) return reply.type("text/plain; charset=utf-8").send(answer.text)
+  if (answer.text !== undefined) return reply.headers(apiHeaders).type("text/plain; charset=utf-8").send(answer.text)
   if (call.format === "html") {
     const html =
       answer.html?.() ?? Html.page({ title: answer.title ?? "Resource", home: call.home, document: answer.json })
+    await reply.helmet()
     return reply.type("text/html; charset=utf-8").send(html)
   }
+  reply.headers(apiHeaders)
   const jsonp = call.params.callback !== undefined
   return reply
     .type(jsonp ? "application/javascript; charset=utf-8" : "application/json; charset=utf-8")
@@ -149,9 +154,10 @@ const send = (reply: FastifyReply, call: Call, answer: Answer) => {
  *
  * @category constructors
  */
-export const sendFailure = (reply: FastifyReply, call: Call, failure: Failure, envelope: "rest" | "admin") => {
+export const sendFailure = async (reply: FastifyReply, call: Call, failure: Failure, envelope: "rest" | "admin") => {
   const status = call.settings.realStatusCodes && failure.code >= 400 && failure.code < 600 ? failure.code : 200
   if (call.format === "html") {
+    await reply.helmet()
     const signIn = failure.code === 499 || failure.code === 498
     return reply
       .status(status === 200 && failure.code >= 400 && failure.code < 600 ? failure.code : status)
@@ -169,7 +175,7 @@ export const sendFailure = (reply: FastifyReply, call: Call, failure: Failure, e
     envelope === "admin"
       ? ErrorEnvelope.admin({ code: failure.code, messages: [failure.message, ...failure.details] })
       : ErrorEnvelope.rest(failure)
-  return reply.status(status).type("application/json; charset=utf-8").send(jsonText(call, doc))
+  return reply.status(status).headers(apiHeaders).type("application/json; charset=utf-8").send(jsonText(call, doc))
 }
 
 /**

@@ -45,10 +45,19 @@ export const make = (options: {
   })
   void jobs
   void queue
+  // prom-client hashes the label set on every observe; keep one child per label set instead.
+  const children = new Map<string, ReturnType<typeof requests.labels>>()
   return {
     contentType: registry.contentType,
-    observeRequest: (method: string, route: string, status: number, seconds: number) =>
-      requests.observe({ method, route, status: String(status) }, seconds),
+    observeRequest: (method: string, route: string, status: number, seconds: number) => {
+      const key = `${method} ${status} ${route}`
+      let child = children.get(key)
+      if (child === undefined) {
+        child = requests.labels({ method, route, status: String(status) })
+        children.set(key, child)
+      }
+      child.observe(seconds)
+    },
     render: async (): Promise<string> => {
       counts = await options.jobCounts()
       return registry.metrics()

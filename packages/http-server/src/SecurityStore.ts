@@ -275,19 +275,37 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
       })
     )
 
+  // Token checks are on every request's path; a verified token is remembered for a few seconds. Changes made in this
+  // process (revocation, a new role, a deleted user) clear it at once; those made by another process sharing the
+  // database take effect within `cacheMs`.
+  type TokenRow = { username: string; expires: number; referer: string | null; ip: string | null; role: string }
+  const cache = new Map<string, { readonly row: TokenRow; readonly until: number }>()
+  const cacheMs = 5000
+  const lookup = (key: string, now: number): TokenRow | undefined => {
+    const hit = cache.get(key)
+    if (hit !== undefined && hit.until > now) return hit.row
+    const row = tokenRow.get(key) as TokenRow | undefined
+    if (row === undefined) {
+      cache.delete(key)
+      return undefined
+    }
+    if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string)
+    cache.set(key, { row, until: now + cacheMs })
+    return row
+  }
+  const forget = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.ensuring(
+      effect,
+      Effect.sync(() => cache.clear())
+    )
+
   const verify = (
     token: string,
     request: { readonly referer?: string | undefined; readonly ip?: string | undefined }
   ) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const row = yield* sql(
-        "verify token",
-        () =>
-          tokenRow.get(digest(token)) as
-            | { username: string; expires: number; referer: string | null; ip: string | null; role: string }
-            | undefined
-      )
+      const row = yield* sql("verify token", () => lookup(digest(token), now))
       if (row === undefined || row.expires <= now) return yield* new InvalidToken()
       if (row.referer !== null && (request.referer === undefined || origin(request.referer) !== origin(row.referer))) {
         return yield* new RefererMismatch({ bound: "referer" })
@@ -358,12 +376,14 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
         return { username: user.username, role: user.role, fullName: user.fullName ?? "", created }
       }),
     deleteUser: (username) =>
-      Effect.andThen(
-        mustExist(username),
-        sql("delete user", () => {
-          db.prepare("DELETE FROM tokens WHERE username = ?").run(username)
-          db.prepare("DELETE FROM users WHERE username = ?").run(username)
-        })
+      forget(
+        Effect.andThen(
+          mustExist(username),
+          sql("delete user", () => {
+            db.prepare("DELETE FROM tokens WHERE username = ?").run(username)
+            db.prepare("DELETE FROM users WHERE username = ?").run(username)
+          })
+        )
       ),
     setPassword: (username, password) =>
       Effect.gen(function* () {
@@ -376,11 +396,13 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
         )
       }),
     setRole: (username, role) =>
-      Effect.gen(function* () {
-        yield* mustExist(username)
-        if (!roleExists(role)) return yield* new UnknownRole({ role })
-        yield* sql("set role", () => db.prepare("UPDATE users SET role = ? WHERE username = ?").run(role, username))
-      }),
+      forget(
+        Effect.gen(function* () {
+          yield* mustExist(username)
+          if (!roleExists(role)) return yield* new UnknownRole({ role })
+          yield* sql("set role", () => db.prepare("UPDATE users SET role = ? WHERE username = ?").run(role, username))
+        })
+      ),
     getUser: (username) =>
       Effect.flatMap(
         sql(

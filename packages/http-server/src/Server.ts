@@ -56,7 +56,10 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
     shortLivedTokenValidity: 60
   }
   await app.register(formbody)
+  // Security headers are computed per reply, which costs more than a job document itself: the HTML pages get the full
+  // set (reply.helmet() in Handler), JSON answers a fixed, cheap subset.
   await app.register(helmet, {
+    global: false,
     contentSecurityPolicy: {
       directives: { "default-src": ["'self'"], "style-src": ["'self'", "'unsafe-inline'"], "form-action": ["'self'"] }
     },
