@@ -144,9 +144,12 @@ const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
   }
   reply.headers(apiHeaders)
   const jsonp = call.params.callback !== undefined
-  return reply
-    .type(jsonp ? "application/javascript; charset=utf-8" : "application/json; charset=utf-8")
-    .send(jsonText(call, answer.json))
+  const type = jsonp
+    ? "application/javascript"
+    : call.format === "geojson"
+      ? "application/geo+json"
+      : "application/json"
+  return reply.type(`${type}; charset=utf-8`).send(jsonText(call, answer.json))
 }
 
 /**

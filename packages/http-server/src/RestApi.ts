@@ -11,7 +11,7 @@ import { createReadStream, realpathSync, statSync } from "node:fs"
 import { relative, resolve, sep } from "node:path"
 import { type Job, JobStatus, JobStore, JobUrls, RestJob, ServiceRef } from "@geojobs/core"
 import { Engine, ServiceRegistry } from "@geojobs/engine"
-import { TaskDescription } from "@geojobs/tools"
+import { EsriGeometry, TaskDescription } from "@geojobs/tools"
 import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import { BadRequest, NotFound } from "./Failure.ts"
@@ -159,7 +159,46 @@ const jobPage = (c: Call, job: Job.Job, doc: RestJob.RestJob) => () => {
   })
 }
 
+/**
+ * A value as asked: a tool's output file as its URL; a feature set reprojected to `outSR` (a wkid or `{"wkid":…}`),
+ * or as a GeoJSON FeatureCollection for `f=geojson`. Other values pass through.
+ */
+const shaped = (c: Call, job: Job.Job, value: Job.JobValue): Effect.Effect<Job.JobValue, BadRequest> => {
+  const file = value.value as { path?: unknown } | null
+  if (value.dataType === "GPDataFile" && typeof file?.path === "string") {
+    // A tool's output file, written in its job's folder: answered as the URL ArcGIS clients expect.
+    const path = file.path.split("/").map(encodeURIComponent).join("/")
+    const folder = `${encodeURIComponent(job.service.name.toLowerCase())}_gpserver`
+    return Effect.succeed({
+      dataType: value.dataType,
+      value: { url: `${c.base}/rest/directories/arcgisjobs/${folder}/${job.id}/scratch/${path}` }
+    })
+  }
+  if (value.dataType !== "GPFeatureRecordSetLayer" || value.value === null || typeof value.value !== "object") {
+    return Effect.succeed(value)
+  }
+  const outSR = c.params.outSR?.trim()
+  return Effect.try({
+    try: () => {
+      const fs = value.value as EsriGeometry.EsriFeatureSet
+      if (c.format === "geojson") return { dataType: value.dataType, value: EsriGeometry.toGeoJSON(fs).collection }
+      if (!outSR) return value
+      const parsed = outSR.startsWith("{")
+        ? (JSON.parse(outSR) as { wkid?: number; latestWkid?: number; wkt?: string })
+        : undefined
+      const sr = parsed === undefined ? outSR : (parsed.latestWkid ?? parsed.wkid ?? parsed.wkt ?? "")
+      const { collection } = EsriGeometry.toGeoJSON(fs)
+      return {
+        dataType: value.dataType,
+        value: EsriGeometry.fromGeoJSON(collection, { sr, fields: fs.fields, geometryType: fs.geometryType })
+      }
+    },
+    catch: (cause) => new BadRequest({ detail: `outSR: ${cause instanceof Error ? cause.message : String(cause)}` })
+  })
+}
+
 const parameterAnswer = (
+  c: Call,
   job: Job.Job,
   kind: "results" | "inputs",
   param: string | undefined
@@ -171,12 +210,22 @@ const parameterAnswer = (
     )
   }
   if (param === undefined) {
-    const all = Object.entries(values).map(([name, v]) => RestJob.parameterValue(name, v))
-    return Effect.succeed({ json: all, title: `Job ${job.id}: ${kind}` })
+    return Effect.map(
+      Effect.forEach(Object.entries(values), ([name, v]) =>
+        Effect.map(shaped(c, job, v), (s) => RestJob.parameterValue(name, s))
+      ),
+      (all): Answer => ({ json: all, title: `Job ${job.id}: ${kind}` })
+    )
   }
   const value = values[param]
   if (value === undefined) return Effect.fail(new NotFound({ what: `Parameter ${param} of job ${job.id}` }))
-  return Effect.succeed({ json: RestJob.parameterValue(param, value), title: `Job ${job.id}: ${param}` })
+  return Effect.map(
+    shaped(c, job, value),
+    (s): Answer => ({
+      json: c.format === "geojson" ? s.value : RestJob.parameterValue(param, s),
+      title: `Job ${job.id}: ${param}`
+    })
+  )
 }
 
 const jobResource = (
@@ -208,7 +257,7 @@ const jobResource = (
       const name = param === undefined ? undefined : decode(param)
       if (param !== undefined && name === undefined)
         return yield* new BadRequest({ detail: `Bad parameter name ${param}` })
-      return yield* parameterAnswer(job, head, name)
+      return yield* parameterAnswer(c, job, head, name)
     }
     return yield* new NotFound({ what: `Resource ${below.join("/")} of job ${id}` })
   })

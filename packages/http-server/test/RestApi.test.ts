@@ -48,7 +48,7 @@ describe("GP REST API: directory", () => {
 
   it("the catalog lists folders and, per folder, the services a caller may see", async () => {
     const root = (await inject("GET", "/arcgis/rest/services?f=json")).json()
-    assert.deepStrictEqual(root.folders, ["System"])
+    assert.deepStrictEqual(root.folders, ["Analysis", "System"])
     assert.deepStrictEqual(root.services, [], "the restricted root service is hidden from anonymous callers")
     const withToken = (
       await inject("GET", `/arcgis/rest/services?f=json&token=${await server.token("publisher")}`)
@@ -301,5 +301,74 @@ describe("HTTP edges", () => {
     assert.include(metrics.body, "geojobs_queue_depth")
     assert.include(metrics.body, "geojobs_http_request_duration_seconds_bucket")
     assert.deepStrictEqual((await inject("GET", "/health")).json(), { status: "ok" })
+  })
+})
+
+describe("GP REST API: results as clients ask for them", () => {
+  const run = async (task: string, fields: Record<string, string>) => {
+    const doc = RestJob.schema.parse(
+      (
+        await inject("POST", `/arcgis/rest/services/Analysis/Geometry/GPServer/${task}/submitJob`, {
+          ...fields,
+          f: "json"
+        })
+      ).json()
+    )
+    const url = `/arcgis/rest/services/Analysis/Geometry/GPServer/${task}/jobs/${doc.jobId}`
+    assert.strictEqual((await waitFor(url, ["esriJobSucceeded", "esriJobFailed"])).jobStatus, "esriJobSucceeded")
+    return url
+  }
+
+  it("feature results in another spatial reference (outSR) and as GeoJSON (f=geojson)", async () => {
+    const url = await run("Buffer", {
+      Input_Features: JSON.stringify({
+        geometryType: "esriGeometryPoint",
+        spatialReference: { wkid: 4326 },
+        features: [{ geometry: { x: 13.4, y: 52.5 }, attributes: {} }]
+      }),
+      Distance: '{"distance":1,"units":"esriKilometers"}'
+    })
+    const plain = (await inject("GET", `${url}/results/Output_Features?f=json`)).json() as {
+      value: { spatialReference: unknown }
+    }
+    assert.deepStrictEqual(plain.value.spatialReference, { wkid: 4326, latestWkid: 4326 })
+    const mercator = (await inject("GET", `${url}/results/Output_Features?f=json&outSR=102100`)).json() as {
+      value: { spatialReference: unknown; features: Array<{ geometry: { rings: Array<Array<[number, number]>> } }> }
+    }
+    assert.deepStrictEqual(mercator.value.spatialReference, { wkid: 102100, latestWkid: 3857 })
+    assert.isAbove(mercator.value.features[0]?.geometry.rings[0]?.[0]?.[0] ?? 0, 1_000_000)
+    const geojson = await inject("GET", `${url}/results/Output_Features?f=geojson`)
+    assert.match(geojson.type, /application\/geo\+json/)
+    const collection = JSON.parse(geojson.body) as { type: string; features: Array<{ geometry: { type: string } }> }
+    assert.strictEqual(collection.type, "FeatureCollection")
+    assert.strictEqual(collection.features[0]?.geometry.type, "Polygon")
+    assert.strictEqual(
+      errorOf((await inject("GET", `${url}/results/Output_Features?f=json&outSR=99999`)).json()).code,
+      400
+    )
+  })
+
+  it("an output file is answered as a URL under rest/directories/arcgisjobs and served; no path escapes the job's folder", async () => {
+    const url = await run("Report", { title: "Q4" })
+    const result = (await inject("GET", `${url}/results/report?f=json`)).json() as { value: { url: string } }
+    const fileUrl = new URL(result.value.url)
+    assert.match(
+      fileUrl.pathname,
+      /^\/arcgis\/rest\/directories\/arcgisjobs\/geometry_gpserver\/j[0-9a-f]{32}\/scratch\/report\.txt$/
+    )
+    const file = await inject("GET", fileUrl.pathname)
+    assert.strictEqual(file.status, 200)
+    assert.strictEqual(file.body, "Report: Q4\n")
+    const jobPath = fileUrl.pathname.replace(/\/scratch\/report\.txt$/, "")
+    for (const escape of [
+      "/scratch/..%2F..%2Fjobs.sqlite",
+      "/scratch/../../jobs.sqlite",
+      "/scratch/%2e%2e/report.txt",
+      "/scratch/nothing.txt"
+    ]) {
+      const response = await inject("GET", `${jobPath}${escape}?f=json`)
+      assert.notStrictEqual(response.body, "Report: Q4\n")
+      assert.notInclude(response.body, "SQLite format")
+    }
   })
 })

@@ -5,6 +5,7 @@
  * @module
  */
 export * as Builtin from "./builtin/index.ts"
+export * as EsriGeometry from "./EsriGeometry.ts"
 export * as GPValue from "./GPValue.ts"
 export * as ServicesFile from "./ServicesFile.ts"
 export * as TaskDescription from "./TaskDescription.ts"

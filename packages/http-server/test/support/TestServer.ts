@@ -42,6 +42,9 @@ export const start = async (
   - name: Private
     access: { roles: [publisher] }
     tasks: [{tool: Echo}]
+  - folder: Analysis
+    name: Geometry
+    tasks: [{tool: Buffer}, {module: ${new URL("./FileTool.ts", import.meta.url).pathname}}]
 `
   )
   const layer = Layer.mergeAll(

@@ -1,0 +1,16 @@
+// A user's tool that writes an output file into its job's folder and answers it as a GPDataFile.
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { defineTool } from "@geojobs/tools"
+
+export default defineTool({
+  name: "Report",
+  parameters: [
+    { name: "title", dataType: "GPString" },
+    { name: "report", dataType: "GPDataFile", direction: "output" }
+  ],
+  execute: ({ title }, ctx) => {
+    writeFileSync(join(ctx.outputDir, "report.txt"), `Report: ${String(title)}\n`)
+    return { report: { path: "report.txt" } }
+  }
+})
