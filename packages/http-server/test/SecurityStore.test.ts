@@ -282,7 +282,7 @@ describe("tokens", () => {
       for (const token of ["", "forged", "A".repeat(43)]) {
         const error = yield* Effect.flip(store.verifyToken(token, {}))
         assert.strictEqual(error._tag, "InvalidToken", token)
-        assert.strictEqual(error.code, 498)
+        assert.strictEqual("code" in error ? error.code : undefined, 498)
       }
     })
   )
@@ -353,7 +353,7 @@ describe("tokens", () => {
       ]) {
         const error = yield* Effect.flip(store.verifyToken(token, request))
         assert.strictEqual(error._tag, "RefererMismatch", JSON.stringify(request))
-        assert.strictEqual(error.code, 498)
+        assert.strictEqual("code" in error ? error.code : undefined, 498)
         assert.include(error.message.toLowerCase(), "referer")
       }
     })
@@ -368,7 +368,7 @@ describe("tokens", () => {
         for (const request of [{ ip: "192.0.2.8" }, {}, { referer: "https://app.example.com" }]) {
           const error = yield* Effect.flip(store.verifyToken(token, request))
           assert.strictEqual(error._tag, "RefererMismatch", `${client} ${JSON.stringify(request)}`)
-          assert.strictEqual(error.code, 498)
+          assert.strictEqual("code" in error ? error.code : undefined, 498)
         }
       }
     })
@@ -556,7 +556,7 @@ describe("several processes on one file", () => {
       assert.sameMembers([...principal.privileges], ["viewJobs"])
       const issued = yield* b.issueToken({ username: "watcher", client: "requestip" })
       assert.strictEqual((yield* a.verifyToken(issued.token, {})).username, "watcher")
-      // A revocation or a role change in one process applies in the other to a token it has not just seen.
+      // A role change or a revocation in one process applies in the other at once.
       yield* b.setRole("watcher", "publisher")
       assert.strictEqual((yield* a.verifyToken(issued.token, {})).role, "publisher")
       const other = yield* b.issueToken({ username: "watcher", client: "requestip" })
@@ -569,18 +569,24 @@ describe("several processes on one file", () => {
     })
   )
 
-  it.effect("a revocation in another process applies within seconds even to a token just used there", () =>
+  it.effect("a revocation, role change or deletion in another process applies at once, even to a token just used", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(t0)
       const filename = newFile()
       const a = yield* open(filename)
       const b = yield* open(filename)
       yield* a.createUser({ username: "u", password, role: "user" })
-      const { token } = yield* a.issueToken({ username: "u", client: "requestip" })
-      yield* b.verifyToken(token, {})
-      yield* a.revokeToken(token)
-      yield* TestClock.adjust(10_000)
-      assert.strictEqual((yield* Effect.flip(b.verifyToken(token, {})))._tag, "InvalidToken")
+      yield* a.createUser({ username: "v", password, role: "user" })
+      const revoked = yield* a.issueToken({ username: "u", client: "requestip" })
+      const kept = yield* a.issueToken({ username: "u", client: "requestip" })
+      const deleted = yield* a.issueToken({ username: "v", client: "requestip" })
+      for (const t of [revoked, kept, deleted]) yield* b.verifyToken(t.token, {})
+      yield* a.revokeToken(revoked.token)
+      yield* a.setRole("u", "publisher")
+      yield* a.deleteUser("v")
+      assert.strictEqual((yield* Effect.flip(b.verifyToken(revoked.token, {})))._tag, "InvalidToken")
+      assert.strictEqual((yield* b.verifyToken(kept.token, {})).role, "publisher")
+      assert.strictEqual((yield* Effect.flip(b.verifyToken(deleted.token, {})))._tag, "InvalidToken")
     })
   )
 
