@@ -180,17 +180,18 @@ const shaped = (c: Call, job: Job.Job, value: Job.JobValue): Effect.Effect<Job.J
   const outSR = c.params.outSR?.trim()
   return Effect.try({
     try: () => {
-      const fs = value.value as EsriGeometry.EsriFeatureSet
-      if (c.format === "geojson") return { dataType: value.dataType, value: EsriGeometry.toGeoJSON(fs).collection }
+      if (c.format === "geojson")
+        return { dataType: value.dataType, value: EsriGeometry.toGeoJSON(value.value).features }
       if (!outSR) return value
-      const parsed = outSR.startsWith("{")
-        ? (JSON.parse(outSR) as { wkid?: number; latestWkid?: number; wkt?: string })
-        : undefined
-      const sr = parsed === undefined ? outSR : (parsed.latestWkid ?? parsed.wkid ?? parsed.wkt ?? "")
-      const { collection } = EsriGeometry.toGeoJSON(fs)
+      // outSR is a wkid, or spatial-reference JSON, which projection() reads as it is.
+      const read = EsriGeometry.toGeoJSON(value.value)
       return {
         dataType: value.dataType,
-        value: EsriGeometry.fromGeoJSON(collection, { sr, fields: fs.fields, geometryType: fs.geometryType })
+        value: EsriGeometry.fromGeoJSON(read.features, {
+          wkid: outSR,
+          fields: read.fields,
+          geometryType: read.geometryType
+        })
       }
     },
     catch: (cause) => new BadRequest({ detail: `outSR: ${cause instanceof Error ? cause.message : String(cause)}` })

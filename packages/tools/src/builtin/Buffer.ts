@@ -1,6 +1,7 @@
 /**
- * Buffer: polygons at a distance around input features, geodesic-ish through Turf (buffering in an azimuthal projection
- * around each feature), optionally dissolved into one. The output is in the input's spatial reference.
+ * Buffer: polygons around the input features at a distance. Turf buffers each feature in an azimuthal equidistant
+ * projection centred on it, so the distance holds on the ground (geodesic) whatever the input's spatial reference;
+ * the buffers can be dissolved into one. The output is in the input's spatial reference.
  *
  * @module
  */
@@ -8,28 +9,29 @@ import { buffer } from "@turf/buffer"
 import { union } from "@turf/union"
 import type { Feature, MultiPolygon, Polygon } from "geojson"
 import * as EsriGeometry from "../EsriGeometry.ts"
-import type { LinearUnit } from "../GPValue.ts"
 import { defineTool } from "../Tool.ts"
 
-// 64 steps per quarter circle keep a buffered point's area within 0.1% of the true circle.
-const steps = 64
+// Segments per quarter circle: 32 keep a buffered point's area within 0.05% of the true circle (Turf's default, 8,
+// falls 0.6% short).
+const steps = 32
 
 export default defineTool({
   name: "Buffer",
   displayName: "Buffer",
-  description: "Creates polygons around input features at a given distance.",
+  description: "Creates polygons around the input features at a given geodesic distance.",
+  category: "Geometry",
   parameters: [
     { name: "Input_Features", dataType: "GPFeatureRecordSetLayer", description: "The features to buffer." },
     {
       name: "Distance",
       dataType: "GPLinearUnit",
-      description: 'The buffer distance, e.g. {"distance":1,"units":"esriKilometers"}.'
+      description: 'The buffer distance, e.g. {"distance":1,"units":"esriKilometers"}; negative shrinks polygons.'
     },
     {
       name: "Dissolve",
       dataType: "GPBoolean",
       defaultValue: false,
-      description: "Merge all buffers into one polygon."
+      description: "Merge all buffers into one polygon (without attributes)."
     },
     {
       name: "Output_Features",
@@ -39,32 +41,25 @@ export default defineTool({
     }
   ],
   execute: ({ Input_Features, Distance, Dissolve }, ctx) => {
-    const input = Input_Features as EsriGeometry.EsriFeatureSet
-    const km = EsriGeometry.toKilometers(Distance as LinearUnit)
-    const { collection, sr } = EsriGeometry.toGeoJSON(input)
-    const buffered: Array<Feature<Polygon | MultiPolygon>> = []
-    collection.features.forEach((feature, i) => {
-      EsriGeometry.checkCancelled(ctx.signal)
-      if (feature.geometry === null) return
-      const out = buffer(feature, km, { units: "kilometers", steps })
-      if (out !== undefined) buffered.push(out as Feature<Polygon | MultiPolygon>)
-      if (i % 100 === 0)
-        ctx.progress(
-          Math.round((i / collection.features.length) * 100),
-          `Buffered ${i} of ${collection.features.length}`
-        )
-    })
-    const merged =
-      Dissolve === true && buffered.length > 1
-        ? [union({ type: "FeatureCollection", features: buffered }) ?? buffered[0]].filter((f) => f !== undefined)
-        : buffered
+    const km = EsriGeometry.toKilometers(Distance as EsriGeometry.LinearUnit)
+    const input = EsriGeometry.toGeoJSON(Input_Features)
+    const buffered = EsriGeometry.eachFeature(input.features.features, ctx, "Buffering feature", (feature) =>
+      // Turf answers undefined when a negative distance swallows a polygon whole: that feature is dropped.
+      feature.geometry === null
+        ? undefined
+        : (buffer(feature, km, { units: "kilometers", steps }) as Feature<Polygon | MultiPolygon> | undefined)
+    ).flatMap((f, i) => (f === undefined ? [] : [{ ...f, properties: { ...input.features.features[i]?.properties } }]))
+    ctx.signal.throwIfAborted()
+    let features: Array<Feature> = buffered
+    if (Dissolve === true) {
+      ctx.progress(90, "Dissolving the buffers")
+      const merged = buffered.length > 1 ? union({ type: "FeatureCollection", features: buffered }) : buffered[0]
+      features = merged ? [{ ...merged, properties: {} }] : []
+    }
     return {
       Output_Features: EsriGeometry.fromGeoJSON(
-        {
-          type: "FeatureCollection",
-          features: Dissolve === true ? merged.map((f) => ({ ...f, properties: {} })) : merged
-        },
-        { sr, fields: Dissolve === true ? [] : input.fields, geometryType: "esriGeometryPolygon" }
+        { type: "FeatureCollection", features },
+        { wkid: input.wkid, geometryType: "esriGeometryPolygon", fields: Dissolve === true ? [] : input.fields }
       )
     }
   }

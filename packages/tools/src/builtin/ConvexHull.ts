@@ -1,5 +1,6 @@
 /**
- * ConvexHull: the smallest convex polygon holding every vertex of the input features.
+ * ConvexHull: one polygon, the smallest convex one holding every vertex of every input feature (Turf's convex, planar
+ * in lon/lat). The output is in the input's spatial reference.
  *
  * @module
  */
@@ -10,9 +11,10 @@ import { defineTool } from "../Tool.ts"
 export default defineTool({
   name: "ConvexHull",
   displayName: "Convex Hull",
-  description: "The convex hull of all input features, as one polygon.",
+  description: "The convex hull of all the input features' vertices, as one polygon.",
+  category: "Geometry",
   parameters: [
-    { name: "Input_Features", dataType: "GPFeatureRecordSetLayer" },
+    { name: "Input_Features", dataType: "GPFeatureRecordSetLayer", description: "The features to enclose." },
     {
       name: "Output_Features",
       dataType: "GPFeatureRecordSetLayer",
@@ -20,14 +22,17 @@ export default defineTool({
       geometryTypes: ["esriGeometryPolygon"]
     }
   ],
-  execute: ({ Input_Features }) => {
-    const { collection, sr } = EsriGeometry.toGeoJSON(Input_Features as EsriGeometry.EsriFeatureSet)
-    const hull = convex(collection)
-    if (hull === null) throw new EsriGeometry.GeometryError("The convex hull needs at least three distinct vertices.")
+  execute: ({ Input_Features }, ctx) => {
+    ctx.signal.throwIfAborted()
+    const input = EsriGeometry.toGeoJSON(Input_Features)
+    const hull = convex(input.features)
+    if (hull === null) {
+      throw new EsriGeometry.GeometryError("A convex hull needs at least three vertices that are not on one line.")
+    }
     return {
       Output_Features: EsriGeometry.fromGeoJSON(
         { type: "FeatureCollection", features: [{ ...hull, properties: {} }] },
-        { sr, geometryType: "esriGeometryPolygon" }
+        { wkid: input.wkid, geometryType: "esriGeometryPolygon", fields: [] }
       )
     }
   }
