@@ -360,13 +360,13 @@ describe("GP REST API: results as clients ask for them", () => {
     assert.strictEqual(file.status, 200)
     assert.strictEqual(file.body, "Report: Q4\n")
     const jobPath = fileUrl.pathname.replace(/\/scratch\/report\.txt$/, "")
-    for (const escape of [
+    for (const attempt of [
       "/scratch/..%2F..%2Fjobs.sqlite",
       "/scratch/../../jobs.sqlite",
       "/scratch/%2e%2e/report.txt",
       "/scratch/nothing.txt"
     ]) {
-      const response = await inject("GET", `${jobPath}${escape}?f=json`)
+      const response = await inject("GET", `${jobPath}${attempt}?f=json`)
       assert.notStrictEqual(response.body, "Report: Q4\n")
       assert.notInclude(response.body, "SQLite format")
     }
