@@ -250,11 +250,12 @@ describe("Engine", () => {
     return Effect.gen(function* () {
       const ids = yield* Effect.scoped(
         Effect.gen(function* () {
-          const quick = yield* submit(Test.name, "nap", { ms: 300 })
+          const quick = yield* submit(Test.name, "nap", { ms: 200 })
           const slow = yield* submit(Test.name, "stubborn", { ms: 60_000 })
           yield* waitFor(slow.id, (j) => j.status === "Executing")
+          yield* waitFor(quick.id, (j) => j.status === "Executing")
           return { quick: quick.id, slow: slow.id }
-        }).pipe(Effect.provide(engineLayer(dataDir, services, { shutdownGraceMs: 700 })))
+        }).pipe(Effect.provide(engineLayer(dataDir, services, { shutdownGraceMs: 2500 })))
       )
       const store = yield* JobStore.JobStore
       assert.strictEqual((yield* store.get(ids.quick)).status, "Succeeded")
