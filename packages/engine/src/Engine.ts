@@ -104,6 +104,8 @@ export interface EngineShape {
   readonly outputDir: (id: string) => string
   /** Jobs executing in this process. */
   readonly runningHere: () => number
+  /** Calls `listener` with every job this process finishes (for metrics); answers a function that stops the calls. */
+  readonly onFinished: (listener: (job: Job.Job) => void) => () => void
 }
 
 /**
@@ -255,7 +257,15 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const removeJob = (id: string) =>
     Effect.andThen(removeFiles(id), store.delete(id).pipe(Effect.catchTag("NoSuchJob", () => Effect.void)))
 
+  const listeners = new Set<(job: Job.Job) => void>()
   const settle = (job: Job.Job) => {
+    for (const listener of listeners) {
+      try {
+        listener(job)
+      } catch {
+        // A listener's failure is its own; the job is finished either way.
+      }
+    }
     const waiter = finished.get(job.id)
     if (waiter !== undefined) {
       finished.delete(job.id)
@@ -680,6 +690,10 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     recover: recover,
     sweep,
     outputDir,
-    runningHere: () => running.size
+    runningHere: () => running.size,
+    onFinished: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    }
   })
 })

@@ -45,6 +45,13 @@ export const make = (options: {
   })
   void jobs
   void queue
+  const durations = new Histogram({
+    name: "geojobs_job_duration_seconds",
+    help: "How long jobs finished by this process executed, by service, task and final status.",
+    labelNames: ["service", "task", "status"],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600],
+    registers: [registry]
+  })
   // prom-client hashes the label set on every observe; keep one child per label set instead.
   const children = new Map<string, ReturnType<typeof requests.labels>>()
   return {
@@ -58,6 +65,8 @@ export const make = (options: {
       }
       child.observe(seconds)
     },
+    observeJob: (service: string, task: string, status: string, seconds: number) =>
+      durations.observe({ service, task, status }, seconds),
     render: async (): Promise<string> => {
       counts = await options.jobCounts()
       return registry.metrics()

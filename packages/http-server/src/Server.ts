@@ -9,8 +9,8 @@
 import formbody from "@fastify/formbody"
 import helmet from "@fastify/helmet"
 import rateLimit from "@fastify/rate-limit"
-import type { JobStatus } from "@geojobs/core"
-import { JobQueue } from "@geojobs/engine"
+import { type JobStatus, ServiceRef } from "@geojobs/core"
+import { Engine, JobQueue } from "@geojobs/engine"
 import { Effect, type ManagedRuntime } from "effect"
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify"
 import * as AdminApi from "./AdminApi.ts"
@@ -104,6 +104,19 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
           Effect.orElseSucceed((): Readonly<Partial<Record<JobStatus.JobStatus, number>>> => ({}))
         )
       )
+  })
+  const stopListening = await settings.runtime.runPromise(
+    Effect.map(Engine.Engine, (engine) =>
+      engine.onFinished((job) => {
+        if (job.started !== null && job.ended !== null) {
+          metrics.observeJob(ServiceRef.path(job.service), job.task, job.status, (job.ended - job.started) / 1000)
+        }
+      })
+    )
+  )
+  app.addHook("onClose", (_app, done) => {
+    stopListening()
+    done()
   })
   app.addHook("onResponse", (request, reply, done) => {
     metrics.observeRequest(

@@ -300,6 +300,10 @@ describe("HTTP edges", () => {
     assert.include(metrics.body, "geojobs_jobs{status=")
     assert.include(metrics.body, "geojobs_queue_depth")
     assert.include(metrics.body, "geojobs_http_request_duration_seconds_bucket")
+    assert.match(
+      metrics.body,
+      /geojobs_job_duration_seconds_count\{service="System\/Utilities",task="Echo",status="Succeeded"\} [1-9]/
+    )
     assert.deepStrictEqual((await inject("GET", "/health")).json(), { status: "ok" })
   })
 })
