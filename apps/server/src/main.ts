@@ -5,11 +5,8 @@
  *
  * @module
  */
-import { join } from "node:path"
-import { Entropy } from "@geojobs/core"
-import { Engine, ServiceRegistry, SqliteJobStore } from "@geojobs/engine"
 import { SecurityStore, Server } from "@geojobs/http-server"
-import { Cause, Effect, Layer, ManagedRuntime } from "effect"
+import { Cause, Effect, ManagedRuntime } from "effect"
 import { fromEnv } from "./ServerConfig.ts"
 
 const read = fromEnv(process.env)
@@ -19,15 +16,11 @@ if (!read.ok) {
 }
 const config = read.config
 
-const services = Layer.mergeAll(
-  SqliteJobStore.layer({ filename: join(config.dataDir, "jobs.sqlite") }),
-  ServiceRegistry.ServiceRegistry.layerFile(config.servicesFile),
-  Entropy.Entropy.layer
-)
-const layer = Layer.mergeAll(
-  Engine.Engine.layer({ dataDir: config.dataDir, maxWorkers: config.workers }).pipe(Layer.provideMerge(services)),
-  SecurityStore.SecurityStore.layer({ filename: join(config.dataDir, "security.sqlite") })
-)
+const layer = Server.layer({
+  dataDir: config.dataDir,
+  servicesFile: config.servicesFile,
+  engine: { maxWorkers: config.workers }
+})
 const runtime = ManagedRuntime.make(layer)
 
 const started = await runtime.runPromiseExit(

@@ -5,9 +5,8 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Entropy } from "@geojobs/core"
-import { Engine, ServiceRegistry, SqliteJobStore } from "@geojobs/engine"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Engine } from "@geojobs/engine"
+import { Effect, ManagedRuntime } from "effect"
 import Fastify from "fastify"
 import { SecurityStore } from "../src/SecurityStore.ts"
 import * as Server from "../src/Server.ts"
@@ -28,18 +27,7 @@ if (mode === "bare") {
   const dataDir = arg ?? "."
   const servicesFile = join(dataDir, "services.yaml")
   writeFileSync(servicesFile, "services:\n  - folder: System\n    name: Utilities\n    tasks: [{tool: Echo}]\n")
-  const layer = Layer.mergeAll(
-    Engine.Engine.layer({ dataDir, maxWorkers: 1 }).pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(
-          SqliteJobStore.layer({ filename: join(dataDir, "jobs.sqlite") }),
-          ServiceRegistry.ServiceRegistry.layerFile(servicesFile),
-          Entropy.Entropy.layer
-        )
-      )
-    ),
-    SecurityStore.layer({ filename: join(dataDir, "security.sqlite") })
-  )
+  const layer = Server.layer({ dataDir, servicesFile, engine: { maxWorkers: 1 } })
   const runtime = ManagedRuntime.make(layer)
   const job = await runtime.runPromise(
     Effect.gen(function* () {

@@ -6,17 +6,20 @@
  *
  * @module
  */
+
+import { join } from "node:path"
 import formbody from "@fastify/formbody"
 import helmet from "@fastify/helmet"
 import rateLimit from "@fastify/rate-limit"
-import { type JobStatus, ServiceRef } from "@geojobs/core"
-import { Engine, JobQueue } from "@geojobs/engine"
-import { Effect, type ManagedRuntime } from "effect"
+import { Entropy, type JobStatus, ServiceRef } from "@geojobs/core"
+import { Engine, JobQueue, ServiceRegistry, SqliteJobStore } from "@geojobs/engine"
+import { Effect, Layer, type ManagedRuntime } from "effect"
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify"
 import * as AdminApi from "./AdminApi.ts"
 import { call, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
 import * as RestApi from "./RestApi.ts"
+import { SecurityStore } from "./SecurityStore.ts"
 import * as TokenApi from "./TokenApi.ts"
 
 /**
@@ -191,3 +194,27 @@ export const make = async (
   })
   return app
 }
+
+/**
+ * Everything the routes need, on one data folder: the SQLite job store (`jobs.sqlite`), the services file's registry,
+ * the engine, and the security store (`security.sqlite`). Make a `ManagedRuntime` of it for `make` or `plugin`.
+ *
+ * @category layers
+ */
+export const layer = (options: {
+  readonly dataDir: string
+  readonly servicesFile: string
+  readonly engine?: Omit<Engine.EngineOptions, "dataDir"> | undefined
+}) =>
+  Layer.mergeAll(
+    Engine.Engine.layer({ ...options.engine, dataDir: options.dataDir }).pipe(
+      Layer.provideMerge(
+        Layer.mergeAll(
+          SqliteJobStore.layer({ filename: join(options.dataDir, "jobs.sqlite") }),
+          ServiceRegistry.ServiceRegistry.layerFile(options.servicesFile),
+          Entropy.Entropy.layer
+        )
+      )
+    ),
+    SecurityStore.layer({ filename: join(options.dataDir, "security.sqlite") })
+  )

@@ -6,9 +6,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Entropy } from "@geojobs/core"
-import { Engine, ServiceRegistry, SqliteJobStore } from "@geojobs/engine"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import type { FastifyInstance } from "fastify"
 import { SecurityStore } from "../../src/SecurityStore.ts"
 import * as Server from "../../src/Server.ts"
@@ -47,24 +45,11 @@ export const start = async (
     tasks: [{tool: Buffer}, {module: ${new URL("./FileTool.ts", import.meta.url).pathname}}]
 `
   )
-  const layer = Layer.mergeAll(
-    Engine.Engine.layer({
-      dataDir,
-      maxWorkers: 2,
-      progressIntervalMs: 100,
-      pollIntervalMs: 50,
-      shutdownGraceMs: 500
-    }).pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(
-          SqliteJobStore.layer({ filename: join(dataDir, "jobs.sqlite") }),
-          ServiceRegistry.ServiceRegistry.layerFile(servicesFile),
-          Entropy.Entropy.layer
-        )
-      )
-    ),
-    SecurityStore.layer({ filename: join(dataDir, "security.sqlite") })
-  )
+  const layer = Server.layer({
+    dataDir,
+    servicesFile,
+    engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 500 }
+  })
   const runtime = ManagedRuntime.make(layer)
   await runtime.runPromise(
     Effect.gen(function* () {
