@@ -142,6 +142,9 @@ export const isCancellable = (status: JobStatus): boolean =>
 /** Whether a cancel ends the job at once (no running tool to stop). @category guards */
 export const cancelsAtOnce = (status: JobStatus): boolean => canTransition(status, "Cancelled")
 
+/** Whether a job in this status has results to read (the OGC "successful"). @category guards */
+export const hasResults = (status: JobStatus): boolean => table[status].ogc === "successful"
+
 /** Whether the job is queued and waiting for a worker. @category guards */
 export const isQueued = (status: JobStatus): boolean => table[status].ogc === "accepted"
 

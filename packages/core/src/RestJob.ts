@@ -88,7 +88,7 @@ export const fromJob = (job: Job, options: { readonly returnMessages?: boolean |
   const shown = JobStatus.pollerView(job.status) ?? job.status
   const doc: RestJob = { jobId: job.id, jobStatus: JobStatus.restName(shown) }
   if (shown === "Executing") doc.progress = job.progress ?? { type: "default", message: "Executing..." }
-  if (shown === "Succeeded") doc.results = links("results", job.results)
+  if (JobStatus.hasResults(shown)) doc.results = links("results", job.results)
   doc.inputs = links("inputs", job.inputs)
   if (options.returnMessages !== false) {
     doc.messages = job.messages.map((m) => ({ type: levelTypes[m.level], description: m.description }))

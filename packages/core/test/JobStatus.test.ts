@@ -61,6 +61,10 @@ describe("JobStatus", () => {
     }
   })
 
+  it("only Succeeded jobs have results", () => {
+    assert.deepStrictEqual(JobStatus.all.filter(JobStatus.hasResults), ["Succeeded"])
+  })
+
   it("pollers never see New, Deleting or Deleted", () => {
     assert.strictEqual(JobStatus.pollerView("New"), "Submitted")
     assert.isNull(JobStatus.pollerView("Deleting"))

@@ -205,7 +205,7 @@ const parameterAnswer = (
   param: string | undefined
 ): Effect.Effect<Answer, unknown> => {
   const values = kind === "results" ? job.results : job.inputs
-  if (kind === "results" && job.status !== "Succeeded" && param !== undefined) {
+  if (kind === "results" && !JobStatus.hasResults(job.status) && param !== undefined) {
     return Effect.fail(
       new BadRequest({ detail: `Job ${job.id} has not succeeded (it is ${job.status}): it has no results yet.` })
     )
@@ -287,7 +287,7 @@ const submit = (
     }
     const job = yield* engine.execute(submission)
     const messages = RestJob.fromJob(job).messages ?? []
-    if (job.status !== "Succeeded") {
+    if (!JobStatus.hasResults(job.status)) {
       return yield* new BadRequest({
         code: 500,
         detail: `Error executing tool ${task.name}: ${job.status}. ${job.messages.map((m) => m.description).join(" ")}`
