@@ -94,7 +94,8 @@ describe("Engine", () => {
             }, 800)
           })
       )
-      assert.isAtLeast(ticks, 20, "timers kept firing while the worker was busy")
+      // About 40 at 20 ms; a blocked main thread would manage one or two.
+      assert.isAtLeast(ticks, 10, "timers kept firing while the worker was busy")
       assert.strictEqual((yield* Effect.flatMap(Engine, (e) => e.awaitJob(job.id))).status, "Succeeded")
     }).pipe(Effect.provide(engineLayer(tempDir(), [service(Test.name)])))
   )
