@@ -99,8 +99,9 @@ const query = (c: Call, service: ServiceRegistry.ServiceDefinition) =>
     }
     return {
       json: doc,
-      html: () =>
+      html: (signedIn) =>
         Html.page({
+          signedIn,
           title: `Jobs of ${ServiceRef.path(service.ref)}`,
           home: c.home,
           extra: `<form method="get"><label>Status <input name="jobStatus" value="${Html.escapeHtml(p.jobStatus ?? "")}"></label><label>User <input name="userName" value="${Html.escapeHtml(p.userName ?? "")}"></label><label>From <input name="startTime" value="${Html.escapeHtml(p.startTime ?? "")}"></label><label>To <input name="endTime" value="${Html.escapeHtml(p.endTime ?? "")}"></label><label>Page size <input name="number" value="${number ?? 10}"></label><input type="hidden" name="start" value="1"><button>Query</button></form><p>${page.total} jobs; showing ${page.start} to ${page.start + page.num - 1}.${page.nextStart > 0 ? ` <a href="?${new URLSearchParams({ ...p, start: String(page.nextStart), f: "html" }).toString().replace(/token=[^&]*&?/, "")}">Next page</a>` : ""}</p>`,
@@ -168,8 +169,9 @@ const jobsOf = (c: Call, raw: ReadonlyArray<string>): Effect.Effect<Answer, unkn
       const doc = AdminJob.fromJob(job, { baseUrl: c.base })
       return {
         json: doc,
-        html: () =>
+        html: (signedIn) =>
           Html.page({
+            signedIn,
             title: `Job ${job.id}`,
             home: c.home,
             document: doc,

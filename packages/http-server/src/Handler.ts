@@ -51,8 +51,8 @@ export interface Settings {
  */
 export interface Answer {
   readonly json?: unknown
-  /** The HTML page for `f=html`; without one, html requests get the JSON as a page. */
-  readonly html?: (() => string) | undefined
+  /** The HTML page for `f=html` (given who is signed in); without one, html requests get the JSON as a page. */
+  readonly html?: ((signedIn: string | undefined) => string) | undefined
   readonly title?: string | undefined
   readonly redirect?: string | undefined
   /** Plain text (the legacy token service answers the bare token). */
@@ -137,8 +137,16 @@ const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
   if (answer.redirect !== undefined) return reply.redirect(answer.redirect, 303)
   if (answer.text !== undefined) return reply.headers(apiHeaders).type("text/plain; charset=utf-8").send(answer.text)
   if (call.format === "html") {
+    // Who is signed in, for the page header; an invalid cookie just reads as signed out.
+    const who = await call.settings.runtime.runPromise(
+      principal(call).pipe(
+        Effect.map((p) => p?.username),
+        Effect.orElseSucceed(() => undefined)
+      )
+    )
     const html =
-      answer.html?.() ?? Html.page({ title: answer.title ?? "Resource", home: call.home, document: answer.json })
+      answer.html?.(who) ??
+      Html.page({ title: answer.title ?? "Resource", home: call.home, document: answer.json, signedIn: who })
     await reply.helmet()
     return reply.type("text/html; charset=utf-8").send(html)
   }

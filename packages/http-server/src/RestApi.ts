@@ -70,11 +70,11 @@ const catalog = (c: Call, folder: string | undefined): Effect.Effect<Answer, unk
     const title = folder === undefined ? "Home" : `Folder: ${folder}`
     return {
       json: doc,
-      html: () =>
+      html: (signedIn) =>
         Html.page({
+          signedIn,
           title,
           home: c.home,
-          signedIn: undefined,
           links: [
             ...doc.folders.map((f) => ({ href: `${c.home}/${encodeURIComponent(f)}`, text: `${f} (folder)` })),
             ...here.map((s) => ({
@@ -127,10 +127,11 @@ const findJob = (
     return job
   })
 
-const jobPage = (c: Call, job: Job.Job, doc: RestJob.RestJob) => () => {
+const jobPage = (c: Call, job: Job.Job, doc: RestJob.RestJob) => (signedIn: string | undefined) => {
   const url = JobUrls.restJob(c.base, job.service, job.task, job.id)
   const progress = job.progress
   return Html.page({
+    signedIn,
     title: `Job ${job.id}`,
     home: c.home,
     document: {
@@ -320,8 +321,9 @@ const services = (c: Call, raw: ReadonlyArray<string>): Effect.Effect<Answer, un
       const doc = serviceDoc(c, service)
       return {
         json: doc,
-        html: () =>
+        html: (signedIn) =>
           Html.page({
+            signedIn,
             title: `${ServiceRef.path(service.ref)} (GPServer)`,
             home: c.home,
             document: doc,
@@ -341,8 +343,9 @@ const services = (c: Call, raw: ReadonlyArray<string>): Effect.Effect<Answer, un
       const action = `${JobUrls.restTask(c.base, service.ref, task.name)}/${service.executionType === "sync" ? "execute" : "submitJob"}`
       return {
         json: doc,
-        html: () =>
+        html: (signedIn) =>
           Html.page({
+            signedIn,
             title: `Task: ${task.name}`,
             home: c.home,
             document: doc,

@@ -47,3 +47,16 @@ describe("server settings", () => {
     assert.isDefined(html.headers["x-frame-options"])
   })
 })
+
+describe("the HTML directory's header", () => {
+  it("says who is signed in (cookie or token), and offers sign-in otherwise", async () => {
+    const anonymous = await server.app.inject({ method: "GET", url: "/arcgis/rest/services" })
+    assert.include(anonymous.body, "Sign in</a>")
+    const token = await server.token("publisher")
+    const signed = await server.app.inject({
+      method: "GET",
+      url: `/arcgis/rest/services/System/Utilities/GPServer?token=${token}`
+    })
+    assert.include(signed.body, "Signed in as publisher")
+  })
+})
