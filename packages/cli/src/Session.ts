@@ -1,0 +1,113 @@
+/**
+ * Which server a command talks to and with which token: `GEOJOBS_URL` / `GEOJOBS_TOKEN` (or `GEOJOBS_USERNAME` +
+ * `GEOJOBS_PASSWORD`, signing in without saving anything, for scripts and CI), else the saved profile (`--profile`,
+ * `GEOJOBS_PROFILE`, default `default`); a job URL given on the command line picks the server it belongs to. Also reads
+ * the job a command names: a job URL, or a service and a job id.
+ *
+ * @module
+ */
+import { type Client, ClientError, type JobRef, make } from "@geojobs/client"
+import { Effect } from "effect"
+import { Failure } from "./Failure.ts"
+import * as Profile from "./Profile.ts"
+
+/** The connection flags every server command takes. @category models */
+export interface Flags {
+  readonly profile: string | undefined
+}
+
+const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === "" ? undefined : s)
+
+/** The server part of a job or service URL (everything before `/rest/services/` or `/admin/services/`). */
+export const baseOf = (url: string): string | undefined => {
+  const match = /^(https?:\/\/.+?)\/(?:rest|admin)\/services(?:\/|$)/.exec(url)
+  return match?.[1]
+}
+
+const normalize = (url: string) => url.replace(/\/+$/, "")
+
+/** The profile name in effect. */
+export const profileName = (flags: Flags, env: NodeJS.ProcessEnv = process.env): string =>
+  nonEmpty(flags.profile) ?? nonEmpty(env.GEOJOBS_PROFILE) ?? "default"
+
+/**
+ * A client for the server in effect (`forUrl`: the server a job URL on the command line belongs to).
+ */
+export const connect = (
+  flags: Flags,
+  forUrl?: string,
+  env: NodeJS.ProcessEnv = process.env
+): Effect.Effect<Client, ClientError | Profile.ProfileError | Failure> =>
+  Effect.gen(function* () {
+    const file = yield* Profile.read()
+    const name = profileName(flags, env)
+    const named = file.profiles[name]
+    const fromUrl = forUrl === undefined ? undefined : baseOf(forUrl)
+    const url = fromUrl ?? nonEmpty(env.GEOJOBS_URL) ?? named?.url
+    if (url === undefined) {
+      return yield* new Failure({
+        message:
+          flags.profile === undefined
+            ? "Not signed in: run `geojobs login <server-url>` first (or set GEOJOBS_URL)"
+            : `No profile "${name}": run \`geojobs login <server-url> --profile ${name}\``,
+        exitCode: 1
+      })
+    }
+    // The saved sign-in for that server: the named profile when it is for this URL, else any profile that is.
+    const saved =
+      named !== undefined && normalize(named.url) === normalize(url)
+        ? named
+        : Object.values<Profile.Profile>(file.profiles).find((p) => normalize(p.url) === normalize(url))
+    const token = nonEmpty(env.GEOJOBS_TOKEN)
+    const username = nonEmpty(env.GEOJOBS_USERNAME)
+    const password = env.GEOJOBS_PASSWORD
+    if (token !== undefined) return yield* make({ url, token })
+    if (username !== undefined && password !== undefined) return yield* make({ url, username, password })
+    if (saved?.token !== undefined && saved.expires !== undefined && saved.expires <= Date.now()) {
+      return yield* new ClientError({
+        kind: "token",
+        code: 498,
+        detail: `The sign-in to ${saved.url} expired at ${new Date(saved.expires).toISOString()}`,
+        details: []
+      })
+    }
+    return yield* make({
+      url,
+      ...(saved?.token === undefined ? {} : { token: saved.token }),
+      ...(saved?.expires === undefined ? {} : { expires: saved.expires }),
+      ...(saved?.referer === undefined ? {} : { referer: saved.referer })
+    })
+  })
+
+/**
+ * The job named by the command line: `<job-url>` or `<service> <job-id>` (service as `Folder/Name`).
+ */
+export const jobArgs = (
+  args: ReadonlyArray<string>
+): Effect.Effect<{ url?: string; service?: string; jobId?: string }, Failure> => {
+  const [first, second] = args
+  if (args.length === 1 && first !== undefined && baseOf(first) !== undefined) return Effect.succeed({ url: first })
+  if (args.length === 2 && first !== undefined && second !== undefined)
+    return Effect.succeed({ service: first, jobId: second })
+  return Effect.fail(
+    new Failure({
+      message: `Name the job by its URL (…/rest/services/<folder>/<service>/GPServer/<task>/jobs/<id>) or by service and job id, e.g. \`System/Utilities j1a2b3…\`; got ${args.length === 0 ? "nothing" : `"${args.join(" ")}"`}`,
+      exitCode: 2
+    })
+  )
+}
+
+/** A client and the job reference for a command's job arguments. */
+export const connectToJob = (
+  flags: Flags,
+  args: ReadonlyArray<string>
+): Effect.Effect<{ client: Client; ref: JobRef }, ClientError | Profile.ProfileError | Failure> =>
+  Effect.gen(function* () {
+    const named = yield* jobArgs(args)
+    const client = yield* connect(flags, named.url)
+    const ref =
+      named.url !== undefined
+        ? yield* client.parseJobUrl(named.url)
+        : client.jobRef(named.service ?? "", undefined, named.jobId ?? "")
+    return { client, ref }
+  })
