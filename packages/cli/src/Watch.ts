@@ -130,9 +130,10 @@ export const follow = (
       ])
     const code = Failure.forStatus(status)
     if (code !== 0) {
-      const lastError = [...(doc.messages ?? [])].reverse().find((m) => levelOf(m.type) === "error")
+      // The first error message is the cause; the last one is the server's "Failed at …" summary.
+      const cause = (doc.messages ?? []).find((m) => levelOf(m.type) === "error")
       return yield* new Failure.Failure({
-        message: `Job ${ref.jobId} ${status}${lastError === undefined ? "" : `: ${lastError.description}`}`,
+        message: `Job ${ref.jobId} ${status}${cause === undefined ? "" : `: ${cause.description}`}`,
         exitCode: code
       })
     }

@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 
 const root = new URL("../../..", import.meta.url).pathname
-const published = ["core", "tools", "engine", "http-server", "client"]
+const published = ["core", "tools", "engine", "http-server", "client", "cli"]
 
 describe("the published packages, installed from their tarballs into an empty project", () => {
   it("pack, install, import every entry, and use each a little", () => {
@@ -81,6 +81,20 @@ console.log(JSON.stringify({
       server: "function",
       client: "function"
     })
+    // The CLI installs as a bin: one bundled file, no dependencies to fetch.
+    const cliManifest = JSON.parse(readFileSync(join(project, "node_modules/@geojobs/cli/package.json"), "utf8"))
+    assert.isUndefined(cliManifest.dependencies)
+    assert.deepStrictEqual(readdirSync(join(project, "node_modules/@geojobs/cli"), { recursive: true }).sort(), [
+      "README.md",
+      "dist",
+      "dist/geojobs.mjs",
+      "package.json"
+    ])
+    const bin = join(project, "node_modules/.bin/geojobs")
+    const help = execFileSync(bin, ["--help"], { cwd: project, encoding: "utf8" })
+    assert.include(help, "submit")
+    assert.include(help, "watch")
+    assert.include(execFileSync(bin, ["--version"], { cwd: project, encoding: "utf8" }), cliManifest.version)
     // The sample services file ships with the tools package.
     assert.include(readFileSync(join(project, "node_modules/@geojobs/tools/services.sample.yaml"), "utf8"), "Analysis")
   })

@@ -1,0 +1,383 @@
+// The `geojobs` bundle end to end: built with tsdown into an empty folder, run with `node` as a user runs it, against
+// a real server on a real port; `watch` also in a pseudo-terminal (util-linux `script`), its final frame rendered by a
+// headless xterm.
+import { spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { AdminJob } from "@geojobs/core"
+import { SecurityStore, Server } from "@geojobs/http-server"
+import xterm from "@xterm/headless"
+import { Effect, ManagedRuntime } from "effect"
+import type { FastifyInstance } from "fastify"
+import { build } from "tsdown"
+import pkg from "../package.json" with { type: "json" }
+
+const password = "cli test password"
+const root = join(import.meta.dirname, "..")
+let app: FastifyInstance
+let dispose: () => Promise<void>
+let url = ""
+let bundle = ""
+let home = ""
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-cli-"))
+  const servicesFile = join(dataDir, "services.yaml")
+  writeFileSync(
+    servicesFile,
+    `services:
+  - folder: System
+    name: Utilities
+    tasks: [{tool: Echo}, {tool: Sleep}]
+  - folder: System
+    name: SyncTools
+    executionType: sync
+    tasks: [{tool: Echo}]
+  - folder: Analysis
+    name: Geometry
+    tasks: [{tool: Buffer}]
+  - folder: Test
+    name: Survey
+    tasks: [{module: ${JSON.stringify(join(import.meta.dirname, "support", "Survey.ts"))}}]
+  - folder: Test
+    name: Limited
+    maxExecutionTime: 1
+    tasks: [{tool: Sleep}]
+`
+  )
+  const runtime = ManagedRuntime.make(
+    Server.layer({
+      dataDir,
+      servicesFile,
+      engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 300 }
+    })
+  )
+  await runtime.runPromise(
+    Effect.gen(function* () {
+      const store = yield* SecurityStore.SecurityStore
+      yield* store.bootstrapAdmin(password)
+      yield* store.createUser({ username: "viewer", password, role: "viewer" })
+    })
+  )
+  app = await Server.make({ runtime, logLevel: "silent" })
+  await app.listen({ port: 0, host: "127.0.0.1" })
+  const address = app.server.address()
+  url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/arcgis`
+  dispose = async () => {
+    await app.close()
+    await runtime.dispose()
+  }
+  // The bundle as published, alone in a folder with no node_modules above it.
+  const out = mkdtempSync(join(tmpdir(), "geojobs-cli-bundle-"))
+  await build({ cwd: root, config: join(root, "tsdown.config.ts"), outDir: out, logLevel: "silent" })
+  bundle = join(out, "geojobs.mjs")
+  home = mkdtempSync(join(tmpdir(), "geojobs-cli-home-"))
+}, 120_000)
+afterAll(async () => dispose())
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the bundle with a clean environment: no colour settings, the config folder under the test's home. */
+const cli = (
+  args: ReadonlyArray<string>,
+  options: { readonly input?: string; readonly env?: Record<string, string>; readonly config?: string } = {}
+): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bundle, ...args], {
+      cwd: home,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        GEOJOBS_CONFIG_DIR: options.config ?? join(home, "config"),
+        ...options.env
+      }
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => {
+      stdout += d
+    })
+    child.stderr.on("data", (d) => {
+      stderr += d
+    })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(options.input ?? "")
+  })
+
+/** Runs the bundle in a pseudo-terminal (`script`), 100×30, and renders what it drew: the final frame's lines. */
+const inTerminal = (args: ReadonlyArray<string>): Promise<{ code: number | null; screen: ReadonlyArray<string> }> =>
+  new Promise((resolve, reject) => {
+    const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`
+    const command = `stty cols 100 rows 30; ${[process.execPath, bundle, ...args].map(quote).join(" ")}`
+    const child = spawn("script", ["-qfec", command, "/dev/null"], {
+      cwd: home,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        TERM: "xterm-256color",
+        GEOJOBS_CONFIG_DIR: join(home, "config")
+      }
+    })
+    const chunks: Array<Buffer> = []
+    child.stdout.on("data", (d: Buffer) => chunks.push(d))
+    child.on("error", reject)
+    child.on("close", (code) => {
+      const term = new xterm.Terminal({ cols: 100, rows: 30, allowProposedApi: true })
+      term.write(Buffer.concat(chunks).toString("utf8").replace(/\r?\n/g, "\r\n"), () => {
+        const buffer = term.buffer.active
+        const screen: Array<string> = []
+        for (let i = 0; i < buffer.length; i++) screen.push(buffer.getLine(i)?.translateToString(true) ?? "")
+        term.dispose()
+        resolve({ code, screen: screen.filter((l) => l.trim() !== "") })
+      })
+    })
+  })
+
+const field = (stdout: string, name: string) =>
+  stdout
+    .split("\n")
+    .find((l) => l.startsWith(`${name}\t`))
+    ?.slice(name.length + 1)
+
+const oneLine = (run: Run) => {
+  const lines = run.stderr.trim().split("\n")
+  assert.strictEqual(lines.length, 1, `one line on stderr, got: ${run.stderr}`)
+  assert.match(lines[0] ?? "", /^geojobs: /)
+  return lines[0] ?? ""
+}
+
+const login = () => cli(["login", url, "-u", "admin", "--password-stdin"], { input: `${password}\n` })
+
+describe("the geojobs bundle against a real server", () => {
+  it("answers --version and --help for every command", async () => {
+    const version = await cli(["--version"])
+    assert.strictEqual(version.code, 0)
+    assert.include(version.stdout, pkg.version)
+    const commands = ["login", "logout", "services", "task", "submit", "job", "watch", "results", "cancel", "jobs"]
+    const top = await cli(["--help"])
+    for (const c of commands) assert.match(top.stdout, new RegExp(`^\\s+${c}\\s`, "m"))
+    for (const c of commands) {
+      const help = await cli([c, "--help"])
+      assert.strictEqual(help.code, 0, c)
+      assert.include(help.stdout, `geojobs ${c}`, c)
+    }
+  })
+
+  it("login keeps a token (not the password) in a 0600 file; a wrong password or no sign-in is one line and exit 1", async () => {
+    const wrong = await cli(["login", url, "-u", "admin", "--password-stdin"], { input: "not it" })
+    assert.strictEqual(wrong.code, 1)
+    assert.match(oneLine(wrong), /Unable to generate token|Invalid username or password/)
+
+    const nobody = await cli(["services"], { config: join(home, "nowhere") })
+    assert.strictEqual(nobody.code, 1)
+    assert.include(oneLine(nobody), "geojobs login")
+
+    const ok = await login()
+    assert.strictEqual(ok.code, 0, ok.stderr)
+    assert.strictEqual(field(ok.stdout, "profile"), "default")
+    const file = join(home, "config", "config.json")
+    assert.strictEqual(statSync(file).mode & 0o777, 0o600)
+    assert.strictEqual(statSync(join(home, "config")).mode & 0o777, 0o700)
+    const text = readFileSync(file, "utf8")
+    assert.notInclude(text, password)
+    const saved = JSON.parse(text).profiles.default
+    assert.strictEqual(saved.url, url)
+    assert.strictEqual(saved.username, "admin")
+    assert.isString(saved.token)
+    assert.isAbove(saved.expires, Date.now())
+  })
+
+  it("services and task: tab-separated when piped, JSON with --json, a clear line for an unknown task", async () => {
+    await login()
+    const services = await cli(["services"])
+    assert.strictEqual(services.code, 0, services.stderr)
+    const rows = services.stdout.trim().split("\n")
+    assert.include(rows, "System/Utilities\tGPServer")
+    assert.include(rows, "Test/Survey\tGPServer")
+    assert.notInclude(services.stdout, "\u001b[")
+    const json = JSON.parse((await cli(["services", "System", "--json"])).stdout)
+    assert.deepInclude(json.services, { name: "System/Utilities", type: "GPServer" })
+
+    const task = await cli(["task", "Test/Survey", "Survey"])
+    assert.strictEqual(task.code, 0, task.stderr)
+    assert.match(task.stdout, /^steps\tInput\tGPLong\t/m)
+    assert.match(task.stdout, /^report\tOutput\tGPDataFile\t/m)
+    const tasks = await cli(["task", "System/Utilities"])
+    assert.strictEqual(field(tasks.stdout, "tasks"), "Echo, Sleep")
+    const missing = await cli(["task", "System/Utilities", "Nope"])
+    assert.strictEqual(missing.code, 1)
+    assert.match(oneLine(missing), /Nope|not found|does not exist/i)
+  })
+
+  it("submit: --wait to the end, results one or all; a sync task runs at once; bad input is a clear line", async () => {
+    await login()
+    const done = await cli(["submit", "System/Utilities", "Echo", "-p", "input_string=hello there", "--wait"])
+    assert.strictEqual(done.code, 0, done.stderr)
+    assert.strictEqual(field(done.stdout, "status"), "Succeeded")
+    const jobUrl = field(done.stdout, "url") ?? ""
+    assert.match(jobUrl, /\/rest\/services\/System\/Utilities\/GPServer\/Echo\/jobs\/j[0-9a-f]{32}$/)
+    assert.strictEqual((await cli(["results", jobUrl, "output_string"])).stdout, "hello there\n")
+    const all = JSON.parse((await cli(["results", jobUrl, "--json"])).stdout)
+    assert.deepStrictEqual(all, [{ paramName: "output_string", dataType: "GPString", value: "hello there" }])
+
+    const sync = await cli(["submit", "System/SyncTools", "Echo", "-p", "input_string=now"])
+    assert.strictEqual(sync.code, 0, sync.stderr)
+    assert.strictEqual(sync.stdout.trim(), "output_string\tGPString\tnow")
+
+    const unknown = await cli(["submit", "System/Utilities", "Sleep", "-p", "secs=1"])
+    assert.strictEqual(unknown.code, 2)
+    assert.include(oneLine(unknown), '"secs"')
+    const notPair = await cli(["submit", "System/Utilities", "Sleep", "-p", "seconds"])
+    assert.strictEqual(notPair.code, 2)
+    assert.include(oneLine(notPair), "name=value")
+    const badValue = await cli(["submit", "System/Utilities", "Sleep", "-p", "seconds=soon"])
+    assert.strictEqual(badValue.code, 1)
+    assert.include(oneLine(badValue), "seconds")
+    const badFile = await cli(["submit", "System/Utilities", "Sleep", "--params-file", "missing.json"])
+    assert.strictEqual(badFile.code, 2)
+    assert.include(oneLine(badFile), "missing.json")
+  })
+
+  it("a feature set from a params file, its result as GeoJSON into a file; a file result downloaded", async () => {
+    await login()
+    const params = join(home, "buffer.json")
+    writeFileSync(
+      params,
+      JSON.stringify({
+        Input_Features: {
+          geometryType: "esriGeometryPoint",
+          spatialReference: { wkid: 4326 },
+          fields: [{ name: "id", type: "esriFieldTypeInteger" }],
+          features: [
+            { geometry: { x: 10, y: 50 }, attributes: { id: 1 } },
+            { geometry: { x: 11, y: 51 }, attributes: { id: 2 } }
+          ]
+        },
+        Distance: { distance: 1, units: "esriKilometers" }
+      })
+    )
+    const done = await cli(["submit", "Analysis/Geometry", "Buffer", "--params-file", params, "--wait"])
+    assert.strictEqual(done.code, 0, done.stderr)
+    const jobUrl = field(done.stdout, "url") ?? ""
+    const out = join(home, "buffers.geojson")
+    const written = await cli(["results", jobUrl, "--geojson", "-o", out])
+    assert.strictEqual(written.code, 0, written.stderr)
+    const collection = JSON.parse(readFileSync(out, "utf8"))
+    assert.strictEqual(collection.type, "FeatureCollection")
+    assert.strictEqual(collection.features.length, 2)
+    assert.strictEqual(collection.features[0].geometry.type, "Polygon")
+
+    const survey = await cli(["submit", "Test/Survey", "Survey", "-p", "steps=1", "--wait"])
+    assert.strictEqual(survey.code, 0, survey.stderr)
+    const report = join(home, "report.txt")
+    const downloaded = await cli(["results", field(survey.stdout, "url") ?? "", "report", "-o", report])
+    assert.strictEqual(downloaded.code, 0, downloaded.stderr)
+    assert.strictEqual(readFileSync(report, "utf8"), "Surveyed 1 blocks\n")
+  })
+
+  it("watch exits 15 Failed (with the tool's error), 16 TimedOut, 18 Cancelled; cancel and job by service and id", async () => {
+    await login()
+    const failed = await cli(["submit", "Test/Survey", "Survey", "-p", "steps=1", "-p", "fail=true", "--wait"])
+    assert.strictEqual(failed.code, 15)
+    assert.match(failed.stderr, /^geojobs: Job j[0-9a-f]{32} Failed: .*the survey layer is locked/m)
+    const again = await cli(["watch", field(failed.stdout, "url") ?? ""])
+    assert.strictEqual(again.code, 15)
+
+    const timedOut = await cli(["submit", "Test/Limited", "Sleep", "-p", "seconds=30", "--wait"])
+    assert.strictEqual(timedOut.code, 16)
+    assert.strictEqual(field(timedOut.stdout, "status"), "TimedOut")
+
+    const submitted = await cli(["submit", "System/Utilities", "Sleep", "-p", "seconds=60"])
+    const jobId = field(submitted.stdout, "job") ?? ""
+    const cancel = await cli(["cancel", "System/Utilities", jobId])
+    assert.strictEqual(cancel.code, 0, cancel.stderr)
+    assert.match(field(cancel.stdout, "status") ?? "", /^Cancell(ing|ed)$/)
+    const watched = await cli(["watch", "System/Utilities", jobId])
+    assert.strictEqual(watched.code, 18)
+    const shown = await cli(["job", "System/Utilities", jobId])
+    assert.strictEqual(field(shown.stdout, "status"), "Cancelled")
+
+    const bad = await cli(["watch", "just-one-word"])
+    assert.strictEqual(bad.code, 2)
+    assert.include(oneLine(bad), "Name the job")
+  })
+
+  it("job --admin prints the seed document; jobs queries with filters; a viewer is refused", async () => {
+    await login()
+    const done = await cli(["submit", "System/Utilities", "Echo", "-p", "input_string=x", "--wait"])
+    const jobUrl = field(done.stdout, "url") ?? ""
+    const jobId = field(done.stdout, "job") ?? ""
+    const admin = await cli(["job", jobUrl, "--admin"])
+    assert.strictEqual(admin.code, 0, admin.stderr)
+    const doc = JSON.parse(admin.stdout)
+    assert.deepStrictEqual(Object.keys(doc), Object.keys(AdminJob.schema.shape))
+    assert.strictEqual(doc.job_id, jobId)
+    assert.strictEqual(doc.status, "Succeeded")
+    assert.strictEqual(doc.username, "admin")
+
+    const failed = await cli(["jobs", "--status", "failed", "--json"])
+    assert.strictEqual(failed.code, 0, failed.stderr)
+    const failedRows = JSON.parse(failed.stdout) as Array<{ status: string; job_id: string }>
+    assert.isAbove(failedRows.length, 0)
+    assert.isTrue(failedRows.every((j) => j.status === "Failed"))
+    const mine = await cli(["jobs", "-s", "System/Utilities", "--user", "admin", "--since", "1h", "--limit", "1"])
+    assert.strictEqual(mine.code, 0, mine.stderr)
+    const rows = mine.stdout.trim().split("\n")
+    assert.strictEqual(rows.length, 1)
+    assert.strictEqual(rows[0]?.split("\t")[0], jobId)
+    assert.strictEqual((await cli(["jobs", "--status", "finished"])).code, 2)
+    assert.strictEqual((await cli(["jobs", "--since", "a while"])).code, 2)
+
+    const viewer = await cli(["jobs"], {
+      env: { GEOJOBS_URL: url, GEOJOBS_USERNAME: "viewer", GEOJOBS_PASSWORD: password }
+    })
+    assert.strictEqual(viewer.code, 1)
+    assert.match(oneLine(viewer), /403|privilege|not authorized|permission/i)
+  })
+
+  it("a saved token that expired or is refused says to sign in again", async () => {
+    const config = join(home, "stale")
+    mkdirSync(config, { recursive: true })
+    writeFileSync(
+      join(config, "config.json"),
+      JSON.stringify({ profiles: { default: { url, username: "admin", token: "t", expires: Date.now() - 1000 } } })
+    )
+    const expired = await cli(["services"], { config })
+    assert.strictEqual(expired.code, 1)
+    assert.include(oneLine(expired), "geojobs login")
+    writeFileSync(join(config, "config.json"), JSON.stringify({ profiles: { default: { url, token: "not-a-token" } } }))
+    const refused = await cli(["jobs"], { config })
+    assert.strictEqual(refused.code, 1)
+    assert.match(oneLine(refused), /49[89].*geojobs login/)
+  })
+
+  it("watch in a terminal: a live bar, the messages above it, and the final frame", async () => {
+    await login()
+    const submitted = await cli(["submit", "Test/Survey", "Survey", "-p", "steps=3"])
+    const jobUrl = field(submitted.stdout, "url") ?? ""
+    const { code, screen } = await inTerminal(["watch", jobUrl])
+    assert.strictEqual(code, 0, screen.join("\n"))
+    const text = screen.join("\n")
+    for (const i of [1, 2, 3]) assert.include(text, `Surveyed block ${i} of 3`)
+    const bar = screen.findIndex((l) => /Succeeded\s+█+ 100% \|/.test(l))
+    assert.isAtLeast(bar, 0, text)
+    assert.isBelow(
+      screen.findIndex((l) => l.includes("Surveyed block 3 of 3")),
+      bar
+    )
+    assert.match(screen.slice(bar + 1).join("\n"), /status\s+Succeeded/)
+
+    const failing = await cli(["submit", "Test/Survey", "Survey", "-p", "steps=1", "-p", "fail=true"])
+    const failed = await inTerminal(["watch", field(failing.stdout, "url") ?? ""])
+    assert.strictEqual(failed.code, 15)
+    assert.match(failed.screen.join("\n"), /Failed\s+.*\|/)
+    assert.match(failed.screen.join("\n"), /geojobs: Job j[0-9a-f]{32} Failed/)
+  })
+})
