@@ -1,18 +1,21 @@
 /**
  * What a client call can fail with: a server's ArcGIS error envelope (REST or admin), a token the server refused
- * (498/499, told apart so callers can sign in again), a network failure, or a response that does not match the
- * documented shape. In the Effect API it is a tagged error; the Promise API rejects with it.
+ * (498/499, told apart so callers can sign in again), a network failure, a response that does not match the
+ * documented shape, or — from `waitForJob` only — the caller's AbortSignal or the overall timeout. In the Effect API
+ * it is a tagged error (`Effect.catchTag("ClientError", …)`); the Promise API rejects with it.
  *
  * @module
  */
 import { Data } from "effect"
 
 /**
- * The kinds of failure.
+ * The kinds of failure: `server` (an ArcGIS error envelope or HTTP error status), `token` (498/499: sign in again),
+ * `network` (the server could not be reached), `response` (not JSON, or not the documented shape), `aborted` (the
+ * caller's AbortSignal stopped `waitForJob`), `timeout` (`waitForJob`'s `timeoutMs` passed; the job goes on).
  *
  * @category models
  */
-export type Kind = "server" | "token" | "network" | "response"
+export type Kind = "server" | "token" | "network" | "response" | "aborted" | "timeout"
 
 /**
  * A failed call.

@@ -2,10 +2,11 @@
  * The GeoJobs client, for Node 24 and browsers (fetch only): signs in with a username and password (generateToken, at
  * the URL the server's `rest/info` advertises) or uses a given token, refreshes it before it expires and once when the
  * server answers 498/499; reads the services directory; submits and executes jobs; follows a job to its end with
- * backing-off polls and progress/message callbacks; reads results (feature sets also as GeoJSON), inputs; cancels;
- * and speaks the admin job API (the seed document, an auto-paging query, cancel, delete, purgeQueue, statistics).
- * Every answer is checked against core's zod schemas. One implementation: the Effect API (`GeoJobs` service) and the
- * Promise API (`GeoJobsClient`) share it. Nothing in the common paths is GeoJobs-only, so ArcGIS Enterprise works too.
+ * backing-off polls, progress/message callbacks, an AbortSignal and a timeout; reads results (feature sets also as
+ * GeoJSON), inputs; cancels; and speaks the admin job API (the seed document, an auto-paging query, cancel, delete,
+ * purgeQueue, statistics). Every answer is checked against core's zod schemas. One implementation: the Effect API
+ * (`GeoJobs` service) and the Promise API (`GeoJobsClient`) share it. Nothing in the common paths is GeoJobs-only, so
+ * ArcGIS Enterprise works too.
  *
  * @module
  */
@@ -52,8 +53,9 @@ export type Params = Readonly<Record<string, unknown>>
 export interface WaitOptions {
   readonly onProgress?: ((doc: RestJob.RestJob) => void) | undefined
   readonly onMessage?: ((message: { readonly type: string; readonly description: string }) => void) | undefined
+  /** Stop waiting when it aborts (at once, even between polls): fails with kind `aborted`. The job goes on. */
   readonly signal?: AbortSignal | undefined
-  /** Give up after this many milliseconds (default: never). */
+  /** Give up after this many milliseconds (default: never): fails with kind `timeout`. The job goes on. */
   readonly timeoutMs?: number | undefined
   /** First poll interval, ms (default 500; it grows ×1.5 up to `maxIntervalMs`). */
   readonly intervalMs?: number | undefined
@@ -174,6 +176,8 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
     const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis)
     let token = options.token
     let expires = options.expires
+    // How long the last token this client asked for lives, ms (unknown for a given token).
+    let lifetime: number | undefined
     let tokenUrl: string | undefined
 
     const call = (url: string, fields: Record<string, string>) =>
@@ -248,6 +252,7 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
           advertised === undefined ? `${base}/tokens/generateToken` : `${advertised.replace(/\/+$/, "")}/generateToken`
       }
       const url = tokenUrl
+      const asked = Date.now()
       const doc = yield* Effect.flatMap(
         call(url, {
           username: options.username,
@@ -263,12 +268,15 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
         return yield* new ClientError({ kind: "response", detail: "generateToken answered no token", details: [], url })
       token = issued.data.token
       expires = issued.data.expires
+      lifetime = issued.data.expires - asked
     })
 
     const canSignIn = options.username !== undefined && options.password !== undefined
-    // Refresh a minute before expiry, and once when the server refuses the token.
+    // Refresh a minute before expiry (half-way through a token that lives under two minutes, so a short-lived one is
+    // not renewed before every call), and once when the server refuses the token.
+    const margin = () => Math.min(60_000, lifetime === undefined ? 60_000 : lifetime / 2)
     const fresh = Effect.suspend(() =>
-      canSignIn && (token === undefined || (expires !== undefined && expires - Date.now() < 60_000))
+      canSignIn && (token === undefined || (expires !== undefined && expires - Date.now() < margin()))
         ? generate
         : Effect.void
     )
@@ -306,14 +314,11 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
 
     const job = (ref: JobRef) => request(jobUrl(ref), {}, RestJob.schema)
 
-    const waitForJob = (ref: JobRef, wait: WaitOptions = {}) =>
+    const poll = (ref: JobRef, wait: WaitOptions) =>
       Effect.gen(function* () {
         let interval = wait.intervalMs ?? 500
-        const started = Date.now()
         let seen = 0
         while (true) {
-          if (wait.signal?.aborted)
-            return yield* new ClientError({ kind: "network", detail: "Waiting was aborted", details: [] })
           const doc = yield* job(ref)
           const messages = doc.messages ?? []
           for (const m of messages.slice(seen)) wait.onMessage?.(m)
@@ -321,17 +326,47 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
           const status = JobStatus.parse(doc.jobStatus)
           if (status !== undefined && JobStatus.isTerminal(status)) return doc
           wait.onProgress?.(doc)
-          if (wait.timeoutMs !== undefined && Date.now() - started > wait.timeoutMs) {
-            return yield* new ClientError({
-              kind: "response",
-              detail: `Job ${ref.jobId} did not finish within ${wait.timeoutMs} ms`,
-              details: []
-            })
-          }
           yield* Effect.sleep(interval)
           interval = Math.min(wait.maxIntervalMs ?? 5000, interval * 1.5)
         }
       })
+
+    // The timeout and the signal each interrupt whatever the loop is doing (a poll's fetch or the sleep between
+    // polls), so neither waits for the next poll.
+    const waitForJob = (ref: JobRef, wait: WaitOptions = {}): Effect.Effect<RestJob.RestJob, ClientError> => {
+      const timed =
+        wait.timeoutMs === undefined
+          ? poll(ref, wait)
+          : Effect.timeoutOrElse(poll(ref, wait), {
+              duration: wait.timeoutMs,
+              orElse: () =>
+                Effect.fail(
+                  new ClientError({
+                    kind: "timeout",
+                    detail: `Job ${ref.jobId} did not finish within ${wait.timeoutMs} ms`,
+                    details: ["The job goes on; wait again or cancel it."],
+                    url: jobUrl(ref)
+                  })
+                )
+            })
+      const signal = wait.signal
+      if (signal === undefined) return timed
+      const abortError = () => {
+        const reason: unknown = signal.reason
+        return new ClientError({
+          kind: "aborted",
+          detail: `Waiting for job ${ref.jobId} was aborted`,
+          details: reason === undefined ? [] : [reason instanceof Error ? reason.message : String(reason)],
+          url: jobUrl(ref)
+        })
+      }
+      const aborted = Effect.callback<never, ClientError>((resume) => {
+        const onAbort = () => resume(Effect.fail(abortError()))
+        signal.addEventListener("abort", onAbort, { once: true })
+        return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+      })
+      return Effect.suspend(() => (signal.aborted ? Effect.fail(abortError()) : Effect.raceFirst(timed, aborted)))
+    }
 
     return {
       url: base,

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { SecurityStore, Server } from "@geojobs/http-server"
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, Fiber, ManagedRuntime } from "effect"
+import { TestClock } from "effect/testing"
 import type { FastifyInstance } from "fastify"
 import { ClientError, GeoJobs, GeoJobsClient, isTokenError } from "../src/index.ts"
 
@@ -57,6 +58,21 @@ beforeAll(async () => {
 afterAll(async () => dispose())
 
 const connect = () => GeoJobsClient.connect({ url, username: "admin", password })
+/** A fetch that records the path of every request before making it. */
+const recording = () => {
+  const paths: Array<string> = []
+  const fetch: typeof globalThis.fetch = (input, init) => {
+    paths.push(new URL(input instanceof Request ? input.url : String(input)).pathname.replace(/^\/arcgis/, ""))
+    return globalThis.fetch(input, init)
+  }
+  return { paths, fetch }
+}
+/** Submits a 30 s Sleep job; the returned function cancels it (call it in `finally`, to free the worker). */
+const sleeper = async (client: GeoJobsClient) => {
+  const submitted = await client.submitJob("System/Utilities", "Sleep", { seconds: 30 })
+  const ref = client.jobRef("System/Utilities", "Sleep", submitted.jobId)
+  return { ref, cancel: () => client.cancel(ref).then(() => client.waitForJob(ref, { intervalMs: 50 })) }
+}
 const rejection = async (promise: Promise<unknown>): Promise<ClientError> => {
   try {
     await promise
@@ -192,25 +208,116 @@ describe("GeoJobsClient against a real server", () => {
     assert.strictEqual(unreachable.kind, "network")
   })
 
-  it("refreshes the token once when the server refuses it, and before it expires", async () => {
+  it("refreshes the token once when the server refuses it", async () => {
+    const { paths, fetch } = recording()
     const refused = await GeoJobsClient.connect({
       url,
       username: "admin",
       password,
       token: "stale-token",
-      expires: Date.now() + 3_600_000
+      expires: Date.now() + 3_600_000,
+      fetch
     })
     assert.deepStrictEqual((await refused.service("System/Utilities")).tasks, ["Echo", "Sleep"])
     assert.notStrictEqual(refused.token, "stale-token")
-    const expiring = await GeoJobsClient.connect({
+    assert.deepStrictEqual(paths, [
+      "/rest/services/System/Utilities/GPServer",
+      "/rest/info",
+      "/tokens/generateToken",
+      "/rest/services/System/Utilities/GPServer"
+    ])
+  })
+
+  it("signs in again before a call when a working token has expired, not after a refusal", async () => {
+    const valid = (await connect()).token
+    const { paths, fetch } = recording()
+    const expired = await GeoJobsClient.connect({
       url,
       username: "admin",
       password,
-      token: "old-token",
-      expires: Date.now() + 1000
+      token: valid,
+      expires: Date.now() - 1000,
+      fetch
     })
-    await expiring.services()
-    assert.notStrictEqual(expiring.token, "old-token")
+    assert.deepStrictEqual(paths, [], "connecting with a token asks nothing yet")
+    await expired.services()
+    assert.deepStrictEqual(paths, ["/rest/info", "/tokens/generateToken", "/rest/services"])
+    assert.notStrictEqual(expired.token, valid)
+    assert.isAbove(expired.tokenExpires ?? 0, Date.now())
+  })
+
+  it("a short-lived token (1 minute) is not renewed before every call", async () => {
+    const { paths, fetch } = recording()
+    const client = await GeoJobsClient.connect({ url, username: "admin", password, expiration: 1, fetch })
+    assert.isAtMost((client.tokenExpires ?? 0) - Date.now(), 60_000)
+    const token = client.token
+    for (let i = 0; i < 3; i++) await client.services()
+    assert.strictEqual(paths.filter((p) => p === "/tokens/generateToken").length, 1)
+    assert.strictEqual(client.token, token)
+  })
+
+  it("a given token the server refuses, with no credentials to sign in with: kind token, code 498", async () => {
+    const { paths, fetch } = recording()
+    const client = await GeoJobsClient.connect({ url, token: "not-a-token", fetch })
+    const refused = await rejection(client.services())
+    assert.strictEqual(refused.kind, "token")
+    assert.strictEqual(refused.code, 498)
+    assert.isTrue(isTokenError(refused))
+    assert.strictEqual(refused.url, `${url}/rest/services`)
+    assert.deepStrictEqual(paths, ["/rest/services"], "no sign-in attempted, no retry")
+    const signIn = await rejection(client.client.signIn.pipe(Effect.runPromise))
+    assert.strictEqual(signIn.kind, "token")
+    assert.strictEqual(signIn.code, 499)
+  })
+
+  it("waitForJob: an AbortSignal stops waiting at once, even during a long sleep between polls", {
+    timeout: 5_000
+  }, async () => {
+    const client = await connect()
+    const job = await sleeper(client)
+    try {
+      const controller = new AbortController()
+      let polls = 0
+      const waiting = client.waitForJob(job.ref, {
+        intervalMs: 30_000,
+        onProgress: () => {
+          polls++
+          setTimeout(() => controller.abort(new Error("user left")), 200)
+        },
+        signal: controller.signal
+      })
+      const aborted = await rejection(waiting)
+      assert.strictEqual(polls, 1, "aborted during the sleep after the first poll")
+      assert.strictEqual(aborted.kind, "aborted")
+      assert.strictEqual(aborted.detail, `Waiting for job ${job.ref.jobId} was aborted`)
+      assert.deepStrictEqual(aborted.details, ["user left"])
+      assert.isFalse(isTokenError(aborted))
+      const still = await client.job(job.ref)
+      assert.oneOf(still.jobStatus, ["esriJobSubmitted", "esriJobWaiting", "esriJobExecuting"], "the job goes on")
+      const already = await rejection(client.waitForJob(job.ref, { signal: AbortSignal.abort() }))
+      assert.strictEqual(already.kind, "aborted")
+    } finally {
+      await job.cancel()
+    }
+  })
+
+  it("waitForJob: the overall timeout rejects while the job is still running", { timeout: 5_000 }, async () => {
+    const client = await connect()
+    const job = await sleeper(client)
+    try {
+      let polls = 0
+      const timedOut = await rejection(
+        client.waitForJob(job.ref, { intervalMs: 30_000, timeoutMs: 400, onProgress: () => polls++ })
+      )
+      assert.strictEqual(polls, 1, "timed out during the sleep after the first poll")
+      assert.strictEqual(timedOut.kind, "timeout")
+      assert.strictEqual(timedOut.detail, `Job ${job.ref.jobId} did not finish within 400 ms`)
+      assert.strictEqual(timedOut.url, `${url}/rest/services/System/Utilities/GPServer/Sleep/jobs/${job.ref.jobId}`)
+      const still = await client.job(job.ref)
+      assert.oneOf(still.jobStatus, ["esriJobSubmitted", "esriJobWaiting", "esriJobExecuting"], "the job goes on")
+    } finally {
+      await job.cancel()
+    }
   })
 
   it.live("the Effect API: the same client as a service", () =>
@@ -222,6 +329,27 @@ describe("GeoJobsClient against a real server", () => {
       const error = yield* Effect.flip(client.task("System/Utilities", "Nope"))
       assert.strictEqual(error._tag, "ClientError")
       assert.strictEqual(error.code, 404)
+    }).pipe(Effect.provide(GeoJobs.layer({ url, username: "admin", password })))
+  )
+
+  it.effect("the Effect API under it.effect: GeoJobs.layer, waitForJob driven by the TestClock, catchTag", () =>
+    Effect.gen(function* () {
+      const client = yield* GeoJobs
+      const job = yield* client.submitJob("System/Utilities", "Echo", { input_string: "test clock" })
+      const ref = client.jobRef("System/Utilities", "Echo", job.jobId)
+      // waitForJob sleeps on Effect's Clock: here the TestClock, which only moves when the test moves it.
+      const waiting = yield* Effect.forkChild(client.waitForJob(ref, { intervalMs: 60_000 }))
+      const clock = yield* Effect.forkChild(
+        Effect.forever(Effect.andThen(TestClock.withLive(Effect.sleep(20)), TestClock.adjust("1 minute")))
+      )
+      const done = yield* Fiber.join(waiting)
+      yield* Fiber.interrupt(clock)
+      assert.strictEqual(done.jobStatus, "esriJobSucceeded")
+      const outcome = yield* client.task("System/Utilities", "Nope").pipe(
+        Effect.as("found"),
+        Effect.catchTag("ClientError", (e) => Effect.succeed(`${e.kind} ${e.code}`))
+      )
+      assert.strictEqual(outcome, "server 404")
     }).pipe(Effect.provide(GeoJobs.layer({ url, username: "admin", password })))
   )
 })

@@ -1,0 +1,84 @@
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { ClientError, GeoJobsClient, isTokenError } from "../src/index.ts"
+
+// Not a GeoJobs server: a tiny node:http server that answers what a proxy, a wrong URL or another product might.
+let server: Server
+let origin = ""
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    const path = request.url ?? "/"
+    if (path.startsWith("/html/")) {
+      response.writeHead(200, { "content-type": "text/html" })
+      response.end("<!doctype html><html><body>Sign in to continue</body></html>")
+    } else if (path.startsWith("/wrong/")) {
+      response.writeHead(200, { "content-type": "application/json" })
+      response.end(JSON.stringify({ folders: "System", services: [{ name: 7 }] }))
+    } else {
+      response.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+const rejection = async (promise: Promise<unknown>): Promise<ClientError> => {
+  try {
+    await promise
+  } catch (e) {
+    if (e instanceof ClientError) return e
+    throw e
+  }
+  throw new Error("expected a ClientError")
+}
+
+describe("answers that are not what the client expects", () => {
+  it("a closed port: kind network, naming the URL and the cause", async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const client = await GeoJobsClient.connect({ url: `http://127.0.0.1:${port}/arcgis` })
+    const error = await rejection(client.services())
+    assert.strictEqual(error.kind, "network")
+    assert.strictEqual(error.code, undefined)
+    assert.strictEqual(error.url, `http://127.0.0.1:${port}/arcgis/rest/services`)
+    assert.strictEqual(error.detail, `Cannot reach ${error.url}`)
+    assert.isAbove(error.details.length, 0)
+    assert.isFalse(isTokenError(error))
+  })
+
+  it("a closed port while signing in: kind network, from connect", async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const error = await rejection(
+      GeoJobsClient.connect({ url: `http://127.0.0.1:${port}/arcgis`, username: "u", password: "p" })
+    )
+    assert.strictEqual(error.kind, "network")
+    assert.strictEqual(error.url, `http://127.0.0.1:${port}/arcgis/tokens/generateToken`)
+  })
+
+  it("an HTML page instead of JSON: kind response, with the start of the page", async () => {
+    const client = await GeoJobsClient.connect({ url: `${origin}/html` })
+    const error = await rejection(client.services())
+    assert.strictEqual(error.kind, "response")
+    assert.strictEqual(error.code, 200)
+    assert.strictEqual(error.detail, `${origin}/html/rest/services did not answer JSON`)
+    assert.match(error.details[0] ?? "", /^<!doctype html>/)
+  })
+
+  it("JSON of the wrong shape: kind response, naming the fields that do not match", async () => {
+    const client = await GeoJobsClient.connect({ url: `${origin}/wrong` })
+    const error = await rejection(client.services())
+    assert.strictEqual(error.kind, "response")
+    assert.strictEqual(error.code, undefined)
+    assert.strictEqual(error.detail, `Unexpected answer from ${origin}/wrong/rest/services`)
+    assert.isTrue(error.details.some((d) => d.startsWith("folders:")))
+    assert.isTrue(error.details.some((d) => d.startsWith("services.0.name:")))
+  })
+})
