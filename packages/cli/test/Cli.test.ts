@@ -1,10 +1,11 @@
 // The `geojobs` bundle end to end: built with tsdown into an empty folder, run with `node` as a user runs it, against
 // a real server on a real port; `watch` also in a pseudo-terminal (util-linux `script`), its final frame rendered by a
 // headless xterm.
-import { spawn } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { promisify } from "node:util"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { AdminJob } from "@geojobs/core"
 import { SecurityStore, Server } from "@geojobs/http-server"
@@ -380,4 +381,17 @@ describe("the geojobs bundle against a real server", () => {
     assert.match(failed.screen.join("\n"), /Failed\s+.*\|/)
     assert.match(failed.screen.join("\n"), /geojobs: Job j[0-9a-f]{32} Failed/)
   })
+
+  it("build:sea makes a single executable that runs with no Node on PATH", async () => {
+    await login()
+    const out = mkdtempSync(join(tmpdir(), "geojobs-sea-"))
+    // Asynchronously: the server answering the binary runs in this process.
+    const run = promisify(execFile)
+    await run(process.execPath, [join(root, "scripts", "build-sea.ts"), "--out", out])
+    const binary = join(out, `geojobs-${process.platform}-${process.arch}`)
+    const env = { PATH: "/usr/bin:/bin", HOME: home, GEOJOBS_CONFIG_DIR: join(home, "config") }
+    assert.include((await run(binary, ["--version"], { env })).stdout, pkg.version)
+    const services = await run(binary, ["services", "System"], { env, cwd: out })
+    assert.include(services.stdout.split("\n"), "System/Utilities\tGPServer")
+  }, 120_000)
 })

@@ -1,34 +1,10 @@
-import { builtinModules, createRequire } from "node:module"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { builtinModules } from "node:module"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { rolldown } from "rolldown"
 
 // The main entry must run in browsers: bundle it, with everything it imports (@geojobs/core, effect, zod), for the
-// browser platform and fail on any Node built-in in the graph. The bundler is rolldown, reached through the chain of
-// declared dependencies vitest → vite → rolldown, so the client needs no bundler of its own.
-interface Plugin {
-  readonly name: string
-  readonly resolveId: (source: string, importer: string | undefined) => { id: string; external: true } | null
-}
-interface Rolldown {
-  readonly rolldown: (options: {
-    readonly input: string
-    readonly platform: "browser"
-    readonly plugins: ReadonlyArray<Plugin>
-    readonly logLevel: "silent"
-  }) => Promise<{
-    readonly generate: (options: {
-      readonly format: "esm"
-    }) => Promise<{ readonly output: ReadonlyArray<{ readonly moduleIds?: ReadonlyArray<string> }> }>
-    readonly close: () => Promise<void>
-  }>
-}
-
-const loadRolldown = async (): Promise<Rolldown> => {
-  const vitest = createRequire(import.meta.url).resolve("vitest/package.json")
-  const vite = createRequire(vitest).resolve("vite/package.json")
-  return (await import(pathToFileURL(createRequire(vite).resolve("rolldown")).href)) as Rolldown
-}
-
+// browser platform with rolldown and fail on any Node built-in in the graph.
 const builtins = new Set(builtinModules)
 const isBuiltin = (source: string) => source.startsWith("node:") || builtins.has(source.split("/")[0] ?? "")
 
@@ -37,7 +13,6 @@ const isBuiltin = (source: string) => source.startsWith("node:") || builtins.has
  * `specifier ← importer`, and the modules in the bundle.
  */
 const nodeImports = async (input: string) => {
-  const { rolldown } = await loadRolldown()
   const found: Array<string> = []
   const bundle = await rolldown({
     input,
@@ -56,7 +31,7 @@ const nodeImports = async (input: string) => {
   })
   const { output } = await bundle.generate({ format: "esm" })
   await bundle.close()
-  return { found, modules: output.flatMap((chunk) => chunk.moduleIds ?? []) }
+  return { found, modules: output.flatMap((chunk) => (chunk.type === "chunk" ? chunk.moduleIds : [])) }
 }
 
 const entry = fileURLToPath(new URL("../src/index.ts", import.meta.url))
