@@ -112,8 +112,20 @@ const cli = (
     child.stdin.end(options.input ?? "")
   })
 
-/** Runs the bundle in a pseudo-terminal (`script`), 100×30, and renders what it drew: the final frame's lines. */
-const inTerminal = (args: ReadonlyArray<string>): Promise<{ code: number | null; screen: ReadonlyArray<string> }> =>
+/** What a test does at the terminal while the command runs: wait for text to appear, then type. */
+interface Keyboard {
+  readonly waitFor: (text: string) => Promise<void>
+  readonly type: (keys: string) => void
+}
+
+/**
+ * Runs the bundle in a pseudo-terminal (`script`), 100×30, optionally typing into it, and renders what it drew: the
+ * final frame's lines.
+ */
+const inTerminal = (
+  args: ReadonlyArray<string>,
+  interact: (keyboard: Keyboard) => Promise<void> = async () => {}
+): Promise<{ code: number | null; screen: ReadonlyArray<string> }> =>
   new Promise((resolve, reject) => {
     const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`
     const command = `stty cols 100 rows 30; ${[process.execPath, bundle, ...args].map(quote).join(" ")}`
@@ -129,6 +141,16 @@ const inTerminal = (args: ReadonlyArray<string>): Promise<{ code: number | null;
     const chunks: Array<Buffer> = []
     child.stdout.on("data", (d: Buffer) => chunks.push(d))
     child.on("error", reject)
+    const keyboard: Keyboard = {
+      waitFor: async (text) => {
+        while (!Buffer.concat(chunks).toString("utf8").includes(text)) {
+          if (child.exitCode !== null) throw new Error(`"${text}" never appeared`)
+          await new Promise((r) => setTimeout(r, 50))
+        }
+      },
+      type: (keys) => child.stdin.write(keys)
+    }
+    interact(keyboard).catch(reject)
     child.on("close", (code) => {
       const term = new xterm.Terminal({ cols: 100, rows: 30, allowProposedApi: true })
       term.write(Buffer.concat(chunks).toString("utf8").replace(/\r?\n/g, "\r\n"), () => {
@@ -394,4 +416,36 @@ describe("the geojobs bundle against a real server", () => {
     const services = await run(binary, ["services", "System"], { env, cwd: out })
     assert.include(services.stdout.split("\n"), "System/Utilities\tGPServer")
   }, 120_000)
+
+  it("login at a terminal asks for the username and a hidden password", async () => {
+    const { code, screen } = await inTerminal(["login", url, "--profile", "typed"], async (keys) => {
+      await keys.waitFor("Username")
+      keys.type("admin\r")
+      await keys.waitFor("Password")
+      keys.type(`${password}\r`)
+    })
+    const text = screen.join("\n")
+    assert.strictEqual(code, 0, text)
+    assert.notInclude(text, password)
+    assert.match(text, /signed in\s+admin at http/)
+    const saved = JSON.parse(readFileSync(join(home, "config", "config.json"), "utf8")).profiles.typed
+    assert.strictEqual(saved.username, "admin")
+    assert.isString(saved.token)
+  })
+
+  it("Ctrl-C stops watching with 130 and says how to resume; the job goes on", async () => {
+    await login()
+    const submitted = await cli(["submit", "System/Utilities", "Sleep", "-p", "seconds=20"])
+    const jobUrl = field(submitted.stdout, "url") ?? ""
+    const { code, screen } = await inTerminal(["watch", jobUrl], async (keys) => {
+      await keys.waitFor("Executing")
+      keys.type("\u0003")
+    })
+    const text = screen.join("\n")
+    assert.strictEqual(code, 130, text)
+    assert.include(text, `Stopped watching; the job goes on. Resume with: geojobs watch ${jobUrl}`.slice(0, 60))
+    const job = await cli(["job", jobUrl])
+    assert.strictEqual(field(job.stdout, "status"), "Executing")
+    await cli(["cancel", jobUrl])
+  })
 })
