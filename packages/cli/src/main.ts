@@ -9,7 +9,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { ClientError } from "@geojobs/client"
 import { Cause, Effect, Exit } from "effect"
-import { CliError, Command } from "effect/cli"
+import { CliError, CliOutput, Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { root } from "./Commands.ts"
 import * as Failure from "./Failure.ts"
@@ -35,16 +35,27 @@ const report = (error: unknown): number => {
     say(error.message)
     return Failure.error
   }
-  // effect/cli has printed the parse error and the help already.
-  if (CliError.isCliError(error)) return Failure.usage
+  // The presenter below has printed the parse error; bare `geojobs` (help, no error) is not a failure.
+  if (CliError.isCliError(error)) return error._tag === "ShowHelp" && error.errors.length === 0 ? 0 : Failure.usage
   say(error instanceof Error ? error.message : String(error))
   return Failure.error
 }
 
+// A command line that cannot be parsed gets one line on stderr naming the problem and where help is, not the whole
+// help page (which would land on stdout, in the user's pipe).
+const presenter = CliOutput.layerPresenter({
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.sync(() =>
+          say(`${event.errors.map((e) => e.message).join("; ")}. See \`${event.commandPath.join(" ")} --help\``)
+        )
+      : CliOutput.defaultPresenter.present(event)
+})
+
 const program = Command.run(root, { version: pkg.version }).pipe(
   Effect.as(0),
   Effect.catch((error: unknown) => Effect.sync(() => report(error))),
-  Effect.provide(NodeServices.layer)
+  Effect.provide([NodeServices.layer, presenter])
 )
 
 NodeRuntime.runMain(program, {

@@ -3,6 +3,7 @@
 // headless xterm.
 import { execFile, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -191,6 +192,27 @@ describe("the geojobs bundle against a real server", () => {
       assert.strictEqual(help.code, 0, c)
       assert.include(help.stdout, `geojobs ${c}`, c)
     }
+  })
+
+  it("a command line that cannot be used is one line and exit 2; an unreachable server one line and exit 1", async () => {
+    for (const args of [["bogus"], ["services", "--nope"], ["task"], ["jobs", "--limit", "x"]]) {
+      const run = await cli(args)
+      assert.strictEqual(run.code, 2, args.join(" "))
+      assert.strictEqual(run.stdout, "", args.join(" "))
+      assert.match(oneLine(run), /See `geojobs( \w+)? --help`$/)
+    }
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve))
+    const address = probe.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    await new Promise((resolve) => probe.close(resolve))
+    const down = await cli(["services"], { env: { GEOJOBS_URL: `http://127.0.0.1:${port}/arcgis` } })
+    assert.strictEqual(down.code, 1)
+    assert.match(
+      oneLine(down),
+      /Cannot reach http:\/\/127\.0\.0\.1:\d+\/arcgis\/rest\/services: fetch failed: .*ECONNREFUSED/
+    )
   })
 
   it("login keeps a token (not the password) in a 0600 file; a wrong password or no sign-in is one line and exit 1", async () => {

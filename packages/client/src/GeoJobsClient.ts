@@ -119,6 +119,13 @@ const servicePath = (service: string) => {
   return parts.length === 2 ? { folder: parts[0] ?? "", name: parts[1] ?? "" } : { name: parts[0] ?? "" }
 }
 
+// fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS or TLS error) is on its `cause`.
+const reason = (error: unknown): string => {
+  const messages: Array<string> = []
+  for (let e: unknown = error; e instanceof Error && messages.length < 4; e = e.cause) messages.push(e.message)
+  return messages.length === 0 ? String(error) : messages.join(": ")
+}
+
 const encodeValue = (v: unknown): string =>
   typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : JSON.stringify(v)
 
@@ -197,7 +204,7 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
           new ClientError({
             kind: "network",
             detail: `Cannot reach ${url}`,
-            details: [cause instanceof Error ? cause.message : String(cause)],
+            details: [reason(cause)],
             url
           })
       })
