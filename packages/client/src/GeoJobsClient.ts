@@ -111,7 +111,9 @@ const statisticsSchema = z.looseObject({
   succeeded: z.number()
 })
 const infoSchema = z.looseObject({
-  authInfo: z.looseObject({ tokenServicesUrl: z.string().optional() }).optional()
+  authInfo: z
+    .looseObject({ tokenServicesUrl: z.string().optional(), tokenServiceUrl: z.string().optional() })
+    .optional()
 })
 
 const servicePath = (service: string) => {
@@ -254,9 +256,10 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
           Effect.map((doc) => infoSchema.safeParse(doc)),
           Effect.orElseSucceed(() => undefined)
         )
-        const advertised = info?.success ? info.data.authInfo?.tokenServicesUrl : undefined
-        tokenUrl =
-          advertised === undefined ? `${base}/tokens/generateToken` : `${advertised.replace(/\/+$/, "")}/generateToken`
+        // Post to the URL exactly as advertised (often `…/arcgis/tokens/`), as Esri's clients do; 10.0 servers
+        // spelled the key `tokenServiceUrl`.
+        const auth = info?.success ? info.data.authInfo : undefined
+        tokenUrl = auth?.tokenServicesUrl ?? auth?.tokenServiceUrl ?? `${base}/tokens/generateToken`
       }
       const url = tokenUrl
       const asked = Date.now()

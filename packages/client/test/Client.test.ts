@@ -223,7 +223,7 @@ describe("GeoJobsClient against a real server", () => {
     assert.deepStrictEqual(paths, [
       "/rest/services/System/Utilities/GPServer",
       "/rest/info",
-      "/tokens/generateToken",
+      "/tokens/",
       "/rest/services/System/Utilities/GPServer"
     ])
   })
@@ -241,7 +241,7 @@ describe("GeoJobsClient against a real server", () => {
     })
     assert.deepStrictEqual(paths, [], "connecting with a token asks nothing yet")
     await expired.services()
-    assert.deepStrictEqual(paths, ["/rest/info", "/tokens/generateToken", "/rest/services"])
+    assert.deepStrictEqual(paths, ["/rest/info", "/tokens/", "/rest/services"])
     assert.notStrictEqual(expired.token, valid)
     assert.isAbove(expired.tokenExpires ?? 0, Date.now())
   })
@@ -252,7 +252,7 @@ describe("GeoJobsClient against a real server", () => {
     assert.isAtMost((client.tokenExpires ?? 0) - Date.now(), 60_000)
     const token = client.token
     for (let i = 0; i < 3; i++) await client.services()
-    assert.strictEqual(paths.filter((p) => p === "/tokens/generateToken").length, 1)
+    assert.strictEqual(paths.filter((p) => p === "/tokens/").length, 1)
     assert.strictEqual(client.token, token)
   })
 

@@ -16,6 +16,20 @@ beforeAll(async () => {
     } else if (path.startsWith("/wrong/")) {
       response.writeHead(200, { "content-type": "application/json" })
       response.end(JSON.stringify({ folders: "System", services: [{ name: 7 }] }))
+    } else if (path.startsWith("/other/arcgis/rest/info")) {
+      // Another product's server: its token service lives elsewhere, under the 10.0 spelling of the key.
+      response.writeHead(200, { "content-type": "application/json" })
+      response.end(JSON.stringify({ currentVersion: 10, authInfo: { tokenServiceUrl: `${origin}/sso/issue` } }))
+    } else if (path === "/sso/issue" && request.method === "POST") {
+      let body = ""
+      request.on("data", (d) => {
+        body += d
+      })
+      request.on("end", () => {
+        const form = new URLSearchParams(body)
+        response.writeHead(200, { "content-type": "application/json" })
+        response.end(JSON.stringify({ token: `issued-to-${form.get("username")}`, expires: Date.now() + 3_600_000 }))
+      })
     } else {
       response.writeHead(404).end()
     }
@@ -36,6 +50,11 @@ const rejection = async (promise: Promise<unknown>): Promise<ClientError> => {
 }
 
 describe("answers that are not what the client expects", () => {
+  it("signs in at exactly the token URL rest/info advertises", async () => {
+    const client = await GeoJobsClient.connect({ url: `${origin}/other/arcgis`, username: "ana", password: "p" })
+    assert.strictEqual(client.token, "issued-to-ana")
+  })
+
   it("a closed port: kind network, naming the URL and the cause", async () => {
     const closed = createServer()
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
@@ -47,7 +66,7 @@ describe("answers that are not what the client expects", () => {
     assert.strictEqual(error.code, undefined)
     assert.strictEqual(error.url, `http://127.0.0.1:${port}/arcgis/rest/services`)
     assert.strictEqual(error.detail, `Cannot reach ${error.url}`)
-    assert.isAbove(error.details.length, 0)
+    assert.match(error.details[0] ?? "", /fetch failed: .*ECONNREFUSED/)
     assert.isFalse(isTokenError(error))
   })
 
