@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The composition root: configuration from the environment → SQLite job store, services file, engine, security
  * store → the Fastify server → listen. Prints where it listens and how to sign in; shuts down gracefully on SIGTERM
