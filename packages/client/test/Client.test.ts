@@ -6,7 +6,8 @@ import { SecurityStore, Server } from "@geojobs/http-server"
 import { Effect, Fiber, ManagedRuntime } from "effect"
 import { TestClock } from "effect/testing"
 import type { FastifyInstance } from "fastify"
-import { ClientError, GeoJobs, GeoJobsClient, isTokenError } from "../src/index.ts"
+import { GeoJobs, GeoJobsClient, isTokenError } from "../src/index.ts"
+import { rejection } from "./support/Rejection.ts"
 
 // The real server on a real port; the client talks HTTP to it with fetch.
 let app: FastifyInstance
@@ -72,15 +73,6 @@ const sleeper = async (client: GeoJobsClient) => {
   const submitted = await client.submitJob("System/Utilities", "Sleep", { seconds: 30 })
   const ref = client.jobRef("System/Utilities", "Sleep", submitted.jobId)
   return { ref, cancel: () => client.cancel(ref).then(() => client.waitForJob(ref, { intervalMs: 50 })) }
-}
-const rejection = async (promise: Promise<unknown>): Promise<ClientError> => {
-  try {
-    await promise
-  } catch (e) {
-    if (e instanceof ClientError) return e
-    throw e
-  }
-  throw new Error("expected a ClientError")
 }
 
 describe("GeoJobsClient against a real server", () => {

@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { ClientError, GeoJobsClient, isTokenError } from "../src/index.ts"
+import { GeoJobsClient, isTokenError } from "../src/index.ts"
+import { rejection } from "./support/Rejection.ts"
 
 // Not a GeoJobs server: a tiny node:http server that answers what a proxy, a wrong URL or another product might.
 let server: Server
@@ -38,16 +39,6 @@ beforeAll(async () => {
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
-
-const rejection = async (promise: Promise<unknown>): Promise<ClientError> => {
-  try {
-    await promise
-  } catch (e) {
-    if (e instanceof ClientError) return e
-    throw e
-  }
-  throw new Error("expected a ClientError")
-}
 
 describe("answers that are not what the client expects", () => {
   it("signs in at exactly the token URL rest/info advertises", async () => {
