@@ -113,7 +113,7 @@ describe("Engine", () => {
     }).pipe(Effect.provide(engineLayer(tempDir(), [service("One", { maxConcurrentJobs: 1 })])))
   )
 
-  it.live("a cooperative tool sees its AbortSignal and is Cancelled within a second", () =>
+  it.live("a cooperative tool sees its AbortSignal and is Cancelled without waiting for the grace period", () =>
     Effect.gen(function* () {
       const engine = yield* Engine
       const job = yield* submit(Test.name, "nap", { ms: 20_000 })
@@ -123,11 +123,13 @@ describe("Engine", () => {
       assert.strictEqual(cancelling.status, "Cancelling")
       const done = yield* engine.awaitJob(job.id)
       assert.strictEqual(done.status, "Cancelled")
-      // The engine's own record of when the job ended, so the test's polling does not count.
-      assert.isBelow((done.ended ?? Number.POSITIVE_INFINITY) - asked, 1000)
+      // Ended by the tool's AbortSignal: long before the 60 s grace period (termination) or the 20 s nap. The
+      // engine's own record of when the job ended, so the test's polling does not count; the margin is for loaded
+      // machines (usually well under a second).
+      assert.isBelow((done.ended ?? Number.POSITIVE_INFINITY) - asked, 10_000)
       const again = yield* Effect.flip(engine.cancel(job.id))
       assert.strictEqual(again._tag, "InvalidTransition")
-    }).pipe(Effect.provide(engineLayer(tempDir(), [service(Test.name)])))
+    }).pipe(Effect.provide(engineLayer(tempDir(), [service(Test.name)], { cancelGraceMs: 60_000 })))
   )
 
   it.live("a tool that ignores cancel shows Cancelling, then is terminated after the grace period: Cancelled", () =>

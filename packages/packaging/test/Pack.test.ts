@@ -101,6 +101,7 @@ console.log(JSON.stringify({
     const cliManifest = JSON.parse(readFileSync(join(project, "node_modules/@geojobs/cli/package.json"), "utf8"))
     assert.isUndefined(cliManifest.dependencies)
     assert.deepStrictEqual(readdirSync(join(project, "node_modules/@geojobs/cli"), { recursive: true }).sort(), [
+      "LICENSE",
       "README.md",
       "dist",
       "dist/geojobs.mjs",

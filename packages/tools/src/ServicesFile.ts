@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs"
 import { dirname, extname } from "node:path"
+import { fileURLToPath } from "node:url"
 import { ServiceRef } from "@geojobs/core"
 import { Data, Effect } from "effect"
 import { parse as parseYaml } from "yaml"
@@ -244,4 +245,4 @@ export const load = (file: string): Effect.Effect<ReadonlyArray<PublishedService
  *
  * @category models
  */
-export const samplePath = new URL("../services.sample.yaml", import.meta.url).pathname
+export const samplePath = fileURLToPath(new URL("../services.sample.yaml", import.meta.url))
