@@ -259,14 +259,28 @@ const readParamsFile = (path: string) =>
     return doc as Record<string, unknown>
   })
 
-/** `name=value` pairs; the value is sent as written (GP text: literals, JSON, comma lists, or empty). */
+/**
+ * `name=value` pairs; the value is sent as written (GP text: literals, JSON, comma lists, or empty). `name=@path` sends
+ * the file's text (an Esri JSON or GeoJSON feature set, say); `@@` starts a value that really begins with `@`.
+ */
 export const parseParams = (pairs: ReadonlyArray<string>): Effect.Effect<Record<string, string>, Failure> =>
   Effect.gen(function* () {
     const params: Record<string, string> = {}
     for (const pair of pairs) {
       const at = pair.indexOf("=")
       if (at <= 0) return yield* usage(`--param "${pair}" is not name=value`)
-      params[pair.slice(0, at)] = pair.slice(at + 1)
+      const name = pair.slice(0, at)
+      const value = pair.slice(at + 1)
+      if (value.startsWith("@@")) params[name] = value.slice(1)
+      else if (value.startsWith("@")) {
+        try {
+          params[name] = readFileSync(value.slice(1), "utf8")
+        } catch (e) {
+          return yield* usage(
+            `--param ${name}: cannot read ${value.slice(1)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`
+          )
+        }
+      } else params[name] = value
     }
     return params
   })
@@ -290,7 +304,9 @@ const submit = Command.make(
     task: Argument.String("task"),
     param: Flag.String("param").pipe(
       Flag.withAlias("p"),
-      Flag.withDescription("A parameter as name=value (repeat for more; overrides --params-file)"),
+      Flag.withDescription(
+        "A parameter as name=value, or name=@file to send a file's text (repeat; overrides --params-file)"
+      ),
       Flag.atLeast(0)
     ),
     paramsFile: Flag.String("params-file").pipe(
@@ -351,8 +367,13 @@ const submit = Command.make(
       description: "Run Sleep and show its progress"
     },
     {
-      command: "geojobs submit Analysis/Geometry Buffer --params-file buffer.json -p distance=2",
-      description: "Parameters from a file, one overridden"
+      command:
+        'geojobs submit Analysis/Geometry Buffer -p Input_Features=@sites.geojson -p \'Distance={"distance":2,"units":"esriKilometers"}\'',
+      description: "Features from a GeoJSON (or Esri JSON) file"
+    },
+    {
+      command: "geojobs submit Analysis/Geometry Buffer --params-file buffer.json -p Dissolve=true",
+      description: "Parameters from a JSON file, one overridden"
     }
   ])
 )

@@ -319,6 +319,34 @@ describe("the geojobs bundle against a real server", () => {
     assert.strictEqual(collection.features.length, 2)
     assert.strictEqual(collection.features[0].geometry.type, "Polygon")
 
+    // A GeoJSON file as the input feature set, by `name=@file`.
+    const sites = join(home, "sites.geojson")
+    writeFileSync(
+      sites,
+      JSON.stringify({
+        type: "FeatureCollection",
+        features: [{ type: "Feature", geometry: { type: "Point", coordinates: [10, 50] }, properties: { site: "A" } }]
+      })
+    )
+    const fromGeoJSON = await cli([
+      "submit",
+      "Analysis/Geometry",
+      "Buffer",
+      "-p",
+      `Input_Features=@${sites}`,
+      "-p",
+      'Distance={"distance":500,"units":"esriMeters"}',
+      "--wait"
+    ])
+    assert.strictEqual(fromGeoJSON.code, 0, fromGeoJSON.stderr)
+    const buffered = JSON.parse((await cli(["results", field(fromGeoJSON.stdout, "url") ?? "", "--geojson"])).stdout)
+    assert.strictEqual(buffered.features.length, 1)
+    assert.strictEqual(buffered.features[0].properties.site, "A")
+    assert.strictEqual(buffered.features[0].geometry.type, "Polygon")
+    const missing = await cli(["submit", "Analysis/Geometry", "Buffer", "-p", "Input_Features=@nowhere.geojson"])
+    assert.strictEqual(missing.code, 2)
+    assert.include(oneLine(missing), "Input_Features: cannot read nowhere.geojson: ENOENT")
+
     const survey = await cli(["submit", "Test/Survey", "Survey", "-p", "steps=1", "--wait"])
     assert.strictEqual(survey.code, 0, survey.stderr)
     const report = join(home, "report.txt")

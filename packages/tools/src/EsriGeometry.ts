@@ -340,6 +340,45 @@ export const fromGeoJSON = (
   }
 }
 
+const geometryTypes = new Set(["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"])
+
+const fieldType = (values: ReadonlyArray<unknown>): string =>
+  values.every((v) => typeof v === "number" && Number.isInteger(v) && Math.abs(v) <= 2_147_483_647)
+    ? "esriFieldTypeInteger"
+    : values.every((v) => typeof v === "number")
+      ? "esriFieldTypeDouble"
+      : "esriFieldTypeString"
+
+/**
+ * A GeoJSON input (a FeatureCollection, a Feature or a bare geometry, in WGS84 as RFC 7946 has it) as an Esri JSON
+ * feature set in EPSG 4326, with fields read off the properties; `undefined` when the value is not GeoJSON. A GeoJobs
+ * extension: ArcGIS reads Esri JSON only, but analysts hold their data as .geojson files. Throws `GeometryError` for
+ * GeoJSON that a feature set cannot hold (mixed geometry types, a GeometryCollection).
+ */
+export const fromGeoJSONInput = (value: unknown): EsriFeatureSet | undefined => {
+  if (typeof value !== "object" || value === null || !("type" in value)) return undefined
+  const type = (value as { type: unknown }).type
+  const collection: FeatureCollection<Geometry | null> | undefined =
+    type === "FeatureCollection" && Array.isArray((value as { features?: unknown }).features)
+      ? (value as FeatureCollection<Geometry | null>)
+      : type === "Feature"
+        ? { type: "FeatureCollection", features: [value as Feature<Geometry | null>] }
+        : typeof type === "string" && (geometryTypes.has(type) || type === "GeometryCollection")
+          ? { type: "FeatureCollection", features: [{ type: "Feature", geometry: value as Geometry, properties: {} }] }
+          : undefined
+  if (collection === undefined) return undefined
+  const kinds = new Set(collection.features.map((f) => esriGeometryType(f.geometry)).filter((k) => k !== undefined))
+  if (kinds.size > 1)
+    throw new GeometryError(`The GeoJSON mixes geometry types (${[...kinds].join(", ")}); a feature set holds one.`)
+  const names = [...new Set(collection.features.flatMap((f) => Object.keys(f.properties ?? {})))]
+  const fields = names.map((name) => ({
+    name,
+    type: fieldType(collection.features.map((f) => f.properties?.[name]).filter((v) => v !== null && v !== undefined)),
+    alias: name
+  }))
+  return fromGeoJSON(collection, { wkid: 4326, fields })
+}
+
 /** A GPLinearUnit value; `units` defaults to `esriMeters`, as in ArcGIS. @category models */
 export interface LinearUnit {
   readonly distance: number

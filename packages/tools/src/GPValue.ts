@@ -9,6 +9,7 @@
 import type { Job } from "@geojobs/core"
 import { Data, Effect } from "effect"
 import { z } from "zod"
+import { fromGeoJSONInput, GeometryError } from "./EsriGeometry.ts"
 import { type DataType, inputs, type Parameter, type ScalarType, type ToolDefinition } from "./Tool.ts"
 
 /**
@@ -170,9 +171,16 @@ const decoders: { readonly [T in ScalarType]: (p: Parameter, raw: unknown) => De
     if (parsed.ok && typeof parsed.value === "object" && parsed.value !== null && "url" in parsed.value) {
       return bad("a feature set with its features (feature layer URLs are not supported)")
     }
-    const result = esriFeatureSet.safeParse(parsed.value)
+    let value = parsed.value
+    try {
+      value = fromGeoJSONInput(parsed.value) ?? parsed.value
+    } catch (e) {
+      if (e instanceof GeometryError) return bad(`a feature set (${e.message})`)
+      throw e
+    }
+    const result = esriFeatureSet.safeParse(value)
     if (!parsed.ok || !result.success)
-      return bad("an Esri JSON feature set {geometryType, spatialReference, features:[…]}")
+      return bad("an Esri JSON feature set {geometryType, spatialReference, features:[…]} or GeoJSON")
     const type = result.data.geometryType
     if (p.geometryTypes !== undefined && type !== undefined && !p.geometryTypes.includes(type)) {
       return bad(`features of geometry type ${p.geometryTypes.join(" or ")}`)

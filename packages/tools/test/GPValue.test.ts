@@ -51,6 +51,62 @@ describe("GPValue", () => {
     })
   })
 
+  it("reads GeoJSON (a FeatureCollection, a Feature or a geometry) into a feature set in EPSG 4326", () => {
+    const p: Parameter = { name: "f", dataType: "GPFeatureRecordSetLayer" }
+    const collection = {
+      type: "FeatureCollection",
+      features: [
+        {
+          type: "Feature",
+          geometry: { type: "Point", coordinates: [10, 50] },
+          properties: { id: 1, name: "a", w: 1.5 }
+        },
+        { type: "Feature", geometry: { type: "Point", coordinates: [11, 51] }, properties: { id: 2, name: "b", w: 2 } }
+      ]
+    }
+    const fs = ok(p, JSON.stringify(collection)) as {
+      geometryType: string
+      spatialReference: { wkid: number }
+      fields: Array<{ name: string; type: string }>
+      features: Array<{ geometry: { x: number; y: number }; attributes: Record<string, unknown> }>
+    }
+    assert.strictEqual(fs.geometryType, "esriGeometryPoint")
+    assert.strictEqual(fs.spatialReference.wkid, 4326)
+    assert.deepStrictEqual(
+      fs.fields.map((f) => [f.name, f.type]),
+      [
+        ["id", "esriFieldTypeInteger"],
+        ["name", "esriFieldTypeString"],
+        ["w", "esriFieldTypeDouble"]
+      ]
+    )
+    assert.deepStrictEqual(fs.features[1]?.attributes, { id: 2, name: "b", w: 2 })
+    assert.closeTo(fs.features[1]?.geometry.x ?? 0, 11, 1e-9)
+    assert.closeTo(fs.features[1]?.geometry.y ?? 0, 51, 1e-9)
+    const polygon = {
+      type: "Polygon",
+      coordinates: [
+        [
+          [0, 0],
+          [1, 0],
+          [1, 1],
+          [0, 0]
+        ]
+      ]
+    }
+    const one = ok(p, { type: "Feature", geometry: polygon, properties: null }) as { features: Array<unknown> }
+    assert.lengthOf(one.features, 1)
+    assert.strictEqual((ok(p, polygon) as { geometryType: string }).geometryType, "esriGeometryPolygon")
+    const mixed = refused(p, {
+      type: "FeatureCollection",
+      features: [collection.features[0], { type: "Feature", geometry: polygon, properties: {} }]
+    })
+    assert.include(mixed.message, "mixes geometry types")
+    assert.include(refused(p, { type: "GeometryCollection", geometries: [] }).message, "parameter f")
+    const filtered = refused({ ...p, geometryTypes: ["esriGeometryPolygon"] }, collection)
+    assert.include(filtered.message, "esriGeometryPolygon")
+  })
+
   it("empty means the default, nothing for optional parameters, and an error naming a required one", () => {
     assert.strictEqual(ok({ name: "s", dataType: "GPString", defaultValue: "x" }, ""), "x")
     assert.isNull(ok({ name: "s", dataType: "GPString", required: false }, ""))
