@@ -5,6 +5,11 @@
  * (HTTP 200 by default, as Esri's clients expect, or the real status code when configured). It also resolves who is
  * calling from the request's token.
  *
+ * Request-path programs are `Effect.fnUntraced` generators defined once, never `Effect.gen(function* …)` inside a
+ * function called per request: on Node 24 a generator function created per request makes V8 carry that request's
+ * objects through young-generation collections into the old generation (measured under load: ~5 MB promoted per
+ * scavenge, 8–18 ms pauses — the bench's p99; with the generators defined once, ~13 KB and under 1 ms).
+ *
  * @module
  */
 import { ErrorEnvelope, type JobStore } from "@geojobs/core"
@@ -89,8 +94,8 @@ const cookieToken = (request: FastifyRequest): string | undefined => {
  *
  * @category constructors
  */
-export const principal = (call: Call): Effect.Effect<Security.Principal | null, unknown, SecurityStore> =>
-  Effect.gen(function* () {
+export const principal: (call: Call) => Effect.Effect<Security.Principal | null, unknown, SecurityStore> =
+  Effect.fnUntraced(function* (call: Call) {
     const token =
       ArcGISRequest.token(call.request, call.params) ??
       (call.format === "html" && call.request.method === "GET" ? cookieToken(call.request) : undefined)

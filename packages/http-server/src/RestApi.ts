@@ -44,47 +44,48 @@ const serviceAccess = (c: Call, service: ServiceRegistry.ServiceDefinition) =>
     )
   )
 
-const visibleServices = (c: Call) =>
-  Effect.gen(function* () {
-    const registry = yield* ServiceRegistry.ServiceRegistry
-    const p = yield* principal(c)
-    return registry.services.filter((s) => Security.canUseService(p, s.access))
-  })
+const visibleServices = Effect.fnUntraced(function* (c: Call) {
+  const registry = yield* ServiceRegistry.ServiceRegistry
+  const p = yield* principal(c)
+  return registry.services.filter((s) => Security.canUseService(p, s.access))
+})
 
-const catalog = (c: Call, folder: string | undefined): Effect.Effect<Answer, unknown, Services> =>
-  Effect.gen(function* () {
-    const services = yield* visibleServices(c)
-    const registry = yield* ServiceRegistry.ServiceRegistry
-    if (folder !== undefined && !registry.services.some((s) => s.ref.folder === folder)) {
-      return yield* new NotFound({ what: `Folder ${folder}` })
-    }
-    const here = services.filter((s) => s.ref.folder === folder)
-    const doc = {
-      currentVersion: c.settings.currentVersion,
-      folders:
-        folder === undefined
-          ? [...new Set(services.flatMap((s) => (s.ref.folder === undefined ? [] : [s.ref.folder])))].sort()
-          : [],
-      services: here.map((s) => ({ name: ServiceRef.path(s.ref), type: "GPServer" }))
-    }
-    const title = folder === undefined ? "Home" : `Folder: ${folder}`
-    return {
-      json: doc,
-      html: (signedIn) =>
-        Html.page({
-          signedIn,
-          title,
-          home: c.home,
-          links: [
-            ...doc.folders.map((f) => ({ href: `${c.home}/${encodeURIComponent(f)}`, text: `${f} (folder)` })),
-            ...here.map((s) => ({
-              href: JobUrls.restService(c.base, s.ref),
-              text: `${ServiceRef.path(s.ref)} (GPServer)`
-            }))
-          ]
-        })
-    }
-  })
+const catalog = Effect.fnUntraced(function* (
+  c: Call,
+  folder: string | undefined
+): Effect.fn.Return<Answer, unknown, Services> {
+  const services = yield* visibleServices(c)
+  const registry = yield* ServiceRegistry.ServiceRegistry
+  if (folder !== undefined && !registry.services.some((s) => s.ref.folder === folder)) {
+    return yield* new NotFound({ what: `Folder ${folder}` })
+  }
+  const here = services.filter((s) => s.ref.folder === folder)
+  const doc = {
+    currentVersion: c.settings.currentVersion,
+    folders:
+      folder === undefined
+        ? [...new Set(services.flatMap((s) => (s.ref.folder === undefined ? [] : [s.ref.folder])))].sort()
+        : [],
+    services: here.map((s) => ({ name: ServiceRef.path(s.ref), type: "GPServer" }))
+  }
+  const title = folder === undefined ? "Home" : `Folder: ${folder}`
+  return {
+    json: doc,
+    html: (signedIn) =>
+      Html.page({
+        signedIn,
+        title,
+        home: c.home,
+        links: [
+          ...doc.folders.map((f) => ({ href: `${c.home}/${encodeURIComponent(f)}`, text: `${f} (folder)` })),
+          ...here.map((s) => ({
+            href: JobUrls.restService(c.base, s.ref),
+            text: `${ServiceRef.path(s.ref)} (GPServer)`
+          }))
+        ]
+      })
+  }
+})
 
 const serviceDoc = (c: Call, service: ServiceRegistry.ServiceDefinition) => ({
   currentVersion: c.settings.currentVersion,
@@ -111,21 +112,20 @@ const taskDoc = (service: ServiceRegistry.ServiceDefinition, task: ServiceRegist
     : TaskDescription.describeTask(task.tool, { name: task.name, executionType: service.executionType })
 
 /** Jobs of another service (or task) read as missing, as do jobs being deleted. */
-const findJob = (
+const findJob = Effect.fnUntraced(function* (
   id: string,
   service: ServiceRegistry.ServiceDefinition,
   task: string | undefined
-): Effect.Effect<Job.Job, unknown, JobStore.JobStore> =>
-  Effect.gen(function* () {
-    const store = yield* JobStore.JobStore
-    const job = yield* store.get(id)
-    const belongs =
-      ServiceRef.equals(job.service, service.ref) &&
-      (task === undefined || job.task === task) &&
-      JobStatus.pollerView(job.status) !== null
-    if (!belongs) return yield* new NotFound({ what: `Job ${id}` })
-    return job
-  })
+): Effect.fn.Return<Job.Job, unknown, JobStore.JobStore> {
+  const store = yield* JobStore.JobStore
+  const job = yield* store.get(id)
+  const belongs =
+    ServiceRef.equals(job.service, service.ref) &&
+    (task === undefined || job.task === task) &&
+    JobStatus.pollerView(job.status) !== null
+  if (!belongs) return yield* new NotFound({ what: `Job ${id}` })
+  return job
+})
 
 const jobPage = (c: Call, job: Job.Job, doc: RestJob.RestJob) => (signedIn: string | undefined) => {
   const url = JobUrls.restJob(c.base, job.service, job.task, job.id)
@@ -230,136 +230,136 @@ const parameterAnswer = (
   )
 }
 
-const jobResource = (
+const jobResource = Effect.fnUntraced(function* (
   c: Call,
   service: ServiceRegistry.ServiceDefinition,
   task: string | undefined,
   id: string,
   below: ReadonlyArray<string>
-): Effect.Effect<Answer, unknown, Services> =>
-  Effect.gen(function* () {
-    yield* serviceAccess(c, service)
-    const job = yield* findJob(id, service, task)
-    const [head, param, ...extra] = below
-    if (extra.length > 0) return yield* new NotFound({ what: `Resource ${below.join("/")}` })
-    if (head === undefined) {
-      const doc = RestJob.fromJob(job, { returnMessages: c.params.returnMessages?.toLowerCase() !== "false" })
-      return { json: doc, html: jobPage(c, job, doc) }
+): Effect.fn.Return<Answer, unknown, Services> {
+  yield* serviceAccess(c, service)
+  const job = yield* findJob(id, service, task)
+  const [head, param, ...extra] = below
+  if (extra.length > 0) return yield* new NotFound({ what: `Resource ${below.join("/")}` })
+  if (head === undefined) {
+    const doc = RestJob.fromJob(job, { returnMessages: c.params.returnMessages?.toLowerCase() !== "false" })
+    return { json: doc, html: jobPage(c, job, doc) }
+  }
+  if (head === "cancel" && param === undefined) {
+    const engine = yield* Engine.Engine
+    const cancelled = yield* engine.cancel(job.id)
+    const shown = JobStatus.pollerView(cancelled.status) ?? cancelled.status
+    return {
+      json: { jobId: cancelled.id, jobStatus: JobStatus.restName(shown) },
+      redirect: c.format === "html" ? JobUrls.restJob(c.base, job.service, job.task, job.id) : undefined
     }
-    if (head === "cancel" && param === undefined) {
-      const engine = yield* Engine.Engine
-      const cancelled = yield* engine.cancel(job.id)
-      const shown = JobStatus.pollerView(cancelled.status) ?? cancelled.status
-      return {
-        json: { jobId: cancelled.id, jobStatus: JobStatus.restName(shown) },
-        redirect: c.format === "html" ? JobUrls.restJob(c.base, job.service, job.task, job.id) : undefined
-      }
-    }
-    if (head === "results" || head === "inputs") {
-      const name = param === undefined ? undefined : decode(param)
-      if (param !== undefined && name === undefined)
-        return yield* new BadRequest({ detail: `Bad parameter name ${param}` })
-      return yield* parameterAnswer(c, job, head, name)
-    }
-    return yield* new NotFound({ what: `Resource ${below.join("/")} of job ${id}` })
-  })
+  }
+  if (head === "results" || head === "inputs") {
+    const name = param === undefined ? undefined : decode(param)
+    if (param !== undefined && name === undefined)
+      return yield* new BadRequest({ detail: `Bad parameter name ${param}` })
+    return yield* parameterAnswer(c, job, head, name)
+  }
+  return yield* new NotFound({ what: `Resource ${below.join("/")} of job ${id}` })
+})
 
-const submit = (
+const submit = Effect.fnUntraced(function* (
   c: Call,
   service: ServiceRegistry.ServiceDefinition,
   task: ServiceRegistry.TaskDefinition,
   sync: boolean
-) =>
-  Effect.gen(function* () {
-    const p = yield* serviceAccess(c, service)
-    if (sync !== (service.executionType === "sync")) {
-      return yield* new BadRequest({
-        detail: sync
-          ? `${ServiceRef.path(service.ref)} is asynchronous: use submitJob.`
-          : `${ServiceRef.path(service.ref)} is synchronous: use execute.`
-      })
-    }
-    const engine = yield* Engine.Engine
-    const submission = { service: service.ref, task: task.name, user: p?.username ?? null, params: c.params }
-    if (!sync) {
-      const job = yield* engine.submit(submission)
-      const url = JobUrls.restJob(c.base, job.service, job.task, job.id)
-      return { json: RestJob.fromJob(job), redirect: c.format === "html" ? url : undefined } satisfies Answer
-    }
-    const job = yield* engine.execute(submission)
-    const messages = RestJob.fromJob(job).messages ?? []
-    if (!JobStatus.hasResults(job.status)) {
-      return yield* new BadRequest({
-        code: 500,
-        detail: `Error executing tool ${task.name}: ${job.status}. ${job.messages.map((m) => m.description).join(" ")}`
-      })
-    }
-    return {
-      json: { results: Object.entries(job.results).map(([name, v]) => RestJob.parameterValue(name, v)), messages },
-      title: `${task.name}: results`
-    } satisfies Answer
-  })
+) {
+  const p = yield* serviceAccess(c, service)
+  if (sync !== (service.executionType === "sync")) {
+    return yield* new BadRequest({
+      detail: sync
+        ? `${ServiceRef.path(service.ref)} is asynchronous: use submitJob.`
+        : `${ServiceRef.path(service.ref)} is synchronous: use execute.`
+    })
+  }
+  const engine = yield* Engine.Engine
+  const submission = { service: service.ref, task: task.name, user: p?.username ?? null, params: c.params }
+  if (!sync) {
+    const job = yield* engine.submit(submission)
+    const url = JobUrls.restJob(c.base, job.service, job.task, job.id)
+    return { json: RestJob.fromJob(job), redirect: c.format === "html" ? url : undefined } satisfies Answer
+  }
+  const job = yield* engine.execute(submission)
+  const messages = RestJob.fromJob(job).messages ?? []
+  if (!JobStatus.hasResults(job.status)) {
+    return yield* new BadRequest({
+      code: 500,
+      detail: `Error executing tool ${task.name}: ${job.status}. ${job.messages.map((m) => m.description).join(" ")}`
+    })
+  }
+  return {
+    json: { results: Object.entries(job.results).map(([name, v]) => RestJob.parameterValue(name, v)), messages },
+    title: `${task.name}: results`
+  } satisfies Answer
+})
 
-const services = (c: Call, raw: ReadonlyArray<string>): Effect.Effect<Answer, unknown, Services> =>
-  Effect.gen(function* () {
-    const segments = raw.map(decode)
-    if (segments.some((s) => s === undefined || s === "")) return yield* new BadRequest({ detail: "Malformed path" })
-    const seg = segments as ReadonlyArray<string>
-    if (seg.length === 0) return yield* catalog(c, undefined)
-    const at = raw[1] === "GPServer" ? 1 : raw[2] === "GPServer" ? 2 : -1
-    if (at < 0) {
-      if (seg.length === 1) return yield* catalog(c, seg[0])
-      return yield* new NotFound({ what: `Service ${seg.join("/")}` })
+const services = Effect.fnUntraced(function* (
+  c: Call,
+  raw: ReadonlyArray<string>
+): Effect.fn.Return<Answer, unknown, Services> {
+  const segments = raw.map(decode)
+  if (segments.some((s) => s === undefined || s === "")) return yield* new BadRequest({ detail: "Malformed path" })
+  const seg = segments as ReadonlyArray<string>
+  if (seg.length === 0) return yield* catalog(c, undefined)
+  const at = raw[1] === "GPServer" ? 1 : raw[2] === "GPServer" ? 2 : -1
+  if (at < 0) {
+    if (seg.length === 1) return yield* catalog(c, seg[0])
+    return yield* new NotFound({ what: `Service ${seg.join("/")}` })
+  }
+  const path = at === 2 ? { folder: seg[0], name: seg[1] ?? "" } : { name: seg[0] ?? "" }
+  const registry = yield* ServiceRegistry.ServiceRegistry
+  const service = registry.find(path)
+  if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
+  const below = seg.slice(at + 1)
+  if (below.length === 0) {
+    yield* serviceAccess(c, service)
+    const doc = serviceDoc(c, service)
+    return {
+      json: doc,
+      html: (signedIn) =>
+        Html.page({
+          signedIn,
+          title: `${ServiceRef.path(service.ref)} (GPServer)`,
+          home: c.home,
+          document: doc,
+          links: doc.tasks.map((t) => ({ href: JobUrls.restTask(c.base, service.ref, t), text: t }))
+        })
     }
-    const path = at === 2 ? { folder: seg[0], name: seg[1] ?? "" } : { name: seg[0] ?? "" }
-    const registry = yield* ServiceRegistry.ServiceRegistry
-    const service = registry.find(path)
-    if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
-    const below = seg.slice(at + 1)
-    if (below.length === 0) {
-      yield* serviceAccess(c, service)
-      const doc = serviceDoc(c, service)
-      return {
-        json: doc,
-        html: (signedIn) =>
-          Html.page({
-            signedIn,
-            title: `${ServiceRef.path(service.ref)} (GPServer)`,
-            home: c.home,
-            document: doc,
-            links: doc.tasks.map((t) => ({ href: JobUrls.restTask(c.base, service.ref, t), text: t }))
-          })
-      }
+  }
+  if (below[0] === "jobs" && below[1] !== "jobs" && below[1] !== undefined) {
+    return yield* jobResource(c, service, undefined, below[1], below.slice(2))
+  }
+  const taskName = below[0] ?? ""
+  const task = service.tasks.get(taskName)
+  if (task === undefined) return yield* new NotFound({ what: `Task ${taskName} of ${ServiceRef.path(service.ref)}` })
+  if (below.length === 1) {
+    yield* serviceAccess(c, service)
+    const doc = taskDoc(service, task)
+    const action = `${JobUrls.restTask(c.base, service.ref, task.name)}/${service.executionType === "sync" ? "execute" : "submitJob"}`
+    return {
+      json: doc,
+      html: (signedIn) =>
+        Html.page({
+          signedIn,
+          title: `Task: ${task.name}`,
+          home: c.home,
+          document: doc,
+          extra: Html.submitForm(action, doc.parameters)
+        })
     }
-    if (below[0] === "jobs" && below[1] !== "jobs" && below[1] !== undefined) {
-      return yield* jobResource(c, service, undefined, below[1], below.slice(2))
-    }
-    const taskName = below[0] ?? ""
-    const task = service.tasks.get(taskName)
-    if (task === undefined) return yield* new NotFound({ what: `Task ${taskName} of ${ServiceRef.path(service.ref)}` })
-    if (below.length === 1) {
-      yield* serviceAccess(c, service)
-      const doc = taskDoc(service, task)
-      const action = `${JobUrls.restTask(c.base, service.ref, task.name)}/${service.executionType === "sync" ? "execute" : "submitJob"}`
-      return {
-        json: doc,
-        html: (signedIn) =>
-          Html.page({
-            signedIn,
-            title: `Task: ${task.name}`,
-            home: c.home,
-            document: doc,
-            extra: Html.submitForm(action, doc.parameters)
-          })
-      }
-    }
-    if (below.length === 2 && (below[1] === "submitJob" || below[1] === "execute")) {
-      return yield* submit(c, service, task, below[1] === "execute")
-    }
-    if (below[1] === "jobs" && below[2] !== undefined)
-      return yield* jobResource(c, service, task.name, below[2], below.slice(3))
-    return yield* new NotFound({ what: `Resource ${seg.join("/")}` })
-  })
+  }
+  if (below.length === 2 && (below[1] === "submitJob" || below[1] === "execute")) {
+    return yield* submit(c, service, task, below[1] === "execute")
+  }
+  if (below[1] === "jobs" && below[2] !== undefined)
+    return yield* jobResource(c, service, task.name, below[2], below.slice(3))
+  return yield* new NotFound({ what: `Resource ${seg.join("/")}` })
+})
 
 const info = (c: Call): Answer => ({
   json: {
@@ -380,33 +380,32 @@ const info = (c: Call): Answer => ({
  *
  * @category constructors
  */
-const outputFile = (c: Call, raw: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const [, jobId, scratch, ...file] = raw.map(decode)
-    if (
-      jobId === undefined ||
-      scratch !== "scratch" ||
-      file.length === 0 ||
-      file.some((s) => s === undefined || s === "" || s === "." || s === "..")
-    ) {
-      return yield* new NotFound({ what: "File" })
-    }
-    const store = yield* JobStore.JobStore
-    const job = yield* store.get(jobId)
-    const registry = yield* ServiceRegistry.ServiceRegistry
-    const service = registry.find(job.service)
-    if (service === undefined) return yield* new NotFound({ what: "File" })
-    yield* serviceAccess(c, service)
-    const engine = yield* Engine.Engine
-    const root = engine.outputDir(job.id)
-    const target = resolve(root, ...(file as Array<string>))
-    const real = yield* Effect.try({ try: () => realpathSync(target), catch: () => new NotFound({ what: "File" }) })
-    const realRoot = yield* Effect.try({ try: () => realpathSync(root), catch: () => new NotFound({ what: "File" }) })
-    const inside = relative(realRoot, real)
-    if (inside.startsWith("..") || inside.startsWith(sep) || !statSync(real).isFile())
-      return yield* new NotFound({ what: "File" })
-    return real
-  })
+const outputFile = Effect.fnUntraced(function* (c: Call, raw: ReadonlyArray<string>) {
+  const [, jobId, scratch, ...file] = raw.map(decode)
+  if (
+    jobId === undefined ||
+    scratch !== "scratch" ||
+    file.length === 0 ||
+    file.some((s) => s === undefined || s === "" || s === "." || s === "..")
+  ) {
+    return yield* new NotFound({ what: "File" })
+  }
+  const store = yield* JobStore.JobStore
+  const job = yield* store.get(jobId)
+  const registry = yield* ServiceRegistry.ServiceRegistry
+  const service = registry.find(job.service)
+  if (service === undefined) return yield* new NotFound({ what: "File" })
+  yield* serviceAccess(c, service)
+  const engine = yield* Engine.Engine
+  const root = engine.outputDir(job.id)
+  const target = resolve(root, ...(file as Array<string>))
+  const real = yield* Effect.try({ try: () => realpathSync(target), catch: () => new NotFound({ what: "File" }) })
+  const realRoot = yield* Effect.try({ try: () => realpathSync(root), catch: () => new NotFound({ what: "File" }) })
+  const inside = relative(realRoot, real)
+  if (inside.startsWith("..") || inside.startsWith(sep) || !statSync(real).isFile())
+    return yield* new NotFound({ what: "File" })
+  return real
+})
 
 /**
  * Registers the REST routes.

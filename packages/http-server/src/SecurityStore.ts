@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto"
+import { hash, randomBytes, scrypt, timingSafeEqual } from "node:crypto"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -209,7 +209,8 @@ const checkPassword = (password: string, stored: string) => {
   )
 }
 
-const digest = (token: string) => createHash("sha256").update(token).digest("hex")
+// One-shot hashing: no Hash object per request.
+const digest = (token: string) => hash("sha256", token, "hex")
 
 /** Origins compare case-insensitively and without trailing slashes or paths. */
 const origin = (url: string): string => {
@@ -257,8 +258,11 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
     Effect.try({ try: f, catch: (cause) => new SecurityStoreError({ operation, cause }) })
   const userRow = db.prepare("SELECT username, password, role, full_name, created FROM users WHERE username = ?")
   const roleRow = db.prepare("SELECT privileges FROM roles WHERE name = ?")
-  const tokenRow = db.prepare(`SELECT tokens.username, tokens.expires, tokens.referer, tokens.ip, users.role
-    FROM tokens JOIN users ON users.username = tokens.username WHERE tokens.digest = ?`)
+  // One indexed read per check (tokens by digest, the user's role by username). Written as a subquery, not a JOIN:
+  // SQLite marks a JOIN's bound parameter as one the plan depends on, so every new binding expired the statement and
+  // each check compiled it again (≈ 10 µs, half of a check); this form stays prepared.
+  const tokenRow = db.prepare(`SELECT username, expires, referer, ip,
+    (SELECT role FROM users WHERE users.username = tokens.username) AS role FROM tokens WHERE digest = ?`)
   const insertToken = db.prepare(
     "INSERT INTO tokens (digest, username, expires, referer, ip, created) VALUES (?, ?, ?, ?, ?, ?)"
   )
@@ -295,21 +299,24 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
   type TokenRow = { username: string; expires: number; referer: string | null; ip: string | null; role: string }
   // Every check reads the database: a revocation, a role change or a deleted user takes effect at once in every
   // process sharing it (a cache here measured ~30 µs faster per request, not worth a stale revocation).
-  const lookup = (key: string): TokenRow | undefined => tokenRow.get(key) as TokenRow | undefined
-  const verify = (
+  const lookup = (key: string): TokenRow | undefined => {
+    const row = tokenRow.get(key) as (Omit<TokenRow, "role"> & { role: string | null }) | undefined
+    // A token whose user is gone is no token (as the JOIN this replaced had it).
+    return row === undefined || row.role === null ? undefined : (row as TokenRow)
+  }
+  const verify = Effect.fnUntraced(function* (
     token: string,
     request: { readonly referer?: string | undefined; readonly ip?: string | undefined }
-  ) =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const row = yield* sql("verify token", () => lookup(digest(token)))
-      if (row === undefined || row.expires <= now) return yield* new InvalidToken()
-      if (row.referer !== null && (request.referer === undefined || origin(request.referer) !== origin(row.referer))) {
-        return yield* new RefererMismatch({ bound: "referer" })
-      }
-      if (row.ip !== null && request.ip !== row.ip) return yield* new RefererMismatch({ bound: "ip" })
-      return { principal: principalOf(row.username, row.role), row }
-    })
+  ) {
+    const now = yield* Clock.currentTimeMillis
+    const row = yield* sql("verify token", () => lookup(digest(token)))
+    if (row === undefined || row.expires <= now) return yield* new InvalidToken()
+    if (row.referer !== null && (request.referer === undefined || origin(request.referer) !== origin(row.referer))) {
+      return yield* new RefererMismatch({ bound: "referer" })
+    }
+    if (row.ip !== null && request.ip !== row.ip) return yield* new RefererMismatch({ bound: "ip" })
+    return { principal: principalOf(row.username, row.role), row }
+  })
 
   const mustExist = (username: string) =>
     Effect.flatMap(
