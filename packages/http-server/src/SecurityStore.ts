@@ -325,23 +325,21 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
     )
 
   const store: SecurityStoreShape = {
-    authenticate: (username, password) =>
-      Effect.gen(function* () {
-        const row = yield* sql(
-          "authenticate",
-          () => userRow.get(username) as { password: string; role: string } | undefined
-        )
-        const ok = yield* checkPassword(password, row?.password ?? decoy)
-        if (row === undefined || !ok) return yield* new InvalidCredentials()
-        return principalOf(username, row.role)
-      }),
-    issueToken: (request) =>
-      Effect.gen(function* () {
-        yield* mustExist(request.username)
-        const now = yield* Clock.currentTimeMillis
-        const minutes = Math.min(maxTokenMinutes, Math.max(1, request.expirationMinutes ?? 60))
-        return yield* issue(request.username, request, now + minutes * 60_000)
-      }),
+    authenticate: Effect.fnUntraced(function* (username: string, password: string) {
+      const row = yield* sql(
+        "authenticate",
+        () => userRow.get(username) as { password: string; role: string } | undefined
+      )
+      const ok = yield* checkPassword(password, row?.password ?? decoy)
+      if (row === undefined || !ok) return yield* new InvalidCredentials()
+      return principalOf(username, row.role)
+    }),
+    issueToken: Effect.fnUntraced(function* (request: Parameters<SecurityStoreShape["issueToken"]>[0]) {
+      yield* mustExist(request.username)
+      const now = yield* Clock.currentTimeMillis
+      const minutes = Math.min(maxTokenMinutes, Math.max(1, request.expirationMinutes ?? 60))
+      return yield* issue(request.username, request, now + minutes * 60_000)
+    }),
     verifyToken: (token, request) => Effect.map(verify(token, request), (v) => v.principal),
     exchangeToken: (token, _serverUrl, request) =>
       Effect.flatMap(verify(token, request), ({ row }) =>
@@ -359,26 +357,25 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
       sql("revoke token", () => void db.prepare("DELETE FROM tokens WHERE digest = ?").run(digest(token))),
     revokeUserTokens: (username) =>
       sql("revoke tokens", () => void db.prepare("DELETE FROM tokens WHERE username = ?").run(username)),
-    createUser: (user) =>
-      Effect.gen(function* () {
-        if (!/^[\w.@+-]{1,128}$/.test(user.username)) {
-          return yield* new InvalidAccount({ detail: "A username is 1–128 letters, digits, or . _ @ + -" })
-        }
-        const weak = passwordProblem(user.password)
-        if (weak !== undefined) return yield* weak
-        if (!roleExists(user.role)) return yield* new UnknownRole({ role: user.role })
-        if ((yield* sql("get user", () => userRow.get(user.username))) !== undefined) {
-          return yield* new UserExists({ username: user.username })
-        }
-        const encoded = yield* encodePassword(user.password)
-        const created = yield* Clock.currentTimeMillis
-        yield* sql("create user", () =>
-          db
-            .prepare("INSERT INTO users (username, password, role, full_name, created) VALUES (?, ?, ?, ?, ?)")
-            .run(user.username, encoded, user.role, user.fullName ?? "", created)
-        )
-        return { username: user.username, role: user.role, fullName: user.fullName ?? "", created }
-      }),
+    createUser: Effect.fnUntraced(function* (user: Parameters<SecurityStoreShape["createUser"]>[0]) {
+      if (!/^[\w.@+-]{1,128}$/.test(user.username)) {
+        return yield* new InvalidAccount({ detail: "A username is 1–128 letters, digits, or . _ @ + -" })
+      }
+      const weak = passwordProblem(user.password)
+      if (weak !== undefined) return yield* weak
+      if (!roleExists(user.role)) return yield* new UnknownRole({ role: user.role })
+      if ((yield* sql("get user", () => userRow.get(user.username))) !== undefined) {
+        return yield* new UserExists({ username: user.username })
+      }
+      const encoded = yield* encodePassword(user.password)
+      const created = yield* Clock.currentTimeMillis
+      yield* sql("create user", () =>
+        db
+          .prepare("INSERT INTO users (username, password, role, full_name, created) VALUES (?, ?, ?, ?, ?)")
+          .run(user.username, encoded, user.role, user.fullName ?? "", created)
+      )
+      return { username: user.username, role: user.role, fullName: user.fullName ?? "", created }
+    }),
     deleteUser: (username) =>
       Effect.andThen(
         mustExist(username),
@@ -387,22 +384,20 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
           db.prepare("DELETE FROM users WHERE username = ?").run(username)
         })
       ),
-    setPassword: (username, password) =>
-      Effect.gen(function* () {
-        yield* mustExist(username)
-        const weak = passwordProblem(password)
-        if (weak !== undefined) return yield* weak
-        const encoded = yield* encodePassword(password)
-        yield* sql("set password", () =>
-          db.prepare("UPDATE users SET password = ? WHERE username = ?").run(encoded, username)
-        )
-      }),
-    setRole: (username, role) =>
-      Effect.gen(function* () {
-        yield* mustExist(username)
-        if (!roleExists(role)) return yield* new UnknownRole({ role })
-        yield* sql("set role", () => db.prepare("UPDATE users SET role = ? WHERE username = ?").run(role, username))
-      }),
+    setPassword: Effect.fnUntraced(function* (username: string, password: string) {
+      yield* mustExist(username)
+      const weak = passwordProblem(password)
+      if (weak !== undefined) return yield* weak
+      const encoded = yield* encodePassword(password)
+      yield* sql("set password", () =>
+        db.prepare("UPDATE users SET password = ? WHERE username = ?").run(encoded, username)
+      )
+    }),
+    setRole: Effect.fnUntraced(function* (username: string, role: string) {
+      yield* mustExist(username)
+      if (!roleExists(role)) return yield* new UnknownRole({ role })
+      yield* sql("set role", () => db.prepare("UPDATE users SET role = ? WHERE username = ?").run(role, username))
+    }),
     getUser: (username) =>
       Effect.flatMap(
         sql(
@@ -428,37 +423,31 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
           }>
         ).map((r) => ({ username: r.username, role: r.role, fullName: r.full_name, created: r.created }))
       ),
-    createRole: (role) =>
-      Effect.gen(function* () {
-        if (!/^[\w.-]{1,64}$/.test(role.name))
-          return yield* new InvalidAccount({ detail: "A role name is 1–64 letters, digits, or . _ -" })
-        if (builtinRoles[role.name] !== undefined)
-          return yield* new InvalidAccount({ detail: `${role.name} is a built-in role.` })
-        const unknown = role.privileges.find((p) => !isPrivilege(p))
-        if (unknown !== undefined) return yield* new InvalidAccount({ detail: `There is no privilege ${unknown}.` })
-        yield* sql("create role", () =>
-          db
-            .prepare(
-              "INSERT INTO roles (name, privileges) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET privileges = excluded.privileges"
-            )
-            .run(role.name, JSON.stringify([...new Set(role.privileges)]))
-        )
-      }),
-    deleteRole: (name) =>
-      Effect.gen(function* () {
-        if (builtinRoles[name] !== undefined)
-          return yield* new InvalidAccount({ detail: `${name} is a built-in role.` })
-        const used = yield* sql(
-          "delete role",
-          () => (db.prepare("SELECT count(*) AS n FROM users WHERE role = ?").get(name) as { n: number }).n
-        )
-        if (used > 0) return yield* new InvalidAccount({ detail: `${used} users have the role ${name}.` })
-        const removed = yield* sql(
-          "delete role",
-          () => db.prepare("DELETE FROM roles WHERE name = ?").run(name).changes
-        )
-        if (removed === 0) return yield* new UnknownRole({ role: name })
-      }),
+    createRole: Effect.fnUntraced(function* (role: Parameters<SecurityStoreShape["createRole"]>[0]) {
+      if (!/^[\w.-]{1,64}$/.test(role.name))
+        return yield* new InvalidAccount({ detail: "A role name is 1–64 letters, digits, or . _ -" })
+      if (builtinRoles[role.name] !== undefined)
+        return yield* new InvalidAccount({ detail: `${role.name} is a built-in role.` })
+      const unknown = role.privileges.find((p) => !isPrivilege(p))
+      if (unknown !== undefined) return yield* new InvalidAccount({ detail: `There is no privilege ${unknown}.` })
+      yield* sql("create role", () =>
+        db
+          .prepare(
+            "INSERT INTO roles (name, privileges) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET privileges = excluded.privileges"
+          )
+          .run(role.name, JSON.stringify([...new Set(role.privileges)]))
+      )
+    }),
+    deleteRole: Effect.fnUntraced(function* (name: string) {
+      if (builtinRoles[name] !== undefined) return yield* new InvalidAccount({ detail: `${name} is a built-in role.` })
+      const used = yield* sql(
+        "delete role",
+        () => (db.prepare("SELECT count(*) AS n FROM users WHERE role = ?").get(name) as { n: number }).n
+      )
+      if (used > 0) return yield* new InvalidAccount({ detail: `${used} users have the role ${name}.` })
+      const removed = yield* sql("delete role", () => db.prepare("DELETE FROM roles WHERE name = ?").run(name).changes)
+      if (removed === 0) return yield* new UnknownRole({ role: name })
+    }),
     listRoles: () =>
       sql("list roles", () => [
         ...Object.entries(builtinRoles).map(([name, privileges]) => ({ name, privileges, builtin: true })),
@@ -469,24 +458,23 @@ const make = (db: DatabaseSync, maxTokenMinutes: number): SecurityStoreShape => 
           }>
         ).map((r) => ({ name: r.name, privileges: JSON.parse(r.privileges) as Array<Privilege>, builtin: false }))
       ]),
-    bootstrapAdmin: (password) =>
-      Effect.gen(function* () {
-        const count = yield* sql(
-          "count users",
-          () => (db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n
+    bootstrapAdmin: Effect.fnUntraced(function* (password: string | undefined) {
+      const count = yield* sql(
+        "count users",
+        () => (db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n
+      )
+      if (count > 0) return { created: false }
+      const chosen = password ?? randomBytes(18).toString("base64url")
+      yield* store
+        .createUser({ username: "admin", password: chosen, role: "administrator", fullName: "Administrator" })
+        .pipe(
+          Effect.catchTags({
+            UserExists: () => Effect.void,
+            UnknownRole: (e) => Effect.die(e)
+          })
         )
-        if (count > 0) return { created: false }
-        const chosen = password ?? randomBytes(18).toString("base64url")
-        yield* store
-          .createUser({ username: "admin", password: chosen, role: "administrator", fullName: "Administrator" })
-          .pipe(
-            Effect.catchTags({
-              UserExists: () => Effect.void,
-              UnknownRole: (e) => Effect.die(e)
-            })
-          )
-        return password === undefined ? { created: true, password: chosen } : { created: true }
-      }),
+      return password === undefined ? { created: true, password: chosen } : { created: true }
+    }),
     purgeExpiredTokens: () =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         sql("purge tokens", () => Number(db.prepare("DELETE FROM tokens WHERE expires <= ?").run(now).changes))

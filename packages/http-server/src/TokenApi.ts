@@ -18,45 +18,44 @@ import { SecurityStore } from "./SecurityStore.ts"
 
 const clients = ["referer", "ip", "requestip"] as const
 
-const generate = (c: Call) =>
-  Effect.gen(function* () {
-    const store = yield* SecurityStore
-    const p = c.params
-    const legacy = (p.request ?? "").toLowerCase() === "gettoken"
-    const expiration = p.expiration === undefined || p.expiration === "" ? undefined : Number(p.expiration)
-    if (expiration !== undefined && !(Number.isFinite(expiration) && expiration > 0)) {
-      return yield* new BadRequest({ detail: "expiration must be a number of minutes greater than 0" })
-    }
-    // Legacy clients bind with clientid=ref.<url>.
-    const legacyReferer = p.clientid?.startsWith("ref.") ? p.clientid.slice(4) : undefined
-    const requested = (p.client ?? (legacyReferer !== undefined ? "referer" : "requestip")).toLowerCase()
-    if (!clients.includes(requested as (typeof clients)[number])) {
-      return yield* new BadRequest({ detail: `client must be one of ${clients.join(", ")}` })
-    }
-    const client = requested as (typeof clients)[number]
-    const referer = p.referer ?? legacyReferer ?? ArcGISRequest.referer(c.request, {})
-    if (client === "referer" && !referer) return yield* new BadRequest({ detail: "client=referer needs a referer" })
-    if (client === "ip" && !p.ip) return yield* new BadRequest({ detail: "client=ip needs an ip" })
-    const binding = {
-      client,
-      ...(client === "referer" && referer ? { referer } : {}),
-      ...(client === "ip" && p.ip ? { ip: p.ip } : client === "requestip" ? { ip: c.request.ip } : {}),
-      ...(expiration === undefined ? {} : { expirationMinutes: expiration })
-    }
-    let issued: { readonly token: string; readonly expires: number; readonly ssl: boolean }
-    if (p.username === undefined && p.token !== undefined && p.serverUrl !== undefined) {
-      issued = yield* store.exchangeToken(p.token, p.serverUrl, {
-        referer: ArcGISRequest.referer(c.request, p),
-        ip: c.request.ip
-      })
-    } else {
-      if (!p.username || !p.password) return yield* new BadRequest({ detail: "username and password are required" })
-      const principal = yield* store.authenticate(p.username, p.password)
-      issued = yield* store.issueToken({ username: principal.username, ...binding })
-    }
-    if (legacy && (p.f === undefined || p.f === "")) return { text: issued.token } satisfies Answer
-    return { json: { token: issued.token, expires: issued.expires, ssl: issued.ssl }, title: "Token" } satisfies Answer
-  })
+const generate = Effect.fnUntraced(function* (c: Call) {
+  const store = yield* SecurityStore
+  const p = c.params
+  const legacy = (p.request ?? "").toLowerCase() === "gettoken"
+  const expiration = p.expiration === undefined || p.expiration === "" ? undefined : Number(p.expiration)
+  if (expiration !== undefined && !(Number.isFinite(expiration) && expiration > 0)) {
+    return yield* new BadRequest({ detail: "expiration must be a number of minutes greater than 0" })
+  }
+  // Legacy clients bind with clientid=ref.<url>.
+  const legacyReferer = p.clientid?.startsWith("ref.") ? p.clientid.slice(4) : undefined
+  const requested = (p.client ?? (legacyReferer !== undefined ? "referer" : "requestip")).toLowerCase()
+  if (!clients.includes(requested as (typeof clients)[number])) {
+    return yield* new BadRequest({ detail: `client must be one of ${clients.join(", ")}` })
+  }
+  const client = requested as (typeof clients)[number]
+  const referer = p.referer ?? legacyReferer ?? ArcGISRequest.referer(c.request, {})
+  if (client === "referer" && !referer) return yield* new BadRequest({ detail: "client=referer needs a referer" })
+  if (client === "ip" && !p.ip) return yield* new BadRequest({ detail: "client=ip needs an ip" })
+  const binding = {
+    client,
+    ...(client === "referer" && referer ? { referer } : {}),
+    ...(client === "ip" && p.ip ? { ip: p.ip } : client === "requestip" ? { ip: c.request.ip } : {}),
+    ...(expiration === undefined ? {} : { expirationMinutes: expiration })
+  }
+  let issued: { readonly token: string; readonly expires: number; readonly ssl: boolean }
+  if (p.username === undefined && p.token !== undefined && p.serverUrl !== undefined) {
+    issued = yield* store.exchangeToken(p.token, p.serverUrl, {
+      referer: ArcGISRequest.referer(c.request, p),
+      ip: c.request.ip
+    })
+  } else {
+    if (!p.username || !p.password) return yield* new BadRequest({ detail: "username and password are required" })
+    const principal = yield* store.authenticate(p.username, p.password)
+    issued = yield* store.issueToken({ username: principal.username, ...binding })
+  }
+  if (legacy && (p.f === undefined || p.f === "")) return { text: issued.token } satisfies Answer
+  return { json: { token: issued.token, expires: issued.expires, ssl: issued.ssl }, title: "Token" } satisfies Answer
+})
 
 const tokenFormPage = (c: Call, action: string) =>
   Html.page({
@@ -65,99 +64,96 @@ const tokenFormPage = (c: Call, action: string) =>
     extra: `<form method="post" action="${Html.escapeHtml(action)}"><label>Username <input name="username"></label><label>Password <input name="password" type="password"></label><label>Client <select name="client"><option>requestip</option><option>referer</option><option>ip</option></select></label><label>Referer <input name="referer"></label><label>Expiration (minutes) <input name="expiration" value="60"></label><input type="hidden" name="f" value="pjson"><button>Generate Token</button></form>`
   })
 
-const login = (c: Call) =>
-  Effect.gen(function* () {
-    const store = yield* SecurityStore
-    const next = c.params.next?.startsWith("/") ? c.params.next : c.home
-    if (c.request.method === "GET") {
-      return {
-        html: () => Html.page({ title: "Sign in", home: c.home, extra: Html.signInForm(`${c.home}/login`, next) })
-      } satisfies Answer
-    }
-    const result = yield* Effect.result(store.authenticate(c.params.username ?? "", c.params.password ?? ""))
-    if (result._tag === "Failure") {
-      return {
-        html: () =>
-          Html.page({
-            title: "Sign in",
-            home: c.home,
-            extra: Html.signInForm(`${c.home}/login`, next, "Invalid username or password.")
-          })
-      } satisfies Answer
-    }
-    const issued = yield* store.issueToken({
-      username: result.success.username,
-      client: "requestip",
-      ip: c.request.ip,
-      expirationMinutes: 480
-    })
-    const secure = c.base.startsWith("https:") ? "; Secure" : ""
+const login = Effect.fnUntraced(function* (c: Call) {
+  const store = yield* SecurityStore
+  const next = c.params.next?.startsWith("/") ? c.params.next : c.home
+  if (c.request.method === "GET") {
     return {
-      redirect: next,
-      headers: {
-        "set-cookie": `geojobs_token=${encodeURIComponent(issued.token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=28800${secure}`
-      }
+      html: () => Html.page({ title: "Sign in", home: c.home, extra: Html.signInForm(`${c.home}/login`, next) })
     } satisfies Answer
-  })
-
-const logout = (c: Call) =>
-  Effect.gen(function* () {
-    const store = yield* SecurityStore
-    const cookie = /(?:^|;\s*)geojobs_token=([^;]+)/.exec(c.request.headers.cookie ?? "")?.[1]
-    if (cookie !== undefined) yield* store.revokeToken(decodeURIComponent(cookie)).pipe(Effect.ignore)
+  }
+  const result = yield* Effect.result(store.authenticate(c.params.username ?? "", c.params.password ?? ""))
+  if (result._tag === "Failure") {
     return {
-      redirect: c.home,
-      headers: { "set-cookie": "geojobs_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" }
+      html: () =>
+        Html.page({
+          title: "Sign in",
+          home: c.home,
+          extra: Html.signInForm(`${c.home}/login`, next, "Invalid username or password.")
+        })
     } satisfies Answer
+  }
+  const issued = yield* store.issueToken({
+    username: result.success.username,
+    client: "requestip",
+    ip: c.request.ip,
+    expirationMinutes: 480
   })
+  const secure = c.base.startsWith("https:") ? "; Secure" : ""
+  return {
+    redirect: next,
+    headers: {
+      "set-cookie": `geojobs_token=${encodeURIComponent(issued.token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=28800${secure}`
+    }
+  } satisfies Answer
+})
 
-const usersAndRoles = (c: Call, path: string) =>
-  Effect.gen(function* () {
-    const store = yield* SecurityStore
-    const p = yield* signedIn(c)
-    yield* authorize(p, Security.canManageUsers(p), "Managing users and roles needs the Administrator role.")
-    const post = c.request.method === "POST"
-    const q = c.params
-    switch (path) {
-      case "users":
-        return { json: { users: yield* store.listUsers() }, title: "Users" } satisfies Answer
-      case "roles":
-        return { json: { roles: yield* store.listRoles() }, title: "Roles" } satisfies Answer
-    }
-    if (!post) return yield* new BadRequest({ detail: `${path} is a POST operation`, code: 405 })
-    switch (path) {
-      case "users/add":
-        yield* store.createUser({
-          username: q.username ?? "",
-          password: q.password ?? "",
-          role: q.role ?? "user",
-          fullName: q.fullName
-        })
-        break
-      case "users/remove":
-        yield* store.deleteUser(q.username ?? "")
-        break
-      case "users/update":
-        if (q.role) yield* store.setRole(q.username ?? "", q.role)
-        if (q.password) yield* store.setPassword(q.username ?? "", q.password)
-        break
-      case "roles/add":
-        yield* store.createRole({
-          name: q.name ?? "",
-          privileges: (q.privileges ?? "")
-            .split(",")
-            .map((s) => s.trim())
-            .filter(Boolean)
-        })
-        break
-      case "roles/remove":
-        yield* store.deleteRole(q.name ?? "")
-        break
-      default:
-        return yield* new BadRequest({ detail: `Unknown operation ${path}`, code: 404 })
-    }
-    return { json: { status: "success" } } satisfies Answer
-  })
+const logout = Effect.fnUntraced(function* (c: Call) {
+  const store = yield* SecurityStore
+  const cookie = /(?:^|;\s*)geojobs_token=([^;]+)/.exec(c.request.headers.cookie ?? "")?.[1]
+  if (cookie !== undefined) yield* store.revokeToken(decodeURIComponent(cookie)).pipe(Effect.ignore)
+  return {
+    redirect: c.home,
+    headers: { "set-cookie": "geojobs_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" }
+  } satisfies Answer
+})
+
+const usersAndRoles = Effect.fnUntraced(function* (c: Call, path: string) {
+  const store = yield* SecurityStore
+  const p = yield* signedIn(c)
+  yield* authorize(p, Security.canManageUsers(p), "Managing users and roles needs the Administrator role.")
+  const post = c.request.method === "POST"
+  const q = c.params
+  switch (path) {
+    case "users":
+      return { json: { users: yield* store.listUsers() }, title: "Users" } satisfies Answer
+    case "roles":
+      return { json: { roles: yield* store.listRoles() }, title: "Roles" } satisfies Answer
+  }
+  if (!post) return yield* new BadRequest({ detail: `${path} is a POST operation`, code: 405 })
+  switch (path) {
+    case "users/add":
+      yield* store.createUser({
+        username: q.username ?? "",
+        password: q.password ?? "",
+        role: q.role ?? "user",
+        fullName: q.fullName
+      })
+      break
+    case "users/remove":
+      yield* store.deleteUser(q.username ?? "")
+      break
+    case "users/update":
+      if (q.role) yield* store.setRole(q.username ?? "", q.role)
+      if (q.password) yield* store.setPassword(q.username ?? "", q.password)
+      break
+    case "roles/add":
+      yield* store.createRole({
+        name: q.name ?? "",
+        privileges: (q.privileges ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      })
+      break
+    case "roles/remove":
+      yield* store.deleteRole(q.name ?? "")
+      break
+    default:
+      return yield* new BadRequest({ detail: `Unknown operation ${path}`, code: 404 })
+  }
+  return { json: { status: "success" } } satisfies Answer
+})
 
 /**
  * Registers the token, sign-in and user-management routes. `rateLimit` is the route config that limits requests.
