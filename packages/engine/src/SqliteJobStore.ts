@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from "node:sqlite"
 import { type Job, JobError, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
 import { Context, Effect, Layer } from "effect"
 import { type ClaimRequest, JobQueue, type JobQueueShape, type Owner } from "./JobQueue.ts"
@@ -78,6 +78,39 @@ interface Row {
   readonly expires: number | null
   readonly body: string
 }
+
+/** The columns of `Row` in order, for a statement answering arrays (read back with `rowOf`). */
+const rowColumns = [
+  "id",
+  "folder",
+  "name",
+  "service_id",
+  "task",
+  "status",
+  "user",
+  "created",
+  "started",
+  "ended",
+  "revision",
+  "expires",
+  "body"
+] as const
+
+const rowOf = (v: ReadonlyArray<SQLOutputValue>): Row => ({
+  id: v[0] as string,
+  folder: v[1] as string | null,
+  name: v[2] as string,
+  service_id: v[3] as string,
+  task: v[4] as string,
+  status: v[5] as string,
+  user: v[6] as string | null,
+  created: v[7] as number,
+  started: v[8] as number | null,
+  ended: v[9] as number | null,
+  revision: v[10] as number,
+  expires: v[11] as number | null,
+  body: v[12] as string
+})
 
 interface Body {
   readonly inputs: Job.Job["inputs"]
@@ -255,7 +288,10 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
   const insert = sql(`INSERT INTO jobs (id, folder, name, service_id, task, status, user, created, started, ended,
     revision, expires, body) VALUES ($id, $folder, $name, $service_id, $task, $status, $user, $created, $started,
     $ended, $revision, $expires, $body)`)
-  const byId = sql("SELECT * FROM jobs WHERE id = ?")
+  // The hot read (every poll of a job) answers an array: node:sqlite builds a row object with named properties
+  // slowly (about a third of this read's time, measured in the HTTP bench).
+  const byId = db.prepare(`SELECT ${rowColumns.join(", ")} FROM jobs WHERE id = ?`)
+  byId.setReturnArrays(true)
   const versionOf = sql("SELECT status, revision FROM jobs WHERE id = ?")
   const update = sql(`UPDATE jobs SET status = $status, user = $user, created = $created, started = $started,
     ended = $ended, revision = $revision, expires = $expires, body = $body
@@ -277,8 +313,8 @@ const make = (db: DatabaseSync): { readonly store: JobStore.JobStoreShape; reado
       }),
     get: (id) =>
       run("get", () => {
-        const row = byId.get(id) as Row | undefined
-        return row === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(toJob(row))
+        const values = byId.get(id) as unknown as ReadonlyArray<SQLOutputValue> | undefined
+        return values === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(toJob(rowOf(values)))
       }),
     update: (expectedRevision, next) =>
       write(
