@@ -9,27 +9,21 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { AdminJob } from "@geojobs/core"
-import { SecurityStore, Server } from "@geojobs/http-server"
+import { TestServer } from "@geojobs/http-server"
 import xterm from "@xterm/headless"
-import { Effect, ManagedRuntime } from "effect"
-import type { FastifyInstance } from "fastify"
 import { build } from "tsdown"
 import pkg from "../package.json" with { type: "json" }
 
 const password = "cli test password"
 const root = join(import.meta.dirname, "..")
-let app: FastifyInstance
-let dispose: () => Promise<void>
+let server: TestServer.TestServer
 let url = ""
 let bundle = ""
 let home = ""
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-cli-"))
-  const servicesFile = join(dataDir, "services.yaml")
-  writeFileSync(
-    servicesFile,
-    `services:
+  server = await TestServer.start({
+    services: `services:
   - folder: System
     name: Utilities
     tasks: [{tool: Echo}, {tool: Sleep}]
@@ -47,37 +41,19 @@ beforeAll(async () => {
     name: Limited
     maxExecutionTime: 1
     tasks: [{tool: Sleep}]
-`
-  )
-  const runtime = ManagedRuntime.make(
-    Server.layer({
-      dataDir,
-      servicesFile,
-      engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 300 }
-    })
-  )
-  await runtime.runPromise(
-    Effect.gen(function* () {
-      const store = yield* SecurityStore.SecurityStore
-      yield* store.bootstrapAdmin(password)
-      yield* store.createUser({ username: "viewer", password, role: "viewer" })
-    })
-  )
-  app = await Server.make({ runtime, logLevel: "silent" })
-  await app.listen({ port: 0, host: "127.0.0.1" })
-  const address = app.server.address()
-  url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/arcgis`
-  dispose = async () => {
-    await app.close()
-    await runtime.dispose()
-  }
+`,
+    password,
+    users: [{ username: "viewer", role: "viewer" }],
+    engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 300 }
+  })
+  url = server.url
   // The bundle as published, alone in a folder with no node_modules above it.
   const out = mkdtempSync(join(tmpdir(), "geojobs-cli-bundle-"))
   await build({ cwd: root, config: join(root, "tsdown.config.ts"), outDir: out, logLevel: "silent" })
   bundle = join(out, "geojobs.mjs")
   home = mkdtempSync(join(tmpdir(), "geojobs-cli-home-"))
 }, 120_000)
-afterAll(async () => dispose())
+afterAll(async () => server.close())
 
 interface Run {
   readonly code: number | null

@@ -1,26 +1,18 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { SecurityStore, Server } from "@geojobs/http-server"
-import { Effect, Fiber, ManagedRuntime } from "effect"
+import { TestServer } from "@geojobs/http-server"
+import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import type { FastifyInstance } from "fastify"
 import { GeoJobs, GeoJobsClient, isTokenError } from "../src/index.ts"
 import { rejection } from "./support/Rejection.ts"
 
 // The real server on a real port; the client talks HTTP to it with fetch.
-let app: FastifyInstance
-let dispose: () => Promise<void>
+let server: TestServer.TestServer
 let url = ""
 const password = "client test password"
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-client-"))
-  const servicesFile = join(dataDir, "services.yaml")
-  writeFileSync(
-    servicesFile,
-    `services:
+  server = await TestServer.start({
+    services: `services:
   - folder: System
     name: Utilities
     tasks: [{tool: Echo}, {tool: Sleep}]
@@ -31,32 +23,14 @@ beforeAll(async () => {
   - folder: Analysis
     name: Geometry
     tasks: [{tool: Buffer}]
-`
-  )
-  const runtime = ManagedRuntime.make(
-    Server.layer({
-      dataDir,
-      servicesFile,
-      engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 300 }
-    })
-  )
-  await runtime.runPromise(
-    Effect.gen(function* () {
-      const store = yield* SecurityStore.SecurityStore
-      yield* store.bootstrapAdmin(password)
-      yield* store.createUser({ username: "viewer", password, role: "viewer" })
-    })
-  )
-  app = await Server.make({ runtime, logLevel: "silent" })
-  await app.listen({ port: 0, host: "127.0.0.1" })
-  const address = app.server.address()
-  url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/arcgis`
-  dispose = async () => {
-    await app.close()
-    await runtime.dispose()
-  }
+`,
+    password,
+    users: [{ username: "viewer", role: "viewer" }],
+    engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 300 }
+  })
+  url = server.url
 }, 60_000)
-afterAll(async () => dispose())
+afterAll(async () => server.close())
 
 const connect = () => GeoJobsClient.connect({ url, username: "admin", password })
 /** A fetch that records the path of every request before making it. */

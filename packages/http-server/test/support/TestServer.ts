@@ -3,13 +3,8 @@
  * temporary folder, real worker threads, a services file with public and role-restricted services, and users of every
  * built-in role.
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Effect, ManagedRuntime } from "effect"
 import type { FastifyInstance } from "fastify"
-import { SecurityStore } from "../../src/SecurityStore.ts"
-import * as Server from "../../src/Server.ts"
+import * as Shared from "../../src/TestServer.ts"
 
 export const password = "correct horse battery"
 
@@ -24,11 +19,8 @@ export interface TestServer {
 export const start = async (
   options: { realStatusCodes?: boolean; tokenRequestsPerMinute?: number } = {}
 ): Promise<TestServer> => {
-  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-http-"))
-  const servicesFile = join(dataDir, "services.yaml")
-  writeFileSync(
-    servicesFile,
-    `services:
+  const server = await Shared.start({
+    services: `services:
   - folder: System
     name: Utilities
     maxConcurrentJobs: 4
@@ -43,33 +35,23 @@ export const start = async (
   - folder: Analysis
     name: Geometry
     tasks: [{tool: Buffer}, {module: ${new URL("./FileTool.ts", import.meta.url).pathname}}]
-`
-  )
-  const layer = Server.layer({
-    dataDir,
-    servicesFile,
-    engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 500 }
+`,
+    password,
+    users: [
+      { username: "publisher", role: "publisher" },
+      { username: "analyst", role: "user" },
+      { username: "viewer", role: "viewer" }
+    ],
+    listen: false,
+    bodyLimitBytes: 200_000,
+    ...options
   })
-  const runtime = ManagedRuntime.make(layer)
-  await runtime.runPromise(
-    Effect.gen(function* () {
-      const store = yield* SecurityStore
-      yield* store.bootstrapAdmin(password)
-      yield* store.createUser({ username: "publisher", password, role: "publisher" })
-      yield* store.createUser({ username: "analyst", password, role: "user" })
-      yield* store.createUser({ username: "viewer", password, role: "viewer" })
-    })
-  )
-  const app = await Server.make({ runtime, logLevel: "silent", bodyLimitBytes: 200_000, ...options })
-  await app.ready()
+  const { app } = server
   const tokens = new Map<string, string>()
   return {
     app,
-    dataDir,
-    close: async () => {
-      await app.close()
-      await runtime.dispose()
-    },
+    dataDir: server.dataDir,
+    close: server.close,
     token: async (username) => {
       const known = tokens.get(username)
       if (known !== undefined) return known

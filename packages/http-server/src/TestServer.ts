@@ -1,0 +1,91 @@
+/**
+ * A real GeoJobs server for tests — ours and those of people writing tools or clients: the services file you give, a
+ * SQLite job store and security store in a fresh temporary folder, real worker threads, an `admin` and any users you
+ * name, and (unless `listen: false`) a real port on 127.0.0.1. Nothing is faked.
+ *
+ * @module
+ */
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { Engine } from "@geojobs/engine"
+import { Effect, ManagedRuntime } from "effect"
+import type { FastifyInstance } from "fastify"
+import { SecurityStore } from "./SecurityStore.ts"
+import * as Server from "./Server.ts"
+
+/** @category models */
+export interface Options {
+  /** The services file's YAML text. */
+  readonly services: string
+  /** The password of `admin` and of every user in `users`. */
+  readonly password: string
+  /** More users, each with a built-in or custom role (`publisher`, `user`, `viewer`, …). */
+  readonly users?: ReadonlyArray<{ readonly username: string; readonly role: string }> | undefined
+  /** Engine settings; the default polls and reports progress quickly, with two workers. */
+  readonly engine?: Omit<Engine.EngineOptions, "dataDir"> | undefined
+  /** Listen on a port (default true); false for `app.inject` only. */
+  readonly listen?: boolean | undefined
+  readonly realStatusCodes?: boolean | undefined
+  readonly tokenRequestsPerMinute?: number | undefined
+  readonly bodyLimitBytes?: number | undefined
+}
+
+/** @category models */
+export interface TestServer {
+  readonly app: FastifyInstance
+  /** `http://127.0.0.1:<port>/arcgis` when listening, else "". */
+  readonly url: string
+  readonly dataDir: string
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Starts the server.
+ *
+ * @category constructors
+ */
+export const start = async (options: Options): Promise<TestServer> => {
+  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-test-"))
+  const servicesFile = join(dataDir, "services.yaml")
+  writeFileSync(servicesFile, options.services)
+  const runtime = ManagedRuntime.make(
+    Server.layer({
+      dataDir,
+      servicesFile,
+      engine: options.engine ?? { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 500 }
+    })
+  )
+  await runtime.runPromise(
+    Effect.gen(function* () {
+      const store = yield* SecurityStore
+      yield* store.bootstrapAdmin(options.password)
+      for (const user of options.users ?? []) {
+        yield* store.createUser({ username: user.username, password: options.password, role: user.role })
+      }
+    })
+  )
+  const app = await Server.make({
+    runtime,
+    logLevel: "silent",
+    realStatusCodes: options.realStatusCodes,
+    tokenRequestsPerMinute: options.tokenRequestsPerMinute,
+    bodyLimitBytes: options.bodyLimitBytes
+  })
+  let url = ""
+  if (options.listen === false) await app.ready()
+  else {
+    await app.listen({ port: 0, host: "127.0.0.1" })
+    const address = app.server.address()
+    url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/arcgis`
+  }
+  return {
+    app,
+    url,
+    dataDir,
+    close: async () => {
+      await app.close()
+      await runtime.dispose()
+    }
+  }
+}
