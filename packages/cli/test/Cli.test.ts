@@ -23,18 +23,7 @@ let home = ""
 
 beforeAll(async () => {
   server = await TestServer.start({
-    services: `services:
-  - folder: System
-    name: Utilities
-    tasks: [{tool: Echo}, {tool: Sleep}]
-  - folder: System
-    name: SyncTools
-    executionType: sync
-    tasks: [{tool: Echo}]
-  - folder: Analysis
-    name: Geometry
-    tasks: [{tool: Buffer}]
-  - folder: Test
+    services: `${TestServer.defaultServices}  - folder: Test
     name: Survey
     tasks: [{module: ${JSON.stringify(join(import.meta.dirname, "support", "Survey.ts"))}}]
   - folder: Test

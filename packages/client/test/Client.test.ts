@@ -12,18 +12,6 @@ const password = "client test password"
 
 beforeAll(async () => {
   server = await TestServer.start({
-    services: `services:
-  - folder: System
-    name: Utilities
-    tasks: [{tool: Echo}, {tool: Sleep}]
-  - folder: System
-    name: SyncTools
-    executionType: sync
-    tasks: [{tool: Echo}]
-  - folder: Analysis
-    name: Geometry
-    tasks: [{tool: Buffer}]
-`,
     password,
     users: [{ username: "viewer", role: "viewer" }],
     engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 300 }

@@ -14,10 +14,27 @@ import type { FastifyInstance } from "fastify"
 import { SecurityStore } from "./SecurityStore.ts"
 import * as Server from "./Server.ts"
 
+/**
+ * The services `start` publishes unless told otherwise: `System/Utilities` (Echo, Sleep), the synchronous
+ * `System/SyncTools` (Echo) and `Analysis/Geometry` (Buffer). Append entries of your own to it.
+ */
+export const defaultServices = `services:
+  - folder: System
+    name: Utilities
+    tasks: [{tool: Echo}, {tool: Sleep}]
+  - folder: System
+    name: SyncTools
+    executionType: sync
+    tasks: [{tool: Echo}]
+  - folder: Analysis
+    name: Geometry
+    tasks: [{tool: Buffer}]
+`
+
 /** @category models */
 export interface Options {
-  /** The services file's YAML text. */
-  readonly services: string
+  /** The services file's YAML text (default `defaultServices`). */
+  readonly services?: string | undefined
   /** The password of `admin` and of every user in `users`. */
   readonly password: string
   /** More users, each with a built-in or custom role (`publisher`, `user`, `viewer`, …). */
@@ -48,7 +65,7 @@ export interface TestServer {
 export const start = async (options: Options): Promise<TestServer> => {
   const dataDir = mkdtempSync(join(tmpdir(), "geojobs-test-"))
   const servicesFile = join(dataDir, "services.yaml")
-  writeFileSync(servicesFile, options.services)
+  writeFileSync(servicesFile, options.services ?? defaultServices)
   const runtime = ManagedRuntime.make(
     Server.layer({
       dataDir,
