@@ -1,6 +1,9 @@
+import { hash } from "node:crypto"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { ErrorEnvelope, RestJob } from "@geojobs/core"
-import { start, type TestServer } from "./support/TestServer.ts"
+import { password, start, type TestServer } from "./support/TestServer.ts"
 
 let server: TestServer
 beforeAll(async () => {
@@ -273,6 +276,32 @@ describe("GP REST API: access to restricted services", () => {
       (await inject("GET", url, undefined, { authorization: `Bearer ${publisher}` })).json().tasks,
       ["Echo"]
     )
+  })
+
+  it("an expired token is 498 over HTTP, and a fresh sign-in works again", async () => {
+    const signIn = async () =>
+      (
+        await inject("POST", "/arcgis/tokens/generateToken", {
+          username: "viewer",
+          password,
+          client: "requestip",
+          f: "json"
+        })
+      ).json().token as string
+    const token = await signIn()
+    const path = "/arcgis/rest/services/System/Utilities/GPServer?f=json"
+    assert.deepStrictEqual((await inject("GET", `${path}&token=${token}`)).json().tasks, ["Echo", "Sleep"])
+    // Age the token in the security database itself, as time would.
+    const db = new DatabaseSync(join(server.dataDir, "security.sqlite"))
+    const aged = db
+      .prepare("UPDATE tokens SET expires = ? WHERE digest = ?")
+      .run(Date.now() - 1000, hash("sha256", token, "hex"))
+    db.close()
+    assert.strictEqual(aged.changes, 1)
+    const error = errorOf((await inject("GET", `${path}&token=${token}`)).json())
+    assert.strictEqual(error.code, 498)
+    assert.strictEqual(error.message, "Invalid token.")
+    assert.deepStrictEqual((await inject("GET", `${path}&token=${await signIn()}`)).json().tasks, ["Echo", "Sleep"])
   })
 
   it("a forged token is 498 Invalid token., even on public resources", async () => {
