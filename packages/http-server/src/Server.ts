@@ -140,7 +140,8 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
 
 /**
  * Fastify options GeoJobs uses: JSON logs with credentials redacted, a body size limit, trusting no proxy headers
- * unless asked.
+ * unless asked. Fastify's own two lines per request are off; `make` logs one access line per request instead (half
+ * the logging cost on the hot polling path).
  *
  * @category constructors
  */
@@ -148,14 +149,18 @@ export const fastifyOptions = (options: {
   readonly logLevel?: string | undefined
   readonly bodyLimitBytes?: number | undefined
   readonly trustProxy?: boolean | undefined
+  /** Where the JSON log lines go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream | undefined
 }): FastifyServerOptions => ({
   bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
   trustProxy: options.trustProxy ?? false,
+  disableRequestLogging: true,
   logger:
     options.logLevel === "silent"
       ? false
       : {
           level: options.logLevel ?? "info",
+          ...(options.logStream === undefined ? {} : { stream: options.logStream }),
           redact: {
             paths: [
               "req.headers.authorization",
@@ -182,9 +187,20 @@ export const fastifyOptions = (options: {
  * @category constructors
  */
 export const make = async (
-  options: Options & { readonly logLevel?: string | undefined; readonly bodyLimitBytes?: number | undefined }
+  options: Options & {
+    readonly logLevel?: string | undefined
+    readonly bodyLimitBytes?: number | undefined
+    readonly logStream?: NodeJS.WritableStream | undefined
+  }
 ): Promise<FastifyInstance> => {
   const app = Fastify(fastifyOptions(options))
+  // One access line per request, when it is answered (what an admin greps for: method, URL, status, time).
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.info(
+      { req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      "request"
+    )
+  })
   await app.register(plugin, {
     runtime: options.runtime,
     contextPath: options.contextPath,

@@ -46,6 +46,8 @@ export interface Options {
   readonly realStatusCodes?: boolean | undefined
   readonly tokenRequestsPerMinute?: number | undefined
   readonly bodyLimitBytes?: number | undefined
+  /** Log JSON lines (level info) to this stream; without it the server logs nothing. */
+  readonly logStream?: NodeJS.WritableStream | undefined
 }
 
 /** @category models */
@@ -84,7 +86,7 @@ export const start = async (options: Options): Promise<TestServer> => {
   )
   const app = await Server.make({
     runtime,
-    logLevel: "silent",
+    ...(options.logStream === undefined ? { logLevel: "silent" } : { logLevel: "info", logStream: options.logStream }),
     realStatusCodes: options.realStatusCodes,
     tokenRequestsPerMinute: options.tokenRequestsPerMinute,
     bodyLimitBytes: options.bodyLimitBytes

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { ErrorEnvelope } from "@geojobs/core"
 import { fastifyOptions } from "../src/Server.ts"
@@ -37,6 +38,46 @@ describe("server settings", () => {
       [...logger.redact.paths],
       ["req.headers.authorization", 'req.headers["x-esri-authorization"]', "req.headers.cookie"]
     )
+  })
+
+  it("logs one JSON line per request, with status and time, and no token or password anywhere", async () => {
+    const lines: Array<string> = []
+    const logStream = new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(
+          ...String(chunk)
+            .split("\n")
+            .filter((l) => l !== "")
+        )
+        done()
+      }
+    })
+    const logged = await start({ logStream })
+    try {
+      const token = await logged.token("analyst")
+      await logged.app.inject({ method: "GET", url: `/arcgis/rest/info?f=json&token=${token}` })
+      await logged.app.inject({
+        method: "GET",
+        url: "/arcgis/rest/services?f=json",
+        headers: { authorization: `Bearer ${token}`, cookie: `geojobs_token=${token}` }
+      })
+      await logged.app.inject({ method: "GET", url: "/arcgis/rest/services/Nope/GPServer?f=json&password=hunter22" })
+      const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "request")
+      // generateToken (inside token()) and the three requests above: one line each.
+      assert.strictEqual(requests.length, 4)
+      assert.deepStrictEqual(
+        requests.map((r) => r.res.statusCode),
+        [200, 200, 200, 200]
+      )
+      assert.isTrue(requests.every((r) => typeof r.responseTime === "number" && r.req.method !== undefined))
+      assert.include(requests[1].req.url, "token=[redacted]")
+      const all = lines.join("\n")
+      assert.notInclude(all, token)
+      assert.notInclude(all, "hunter22")
+      assert.notInclude(all, "correct horse")
+    } finally {
+      await logged.close()
+    }
   })
 
   it("JSON answers carry nosniff; HTML pages carry the full security headers", async () => {

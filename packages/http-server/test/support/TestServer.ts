@@ -17,7 +17,7 @@ export interface TestServer {
 }
 
 export const start = async (
-  options: { realStatusCodes?: boolean; tokenRequestsPerMinute?: number } = {}
+  options: { realStatusCodes?: boolean; tokenRequestsPerMinute?: number; logStream?: NodeJS.WritableStream } = {}
 ): Promise<TestServer> => {
   const server = await Shared.start({
     services: `services:
