@@ -14,7 +14,12 @@ import rateLimit from "@fastify/rate-limit"
 import { Entropy, type JobStatus, ServiceRef } from "@geojobs/core"
 import { Engine, JobQueue, ServiceRegistry, SqliteJobStore } from "@geojobs/engine"
 import { Effect, Layer, type ManagedRuntime } from "effect"
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify"
+import Fastify, {
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyServerOptions,
+  LogController
+} from "fastify"
 import * as AdminApi from "./AdminApi.ts"
 import { call, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
@@ -154,7 +159,7 @@ export const fastifyOptions = (options: {
 }): FastifyServerOptions => ({
   bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
   trustProxy: options.trustProxy ?? false,
-  disableRequestLogging: true,
+  logController: new LogController({ disableRequestLogging: true }),
   logger:
     options.logLevel === "silent"
       ? false
