@@ -709,12 +709,108 @@ const paintStatus = (out: Output.Output, word: string): string => {
       : out.color.yellow(word)
 }
 
+// ------------------------------------------------------------------------------------------------- delete/purge/stats
+
+const deleteJob = Command.make(
+  "delete",
+  { ...common, job: jobArgument },
+  Effect.fn(function* (input) {
+    const out = Output.make({ json: input.json })
+    const { client, ref } = yield* Session.connectToJob(flagsOf(input), input.job)
+    yield* client.admin.delete(ref.service, ref.jobId)
+    if (out.mode === "json") return out.json({ jobId: ref.jobId, service: ref.service, deleted: true })
+    out.fields([
+      ["job", ref.jobId],
+      ["status", "Deleted"]
+    ])
+  })
+).pipe(
+  Command.withDescription("Delete a job, its inputs, results and files (admin API; a running job is cancelled first)")
+)
+
+const purge = Command.make(
+  "purge",
+  {
+    ...common,
+    service: Argument.String("service").pipe(Argument.withDescription("Folder/Name")),
+    yes: Flag.Boolean("yes").pipe(
+      Flag.withDefault(false),
+      Flag.withAlias("y"),
+      Flag.withDescription("Do it without asking (required when stdin is not a terminal)")
+    )
+  },
+  Effect.fn(function* (input) {
+    const out = Output.make({ json: input.json })
+    if (!input.yes) {
+      if (process.stdin.isTTY !== true)
+        return yield* usage(`purge cancels every queued job of ${input.service}: add --yes to confirm`)
+      const sure = yield* Prompt.run(
+        Prompt.Confirm({ message: `Cancel every queued job of ${input.service}?`, initial: false })
+      )
+      if (!sure) return yield* new Failure({ message: "Nothing purged", exitCode: 1 })
+    }
+    const client = yield* Session.connect(flagsOf(input))
+    yield* client.admin.purgeQueue(input.service)
+    if (out.mode === "json") return out.json({ service: input.service, purged: true })
+    out.line(`Purged the queue of ${input.service}`)
+  })
+).pipe(Command.withDescription("Cancel every queued (not yet running) job of a service (admin API)"))
+
+const stats = Command.make(
+  "stats",
+  {
+    ...common,
+    service: Argument.String("service").pipe(
+      Argument.withDescription("Folder/Name (default: every GP service)"),
+      Argument.optional
+    )
+  },
+  Effect.fn(function* (input) {
+    const out = Output.make({ json: input.json })
+    const client = yield* Session.connect(flagsOf(input))
+    const names = Option.isSome(input.service) ? [input.service.value] : yield* gpServices(client)
+    const rows = yield* Effect.forEach(
+      names,
+      (service) => Effect.map(client.admin.statistics(service), (s) => ({ service, ...s })),
+      { concurrency: 4 }
+    )
+    if (out.mode === "json") return out.json(rows)
+    type Row = (typeof rows)[number]
+    out.table<Row>(
+      [
+        { heading: "SERVICE", cell: (r) => r.service },
+        { heading: "TOTAL", cell: (r) => String(r.total) },
+        { heading: "SUCCEEDED", cell: (r) => out.color.green(String(r.succeeded)) },
+        { heading: "FAILED", cell: (r) => (r.failed > 0 ? out.color.red(String(r.failed)) : "0") },
+        { heading: "CANCELLED", cell: (r) => String(r.cancelled) }
+      ],
+      rows
+    )
+  })
+).pipe(
+  Command.withDescription("Job counts per service: total, succeeded, failed (incl. timed out), cancelled (admin API)")
+)
+
 // ----------------------------------------------------------------------------------------------------------------- root
 
 /** The `geojobs` command. */
 export const root = Command.make("geojobs").pipe(
   Command.withDescription("Run and follow geoprocessing jobs on a GeoJobs or ArcGIS server"),
-  Command.withSubcommands([login, logout, services, task, submit, job, watch, results, cancel, jobs])
+  Command.withSubcommands([
+    login,
+    logout,
+    services,
+    task,
+    submit,
+    job,
+    watch,
+    results,
+    cancel,
+    jobs,
+    deleteJob,
+    purge,
+    stats
+  ])
 )
 
 export type { JobRef }

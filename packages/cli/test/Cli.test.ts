@@ -30,6 +30,10 @@ beforeAll(async () => {
     name: Limited
     maxExecutionTime: 1
     tasks: [{tool: Sleep}]
+  - folder: Test
+    name: OneAtATime
+    maxConcurrentJobs: 1
+    tasks: [{tool: Sleep}]
 `,
     password,
     users: [{ username: "viewer", role: "viewer" }],
@@ -149,7 +153,10 @@ describe("the geojobs bundle against a real server", () => {
     const version = await cli(["--version"])
     assert.strictEqual(version.code, 0)
     assert.include(version.stdout, pkg.version)
-    const commands = ["login", "logout", "services", "task", "submit", "job", "watch", "results", "cancel", "jobs"]
+    const commands = [
+      ...["login", "logout", "services", "task", "submit", "job", "watch", "results", "cancel", "jobs"],
+      ...["delete", "purge", "stats"]
+    ]
     const top = await cli(["--help"])
     for (const c of commands) assert.match(top.stdout, new RegExp(`^\\s+${c}\\s`, "m"))
     for (const c of commands) {
@@ -378,6 +385,46 @@ describe("the geojobs bundle against a real server", () => {
     })
     assert.strictEqual(viewer.code, 1)
     assert.match(oneLine(viewer), /403|privilege|not authorized|permission/i)
+  })
+
+  it("admin: stats per service, delete a job, purge a queue (with --yes when not at a terminal)", async () => {
+    await login()
+    const done = await cli(["submit", "System/Utilities", "Echo", "-p", "input_string=bye", "--wait"])
+    const jobId = field(done.stdout, "job") ?? ""
+    const before = JSON.parse((await cli(["stats", "System/Utilities", "--json"])).stdout)
+    assert.strictEqual(before[0].service, "System/Utilities")
+    assert.isAtLeast(before[0].succeeded, 1)
+    const all = await cli(["stats"])
+    assert.strictEqual(all.code, 0, all.stderr)
+    assert.match(all.stdout, /^System\/Utilities\t\d+\t\d+\t\d+\t\d+$/m)
+
+    const deleted = await cli(["delete", "System/Utilities", jobId])
+    assert.strictEqual(deleted.code, 0, deleted.stderr)
+    const gone = await cli(["job", "System/Utilities", jobId])
+    assert.strictEqual(gone.code, 1)
+    assert.match(oneLine(gone), /404|not found|does not exist/i)
+    const after = JSON.parse((await cli(["stats", "System/Utilities", "--json"])).stdout)
+    assert.strictEqual(after[0].total, before[0].total - 1)
+
+    const running = field((await cli(["submit", "Test/OneAtATime", "Sleep", "-p", "seconds=30"])).stdout, "job") ?? ""
+    const queued = [
+      field((await cli(["submit", "Test/OneAtATime", "Sleep", "-p", "seconds=30"])).stdout, "job") ?? "",
+      field((await cli(["submit", "Test/OneAtATime", "Sleep", "-p", "seconds=30"])).stdout, "job") ?? ""
+    ]
+    // The first one must be running before the purge, or it would be purged too.
+    for (let i = 0; i < 100; i++) {
+      if (field((await cli(["job", "Test/OneAtATime", running])).stdout, "status") === "Executing") break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const unconfirmed = await cli(["purge", "Test/OneAtATime"])
+    assert.strictEqual(unconfirmed.code, 2)
+    assert.include(oneLine(unconfirmed), "--yes")
+    const purged = await cli(["purge", "Test/OneAtATime", "--yes"])
+    assert.strictEqual(purged.code, 0, purged.stderr)
+    for (const id of queued)
+      assert.strictEqual(field((await cli(["job", "Test/OneAtATime", id])).stdout, "status"), "Cancelled")
+    assert.strictEqual(field((await cli(["job", "Test/OneAtATime", running])).stdout, "status"), "Executing")
+    await cli(["cancel", "Test/OneAtATime", running])
   })
 
   it("a saved token that expired or is refused says to sign in again", async () => {
