@@ -1,7 +1,8 @@
 /**
  * The GeoJobs client, for Node 24 and browsers (fetch only): signs in with a username and password (generateToken, at
- * the URL the server's `rest/info` advertises) or uses a given token, refreshes it before it expires and once when the
- * server answers 498/499; reads the services directory; submits and executes jobs; follows a job to its end with
+ * the URL the server's `rest/info` advertises; for a server federated with an ArcGIS Enterprise portal, at the portal,
+ * exchanging the portal token for a server token) or uses a given token, refreshes it before it expires and once when
+ * the server answers 498/499; reads the services directory; submits and executes jobs; follows a job to its end with
  * backing-off polls, progress/message callbacks, an AbortSignal and a timeout; reads results (feature sets also as
  * GeoJSON), inputs; cancels; and speaks the admin job API (the seed document, an auto-paging query, cancel, delete,
  * purgeQueue, statistics). Every answer is checked against core's zod schemas. One implementation: the Effect API
@@ -111,6 +112,8 @@ const statisticsSchema = z.looseObject({
   succeeded: z.number()
 })
 const infoSchema = z.looseObject({
+  /** The portal a federated server belongs to (10.1 SP1+). */
+  owningSystemUrl: z.string().optional(),
   authInfo: z
     .looseObject({ tokenServicesUrl: z.string().optional(), tokenServiceUrl: z.string().optional() })
     .optional()
@@ -126,6 +129,12 @@ const reason = (error: unknown): string => {
   const messages: Array<string> = []
   for (let e: unknown = error; e instanceof Error && messages.length < 4; e = e.cause) messages.push(e.message)
   return messages.length === 0 ? String(error) : messages.join(": ")
+}
+
+// Where a sign-in goes: the token service, and the portal when the server is federated with one.
+interface Route {
+  readonly portal: string | undefined
+  readonly tokenUrl: string
 }
 
 const encodeValue = (v: unknown): string =>
@@ -187,7 +196,8 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
     let expires = options.expires
     // How long the last token this client asked for lives, ms (unknown for a given token).
     let lifetime: number | undefined
-    let tokenUrl: string | undefined
+    // Where to sign in, read from `rest/info` once: the server's own token service, or (federated) its portal's.
+    let route: Route | undefined
 
     const call = (url: string, fields: Record<string, string>) =>
       Effect.tryPromise({
@@ -242,6 +252,51 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
       )
     }
 
+    // A token from a token service: `{token, expires}` or an ArcGIS error.
+    const issue = (url: string, fields: Record<string, string>) =>
+      Effect.gen(function* () {
+        const doc = yield* Effect.flatMap(call(url, fields), (a) => parse(url, a))
+        const issued = tokenSchema.safeParse(doc)
+        if (!issued.success)
+          return yield* new ClientError({
+            kind: "response",
+            detail: "generateToken answered no token",
+            details: [],
+            url
+          })
+        return issued.data
+      })
+
+    // `rest/info` (of the server or a portal), or nothing when it cannot be read: signing in then falls back.
+    const readInfo = (url: string) =>
+      Effect.flatMap(call(url, {}), (a) => parse(url, a)).pipe(
+        Effect.map((doc) => {
+          const info = infoSchema.safeParse(doc)
+          return info.success ? info.data : undefined
+        }),
+        Effect.orElseSucceed(() => undefined)
+      )
+
+    const discover = Effect.gen(function* () {
+      const info = yield* readInfo(`${base}/rest/info`)
+      // Post to the URL exactly as advertised (often `…/arcgis/tokens/`), as Esri's clients do; 10.0 servers spelled
+      // the key `tokenServiceUrl`.
+      const advertised = info?.authInfo?.tokenServicesUrl ?? info?.authInfo?.tokenServiceUrl
+      const portal = info?.owningSystemUrl?.replace(/\/+$/, "")
+      if (portal === undefined || portal === "") {
+        return { portal: undefined, tokenUrl: advertised ?? `${base}/tokens/generateToken` } satisfies Route
+      }
+      // Federated: the portal's own `sharing/rest/info` names its token service (as arcgis-rest-js reads it).
+      const portalInfo = yield* readInfo(`${portal}/sharing/rest/info`)
+      const tokenUrl = portalInfo?.authInfo?.tokenServicesUrl ?? advertised ?? `${portal}/sharing/rest/generateToken`
+      return { portal, tokenUrl } satisfies Route
+    })
+
+    // An error from the portal, told apart from the server's: same kind, code and URL (the portal's), plus a line
+    // saying which step failed.
+    const atPortal = (step: string) => (e: ClientError) =>
+      new ClientError({ kind: e.kind, code: e.code, detail: e.detail, details: [...e.details, step], url: e.url })
+
     const generate = Effect.gen(function* () {
       if (options.username === undefined || options.password === undefined) {
         return yield* new ClientError({
@@ -251,34 +306,33 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
           details: ["No credentials to sign in with."]
         })
       }
-      if (tokenUrl === undefined) {
-        const info = yield* Effect.flatMap(call(`${base}/rest/info`, {}), (a) => parse(`${base}/rest/info`, a)).pipe(
-          Effect.map((doc) => infoSchema.safeParse(doc)),
-          Effect.orElseSucceed(() => undefined)
-        )
-        // Post to the URL exactly as advertised (often `…/arcgis/tokens/`), as Esri's clients do; 10.0 servers
-        // spelled the key `tokenServiceUrl`.
-        const auth = info?.success ? info.data.authInfo : undefined
-        tokenUrl = auth?.tokenServicesUrl ?? auth?.tokenServiceUrl ?? `${base}/tokens/generateToken`
-      }
-      const url = tokenUrl
+      if (route === undefined) route = yield* discover
+      const { portal, tokenUrl } = route
       const asked = Date.now()
-      const doc = yield* Effect.flatMap(
-        call(url, {
-          username: options.username,
-          password: options.password,
-          client: options.referer === undefined ? "requestip" : "referer",
-          ...(options.referer === undefined ? {} : { referer: options.referer }),
-          expiration: String(options.expiration ?? 60)
-        }),
-        (a) => parse(url, a)
-      )
-      const issued = tokenSchema.safeParse(doc)
-      if (!issued.success)
-        return yield* new ClientError({ kind: "response", detail: "generateToken answered no token", details: [], url })
-      token = issued.data.token
-      expires = issued.data.expires
-      lifetime = issued.data.expires - asked
+      const expiration = String(options.expiration ?? 60)
+      const credentials = {
+        username: options.username,
+        password: options.password,
+        client: options.referer === undefined ? "requestip" : "referer",
+        ...(options.referer === undefined ? {} : { referer: options.referer }),
+        expiration
+      }
+      // A stand-alone server (GeoJobs too) issues its own tokens. A federated server takes only tokens its portal
+      // made for it: sign in at the portal, then exchange the portal token for a token for this server (`token` +
+      // `serverUrl`, as arcgis-rest-js's generateTokenForServer does). Every sign-in does both steps.
+      const issued =
+        portal === undefined
+          ? yield* issue(tokenUrl, credentials)
+          : yield* Effect.flatMap(
+              issue(tokenUrl, credentials).pipe(Effect.mapError(atPortal(`Signing in at the portal ${portal}`))),
+              (portalToken) =>
+                issue(tokenUrl, { token: portalToken.token, serverUrl: base, expiration }).pipe(
+                  Effect.mapError(atPortal(`Exchanging the portal token (${portal}) for a token for ${base}`))
+                )
+            )
+      token = issued.token
+      expires = issued.expires
+      lifetime = issued.expires - asked
     })
 
     const canSignIn = options.username !== undefined && options.password !== undefined
