@@ -6,7 +6,7 @@
  * @module
  */
 import { readFileSync, writeFileSync } from "node:fs"
-import { type Client, ClientError, make as connectClient, type JobRef } from "@geojobs/client"
+import { type Client, type ClientError, make as connectClient, type JobRef } from "@geojobs/client"
 import { JobStatus } from "@geojobs/core"
 import { Effect, Option, Redacted, Stream } from "effect"
 import { Argument, Command, Flag, Prompt } from "effect/cli"
@@ -347,17 +347,17 @@ const submit = Command.make(
     const job = yield* client.submitJob(input.service, input.task, params)
     const ref = client.jobRef(input.service, input.task, job.jobId)
     if (input.wait) {
-      if (out.mode !== "json") process.stderr.write(`${out.errColor.dim(`Submitted ${Watch.jobUrl(client, ref)}`)}\n`)
+      if (out.mode !== "json") process.stderr.write(`${out.errColor.dim(`Submitted ${client.jobUrl(ref)}`)}\n`)
       yield* Watch.follow(client, ref, out)
       return
     }
-    if (out.mode === "json") return out.json({ ...job, url: Watch.jobUrl(client, ref) })
+    if (out.mode === "json") return out.json({ ...job, url: client.jobUrl(ref) })
     out.fields([
       ["job", job.jobId],
       ["status", JobStatus.parse(job.jobStatus) ?? job.jobStatus],
-      ["url", Watch.jobUrl(client, ref)]
+      ["url", client.jobUrl(ref)]
     ])
-    out.note(`Follow it with: geojobs watch ${Watch.jobUrl(client, ref)}`)
+    out.note(`Follow it with: geojobs watch ${client.jobUrl(ref)}`)
   })
 ).pipe(
   Command.withDescription("Submit a job (or run a synchronous task); --wait watches it to its end"),
@@ -413,7 +413,7 @@ const job = Command.make(
             ] as const
           ]),
       ...(doc.results === undefined ? [] : [["results", Object.keys(doc.results).join(", ")] as const]),
-      ["url", Watch.jobUrl(client, ref)]
+      ["url", client.jobUrl(ref)]
     ])
     if (messages.length > 0) {
       out.line("")
@@ -486,20 +486,6 @@ const printValues = (out: Output.Output, values: ReadonlyArray<Value>) =>
     values
   )
 
-const download = (client: Client, url: string) =>
-  Effect.tryPromise({
-    try: async () => {
-      const token = client.token()
-      const target =
-        token === undefined ? url : `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`
-      const response = await fetch(target)
-      if (!response.ok) throw new Error(`HTTP ${response.status}`)
-      return new Uint8Array(await response.arrayBuffer())
-    },
-    catch: (e) =>
-      new ClientError({ kind: "network", detail: `Cannot download ${url}`, details: [(e as Error).message], url })
-  })
-
 const writeOut = (path: string, data: string | Uint8Array) =>
   Effect.try({
     try: () => writeFileSync(path, data),
@@ -560,7 +546,7 @@ const results = Command.make(
     if (file !== undefined) {
       const data =
         typeof fileUrl === "string"
-          ? yield* download(client, fileUrl)
+          ? yield* client.download(fileUrl)
           : `${JSON.stringify(input.geojson ? value : (value as Value).value, null, 2)}\n`
       yield* writeOut(file, data)
       if (out.mode === "json") out.json({ paramName: param, file, bytes: data.length })

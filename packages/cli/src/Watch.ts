@@ -7,7 +7,7 @@
  * @module
  */
 import type { Client, ClientError, JobRef } from "@geojobs/client"
-import { JobStatus, JobUrls, type RestJob } from "@geojobs/core"
+import { JobStatus, type RestJob } from "@geojobs/core"
 import { MultiBar, type SingleBar } from "cli-progress"
 import { Effect } from "effect"
 import * as Failure from "./Failure.ts"
@@ -114,7 +114,7 @@ export const follow = (
             view?.end(finished)
             if (finished === undefined && out.mode !== "json")
               process.stderr.write(
-                `Stopped watching; the job goes on. Resume with: geojobs watch ${jobUrl(client, ref)}\n`
+                `Stopped watching; the job goes on. Resume with: geojobs watch ${client.jobUrl(ref)}\n`
               )
           })
         )
@@ -125,7 +125,7 @@ export const follow = (
       out.fields([
         ["job", ref.jobId],
         ["status", status],
-        ["url", jobUrl(client, ref)],
+        ["url", client.jobUrl(ref)],
         ...(JobStatus.hasResults(status) ? [["results", Object.keys(doc.results ?? {}).join(", ")] as const] : [])
       ])
     const code = Failure.forStatus(status)
@@ -139,16 +139,3 @@ export const follow = (
     }
     return doc
   })
-
-/** The job's REST URL (service-level when the task is not known). */
-export const jobUrl = (client: Client, ref: JobRef): string => {
-  const [first = "", second] = ref.service.split("/").filter((p) => p !== "")
-  const service = second === undefined ? { name: first } : { folder: first, name: second }
-  return JobUrls.build(client.url, {
-    api: "rest",
-    service,
-    task: ref.task,
-    jobId: ref.jobId,
-    resource: { kind: "job" }
-  })
-}

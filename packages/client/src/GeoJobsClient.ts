@@ -161,6 +161,10 @@ export interface Client {
   ) => Effect.Effect<z.output<typeof executeSchema>, ClientError>
   readonly jobRef: (service: string, task: string | undefined, jobId: string) => JobRef
   readonly parseJobUrl: (url: string) => Effect.Effect<JobRef, ClientError>
+  /** The job's REST URL (the service-level one when the task is not known). */
+  readonly jobUrl: (ref: JobRef) => string
+  /** The bytes behind an output file's URL (a GPDataFile result's `url`), fetched with the client's token. */
+  readonly download: (url: string) => Effect.Effect<Uint8Array, ClientError>
   readonly job: (ref: JobRef) => Effect.Effect<RestJob.RestJob, ClientError>
   readonly waitForJob: (ref: JobRef, options?: WaitOptions) => Effect.Effect<RestJob.RestJob, ClientError>
   readonly results: (
@@ -367,6 +371,22 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
         return checked.data as z.output<S>
       })
 
+    const download = (url: string) =>
+      Effect.gen(function* () {
+        yield* fresh
+        const target =
+          token === undefined ? url : `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`
+        return yield* Effect.tryPromise({
+          try: async (signal) => {
+            const response = await fetchFn(target, { signal })
+            if (!response.ok) throw new Error(`HTTP ${response.status}`)
+            return new Uint8Array(await response.arrayBuffer())
+          },
+          catch: (cause) =>
+            new ClientError({ kind: "network", detail: `Cannot download ${url}`, details: [reason(cause)], url })
+        })
+      })
+
     const form = (params: Params) => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, encodeValue(v)]))
     const jobUrl = (ref: JobRef) =>
       ref.task === undefined
@@ -415,15 +435,13 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
             })
       const signal = wait.signal
       if (signal === undefined) return timed
-      const abortError = () => {
-        const reason: unknown = signal.reason
-        return new ClientError({
+      const abortError = () =>
+        new ClientError({
           kind: "aborted",
           detail: `Waiting for job ${ref.jobId} was aborted`,
-          details: reason === undefined ? [] : [reason instanceof Error ? reason.message : String(reason)],
+          details: signal.reason === undefined ? [] : [reason(signal.reason)],
           url: jobUrl(ref)
         })
-      }
       const aborted = Effect.callback<never, ClientError>((resume) => {
         const onAbort = () => resume(Effect.fail(abortError()))
         signal.addEventListener("abort", onAbort, { once: true })
@@ -461,6 +479,8 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
             jobId: l.jobId
           })
         ),
+      jobUrl,
+      download,
       job,
       waitForJob,
       results: (ref, param, opts = {}) => {
@@ -566,6 +586,12 @@ export class GeoJobsClient {
   }
   parseJobUrl(url: string) {
     return run(this.client.parseJobUrl(url))
+  }
+  jobUrl(ref: JobRef): string {
+    return this.client.jobUrl(ref)
+  }
+  download(url: string) {
+    return run(this.client.download(url))
   }
   job(ref: JobRef) {
     return run(this.client.job(ref))

@@ -53,6 +53,22 @@ describe("GeoJobsClient against a real server", () => {
     assert.strictEqual(task.parameters[0]?.name, "seconds")
   })
 
+  it("names a job's URL, task- or service-level, and reads it back", async () => {
+    const client = await connect()
+    const submitted = await client.submitJob("System/Utilities", "Echo", { input_string: "u" })
+    const ref = client.jobRef("System/Utilities", "Echo", submitted.jobId)
+    assert.strictEqual(
+      client.jobUrl(ref),
+      `${url}/rest/services/System/Utilities/GPServer/Echo/jobs/${submitted.jobId}`
+    )
+    const serviceLevel = client.jobRef("System/Utilities", undefined, submitted.jobId)
+    assert.strictEqual(
+      client.jobUrl(serviceLevel),
+      `${url}/rest/services/System/Utilities/GPServer/jobs/${submitted.jobId}`
+    )
+    assert.deepStrictEqual(await client.parseJobUrl(client.jobUrl(ref)), ref)
+  })
+
   it("submits, follows progress and messages to the end, reads results and inputs", async () => {
     const client = await connect()
     const submitted = await client.submitJob("System/Utilities", "Sleep", { seconds: 1.2 })
