@@ -348,15 +348,19 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
         ? generate
         : Effect.void
     )
+    // Once more after signing in again when the server refuses the token.
+    const retried = <A>(once: Effect.Effect<A, ClientError>) =>
+      once.pipe(
+        Effect.catch((e: ClientError) =>
+          e.kind === "token" && canSignIn ? Effect.andThen(generate, once) : Effect.fail(e)
+        )
+      )
     const request = <S extends z.ZodType>(url: string, fields: Record<string, string>, schema: S) =>
       Effect.gen(function* () {
         yield* fresh
-        const once = Effect.suspend(() =>
-          Effect.flatMap(call(url, token === undefined ? fields : { ...fields, token }), (a) => parse(url, a))
-        )
-        const doc = yield* once.pipe(
-          Effect.catch((e: ClientError) =>
-            e.kind === "token" && canSignIn ? Effect.andThen(generate, once) : Effect.fail(e)
+        const doc = yield* retried(
+          Effect.suspend(() =>
+            Effect.flatMap(call(url, token === undefined ? fields : { ...fields, token }), (a) => parse(url, a))
           )
         )
         const checked = schema.safeParse(doc)
@@ -371,21 +375,34 @@ export const make = (options: ConnectOptions): Effect.Effect<Client, ClientError
         return checked.data as z.output<S>
       })
 
+    // An output file. ArcGIS answers a missing file or a refused token with its JSON error envelope and HTTP 200, so a
+    // JSON answer is checked for one (an output file that is itself such an envelope is not a case worth serving).
     const download = (url: string) =>
-      Effect.gen(function* () {
-        yield* fresh
-        const target =
-          token === undefined ? url : `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`
-        return yield* Effect.tryPromise({
-          try: async (signal) => {
-            const response = await fetchFn(target, { signal })
-            if (!response.ok) throw new Error(`HTTP ${response.status}`)
-            return new Uint8Array(await response.arrayBuffer())
-          },
-          catch: (cause) =>
-            new ClientError({ kind: "network", detail: `Cannot download ${url}`, details: [reason(cause)], url })
-        })
-      })
+      Effect.andThen(
+        fresh,
+        retried(
+          Effect.gen(function* () {
+            const target =
+              token === undefined ? url : `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`
+            const answer = yield* Effect.tryPromise({
+              try: async (signal) => {
+                const response = await fetchFn(target, { signal })
+                if (!response.ok) throw new Error(`HTTP ${response.status}`)
+                return {
+                  status: response.status,
+                  type: response.headers.get("content-type") ?? "",
+                  bytes: new Uint8Array(await response.arrayBuffer())
+                }
+              },
+              catch: (cause) =>
+                new ClientError({ kind: "network", detail: `Cannot download ${url}`, details: [reason(cause)], url })
+            })
+            if (answer.type.includes("json"))
+              yield* parse(url, { status: answer.status, text: new TextDecoder().decode(answer.bytes) })
+            return answer.bytes
+          })
+        )
+      )
 
     const form = (params: Params) => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, encodeValue(v)]))
     const jobUrl = (ref: JobRef) =>

@@ -69,6 +69,16 @@ describe("GeoJobsClient against a real server", () => {
     assert.deepStrictEqual(await client.parseJobUrl(client.jobUrl(ref)), ref)
   })
 
+  it("download: a missing output file is the server's error, not its envelope's bytes", async () => {
+    const client = await connect()
+    const submitted = await client.submitJob("System/Utilities", "Echo", { input_string: "u" })
+    const missing = await rejection(
+      client.download(`${url}/rest/directories/arcgisjobs/${submitted.jobId}/nothing.txt`)
+    )
+    assert.strictEqual(missing.kind, "server")
+    assert.strictEqual(missing.code, 404)
+  })
+
   it("submits, follows progress and messages to the end, reads results and inputs", async () => {
     const client = await connect()
     const submitted = await client.submitJob("System/Utilities", "Sleep", { seconds: 1.2 })
