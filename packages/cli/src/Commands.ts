@@ -145,6 +145,14 @@ const logout = Command.make(
 
 // -------------------------------------------------------------------------------------------------------- services/task
 
+// The root lists folders; read each so one command sees every service.
+const allServices = (client: Client) =>
+  Effect.gen(function* () {
+    const root = yield* client.services()
+    const folders = yield* Effect.forEach(root.folders, (f) => client.services(f), { concurrency: 4 })
+    return [...root.services, ...folders.flatMap((f) => f.services)]
+  })
+
 const services = Command.make(
   "services",
   {
@@ -155,16 +163,8 @@ const services = Command.make(
     const out = Output.make({ json: input.json })
     const client = yield* Session.connect(flagsOf(input))
     const folder = Option.getOrUndefined(input.folder)
-    const root = yield* client.services(folder)
-    if (out.mode === "json") return out.json(root)
-    // The root lists folders; read each so one command shows every service.
-    const inFolders =
-      folder === undefined
-        ? yield* Effect.forEach(root.folders, (f) => Effect.map(client.services(f), (d) => d.services), {
-            concurrency: 4
-          })
-        : []
-    const rows = [...root.services, ...inFolders.flat()]
+    if (out.mode === "json") return out.json(yield* client.services(folder))
+    const rows = folder === undefined ? yield* allServices(client) : (yield* client.services(folder)).services
     out.table(
       [
         { heading: "SERVICE", cell: (r: (typeof rows)[number]) => r.name },
@@ -354,7 +354,7 @@ const submit = Command.make(
     if (out.mode === "json") return out.json({ ...job, url: client.jobUrl(ref) })
     out.fields([
       ["job", job.jobId],
-      ["status", JobStatus.parse(job.jobStatus) ?? job.jobStatus],
+      ["status", Output.statusWord(job.jobStatus)],
       ["url", client.jobUrl(ref)]
     ])
     out.note(`Follow it with: geojobs watch ${client.jobUrl(ref)}`)
@@ -403,7 +403,7 @@ const job = Command.make(
     const messages = doc.messages ?? []
     out.fields([
       ["job", doc.jobId],
-      ["status", JobStatus.parse(doc.jobStatus) ?? doc.jobStatus],
+      ["status", Output.statusWord(doc.jobStatus)],
       ...(doc.progress === undefined
         ? []
         : [
@@ -453,7 +453,7 @@ const cancel = Command.make(
     if (out.mode === "json") return out.json(answer)
     out.fields([
       ["job", answer.jobId],
-      ["status", JobStatus.parse(answer.jobStatus) ?? answer.jobStatus]
+      ["status", Output.statusWord(answer.jobStatus)]
     ])
   })
 ).pipe(Command.withDescription("Cancel a job (queued jobs at once; running ones after the tool stops)"))
@@ -462,18 +462,20 @@ const cancel = Command.make(
 
 type Value = { readonly paramName: string; readonly dataType: string; readonly value: unknown }
 
+// The URL of a file value ({"url": …}, as GPDataFile results are written).
+const urlOf = (value: unknown): string | undefined => {
+  const url = value !== null && typeof value === "object" ? (value as { url?: unknown }).url : undefined
+  return typeof url === "string" ? url : undefined
+}
+
 const summary = (v: Value): string => {
   const value = v.value
-  if (value !== null && typeof value === "object") {
-    const features = (value as { features?: unknown }).features
-    if (Array.isArray(features)) {
-      const type = (value as { geometryType?: string }).geometryType
-      return `${features.length} feature${features.length === 1 ? "" : "s"}${type === undefined ? "" : ` (${type.replace(/^esriGeometry/, "")})`}`
-    }
-    const url = (value as { url?: unknown }).url
-    if (typeof url === "string") return url
+  const features = value !== null && typeof value === "object" ? (value as { features?: unknown }).features : undefined
+  if (Array.isArray(features)) {
+    const type = (value as { geometryType?: string }).geometryType
+    return `${features.length} feature${features.length === 1 ? "" : "s"}${type === undefined ? "" : ` (${type.replace(/^esriGeometry/, "")})`}`
   }
-  return compact(value)
+  return urlOf(value) ?? compact(value)
 }
 
 const printValues = (out: Output.Output, values: ReadonlyArray<Value>) =>
@@ -512,13 +514,11 @@ const results = Command.make(
   },
   Effect.fn(function* (input) {
     const out = Output.make({ json: input.json })
-    const [first = ""] = input.args
-    const isUrl = Session.baseOf(first) !== undefined
-    const jobPart = isUrl ? input.args.slice(0, 1) : input.args.slice(0, 2)
-    const named = isUrl ? input.args[1] : input.args[2]
-    if (input.args.length > (isUrl ? 2 : 3))
+    const { job, rest } = Session.splitJobArgs(input.args)
+    if (rest.length > 1)
       return yield* usage(`Too many arguments: give the job URL (or service and job id) and at most one parameter`)
-    const { client, ref } = yield* Session.connectToJob(flagsOf(input), jobPart)
+    const named = rest[0]
+    const { client, ref } = yield* Session.connectToJob(flagsOf(input), job)
     const file = Option.getOrUndefined(input.output)
     let param = named
     if (param === undefined && (input.geojson || file !== undefined)) {
@@ -537,15 +537,10 @@ const results = Command.make(
       return printValues(out, values as ReadonlyArray<Value>)
     }
     const value = yield* client.results(ref, param, { geojson: input.geojson })
-    const fileUrl =
-      !input.geojson && value !== null && typeof value === "object"
-        ? (value as Value).value !== null && typeof (value as Value).value === "object"
-          ? ((value as Value).value as { url?: unknown }).url
-          : undefined
-        : undefined
+    const fileUrl = input.geojson ? undefined : urlOf((value as Value).value)
     if (file !== undefined) {
       const data =
-        typeof fileUrl === "string"
+        fileUrl !== undefined
           ? yield* client.download(fileUrl)
           : `${JSON.stringify(input.geojson ? value : (value as Value).value, null, 2)}\n`
       yield* writeOut(file, data)
@@ -586,13 +581,7 @@ export const parseSince = (text: string, now: number = Date.now()): number | und
 }
 
 const gpServices = (client: Client): Effect.Effect<ReadonlyArray<string>, ClientError> =>
-  Effect.gen(function* () {
-    const root = yield* client.services()
-    const folders = yield* Effect.forEach(root.folders, (f) => client.services(f), { concurrency: 4 })
-    return [...root.services, ...folders.flatMap((f) => f.services)]
-      .filter((s) => s.type === "GPServer")
-      .map((s) => s.name)
-  })
+  Effect.map(allServices(client), (all) => all.filter((s) => s.type === "GPServer").map((s) => s.name))
 
 const jobs = Command.make(
   "jobs",
@@ -662,7 +651,7 @@ const jobs = Command.make(
       [
         { heading: "JOB", cell: (j) => j.job_id },
         { heading: "SERVICE", cell: (j) => j.service },
-        { heading: "STATUS", cell: (j) => paintStatus(out, j.status) },
+        { heading: "STATUS", cell: (j) => Output.paintStatus(out.color, j.status) },
         { heading: "USER", cell: (j) => j.username ?? "" },
         { heading: "CREATED", cell: (j) => time(j.job_created) },
         {
@@ -684,16 +673,6 @@ const jobs = Command.make(
     { command: "geojobs jobs -s System/Utilities --user analyst --json", description: "One user's jobs as JSON" }
   ])
 )
-
-const paintStatus = (out: Output.Output, word: string): string => {
-  const status = JobStatus.parse(word)
-  if (status === undefined) return word
-  return JobStatus.hasResults(status)
-    ? out.color.green(word)
-    : JobStatus.isTerminal(status)
-      ? out.color.red(word)
-      : out.color.yellow(word)
-}
 
 // ------------------------------------------------------------------------------------------------- delete/purge/stats
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { JobStatus } from "@geojobs/core"
 import Table from "cli-table3"
 import pc from "picocolors"
 
@@ -43,6 +44,23 @@ export const colorEnabled = (isTTY: boolean, env: NodeJS.ProcessEnv = process.en
     : env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "" && env.FORCE_COLOR !== "0"
       ? true
       : isTTY && env.TERM !== "dumb"
+
+/** A status word as a server sends it (`esriJobSucceeded` or `Succeeded`) in the admin spelling; unknown ones as they are. */
+export const statusWord = (word: string): string => JobStatus.parse(word) ?? word
+
+/**
+ * `text` (default: the status word) coloured by what the status means: green when the job has results, red for the
+ * other final statuses, yellow while it is under way.
+ */
+export const paintStatus = (colors: Colors, word: string, text: string = word): string => {
+  const status = JobStatus.parse(word)
+  if (status === undefined) return text
+  return JobStatus.hasResults(status)
+    ? colors.green(text)
+    : JobStatus.isTerminal(status)
+      ? colors.red(text)
+      : colors.yellow(text)
+}
 
 /** @category constructors */
 export const make = (options: {

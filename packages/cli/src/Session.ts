@@ -97,6 +97,14 @@ export const jobArgs = (
   )
 }
 
+/** The job's part of a command line that names a job and then more (`<job-url> x` or `<service> <id> x`), and the rest. */
+export const splitJobArgs = (
+  args: ReadonlyArray<string>
+): { readonly job: ReadonlyArray<string>; readonly rest: ReadonlyArray<string> } => {
+  const at = baseOf(args[0] ?? "") === undefined ? 2 : 1
+  return { job: args.slice(0, at), rest: args.slice(at) }
+}
+
 /** A client and the job reference for a command's job arguments. */
 export const connectToJob = (
   flags: Flags,

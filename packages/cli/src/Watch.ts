@@ -7,23 +7,23 @@
  * @module
  */
 import type { Client, ClientError, JobRef } from "@geojobs/client"
-import { JobStatus, type RestJob } from "@geojobs/core"
+import { JobStatus, RestJob } from "@geojobs/core"
 import { MultiBar, type SingleBar } from "cli-progress"
 import { Effect } from "effect"
 import * as Failure from "./Failure.ts"
-import type { Output } from "./Output.ts"
+import * as Output from "./Output.ts"
 
 type Message = { readonly type: string; readonly description: string }
 
-const levelOf = (type: string): string => type.replace(/^esriJobMessageType/, "").toLowerCase()
-
 /** A job message as one line (`informative: …`, coloured by level on a terminal). */
-export const messageLine = (m: Message, color: Output["errColor"]): string => {
-  const level = levelOf(m.type)
+export const messageLine = (m: Message, color: Output.Colors): string => {
+  const level = RestJob.messageLevel(m.type)
+  const label = level ?? m.type.replace(/^esriJobMessageType/, "").toLowerCase()
   const paint = level === "error" ? color.red : level === "warning" ? color.yellow : color.dim
-  return `${paint(level.padEnd(11))} ${m.description}`
+  return `${paint(label.padEnd(11))} ${m.description}`
 }
 
+// The schema has checked jobStatus is an esriJob name, so it always parses.
 const statusOf = (doc: RestJob.RestJob): JobStatus.JobStatus => JobStatus.parse(doc.jobStatus) ?? "Submitted"
 
 interface View {
@@ -32,7 +32,7 @@ interface View {
   readonly end: (doc: RestJob.RestJob | undefined) => void
 }
 
-const barView = (out: Output, ref: JobRef): View => {
+const barView = (out: Output.Output, ref: JobRef): View => {
   const c = out.errColor
   const multi = new MultiBar({
     stream: process.stderr,
@@ -57,9 +57,8 @@ const barView = (out: Output, ref: JobRef): View => {
     end: (doc) => {
       if (doc !== undefined) {
         const status = statusOf(doc)
-        const paint = JobStatus.hasResults(status) ? c.green : c.red
         bar.update(JobStatus.hasResults(status) ? 100 : bar.getProgress() * 100, {
-          status: paint(status.padEnd(10)),
+          status: Output.paintStatus(c, status, status.padEnd(10)),
           step: JobStatus.hasResults(status) ? "done" : `job ${ref.jobId}`
         })
       }
@@ -70,7 +69,7 @@ const barView = (out: Output, ref: JobRef): View => {
   }
 }
 
-const lineView = (out: Output): View => {
+const lineView = (out: Output.Output): View => {
   let last: string | undefined
   return {
     progress: (doc) => {
@@ -90,7 +89,7 @@ const lineView = (out: Output): View => {
 export const follow = (
   client: Client,
   ref: JobRef,
-  out: Output
+  out: Output.Output
 ): Effect.Effect<RestJob.RestJob, ClientError | Failure.Failure> =>
   Effect.gen(function* () {
     const live = out.mode !== "json" && process.stderr.isTTY === true
@@ -131,7 +130,7 @@ export const follow = (
     const code = Failure.forStatus(status)
     if (code !== 0) {
       // The first error message is the cause; the last one is the server's "Failed at …" summary.
-      const cause = (doc.messages ?? []).find((m) => levelOf(m.type) === "error")
+      const cause = (doc.messages ?? []).find((m) => RestJob.messageLevel(m.type) === "error")
       return yield* new Failure.Failure({
         message: `Job ${ref.jobId} ${status}${cause === undefined ? "" : `: ${cause.description}`}`,
         exitCode: code

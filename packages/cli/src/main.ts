@@ -10,6 +10,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { ClientError } from "@geojobs/client"
 import { Cause, Effect, Exit } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
+import pc from "picocolors"
 import pkg from "../package.json" with { type: "json" }
 import { root } from "./Commands.ts"
 import * as Failure from "./Failure.ts"
@@ -17,7 +18,7 @@ import { colorEnabled } from "./Output.ts"
 import { ProfileError } from "./Profile.ts"
 
 const say = (text: string) => {
-  const red = colorEnabled(process.stderr.isTTY === true) ? (s: string) => `\u001b[31m${s}\u001b[39m` : (s: string) => s
+  const { red } = pc.createColors(colorEnabled(process.stderr.isTTY === true))
   process.stderr.write(`${red("geojobs:")} ${text}\n`)
 }
 

@@ -33,6 +33,15 @@ const levelTypes: { readonly [L in MessageLevel]: (typeof messageTypes)[number] 
   error: "esriJobMessageTypeError"
 }
 
+/**
+ * The level of a REST message type (`esriJobMessageTypeError` → `error`); `undefined` for the types that carry no
+ * level (empty, abort, process start/stop…).
+ *
+ * @category accessors
+ */
+export const messageLevel = (type: string): MessageLevel | undefined =>
+  (Object.keys(levelTypes) as Array<MessageLevel>).find((level) => levelTypes[level] === type)
+
 const paramUrls = z.record(z.string(), z.object({ paramUrl: z.string() }))
 
 /**

@@ -87,6 +87,14 @@ describe("AdminJob (the seed document)", () => {
 })
 
 describe("RestJob", () => {
+  it("reads a message type back to its level, and no level for the types GeoJobs does not write", () => {
+    assert.strictEqual(RestJob.messageLevel("esriJobMessageTypeInformative"), "informative")
+    assert.strictEqual(RestJob.messageLevel("esriJobMessageTypeWarning"), "warning")
+    assert.strictEqual(RestJob.messageLevel("esriJobMessageTypeError"), "error")
+    assert.isUndefined(RestJob.messageLevel("esriJobMessageTypeAbort"))
+    assert.isUndefined(RestJob.messageLevel("error"))
+  })
+
   it.effect("shows progress only while Executing and results on every Succeeded job", () =>
     Effect.gen(function* () {
       const samples = yield* SampleJobs.all
