@@ -340,8 +340,6 @@ export const fromGeoJSON = (
   }
 }
 
-const geometryTypes = new Set(["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"])
-
 const fieldType = (values: ReadonlyArray<unknown>): string =>
   values.every((v) => typeof v === "number" && Number.isInteger(v) && Math.abs(v) <= 2_147_483_647)
     ? "esriFieldTypeInteger"
@@ -363,7 +361,7 @@ export const fromGeoJSONInput = (value: unknown): EsriFeatureSet | undefined => 
       ? (value as FeatureCollection<Geometry | null>)
       : type === "Feature"
         ? { type: "FeatureCollection", features: [value as Feature<Geometry | null>] }
-        : typeof type === "string" && (geometryTypes.has(type) || type === "GeometryCollection")
+        : esriGeometryType(value as Geometry) !== undefined || type === "GeometryCollection"
           ? { type: "FeatureCollection", features: [{ type: "Feature", geometry: value as Geometry, properties: {} }] }
           : undefined
   if (collection === undefined) return undefined
