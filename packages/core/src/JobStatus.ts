@@ -51,6 +51,13 @@ export type RestName = `esriJob${JobStatus}`
 export type OgcStatus = "accepted" | "running" | "successful" | "failed" | "dismissed"
 
 /**
+ * Where the admin `statistics` operation counts a job: `failed` holds Failed and TimedOut alike.
+ *
+ * @category models
+ */
+export type StatisticsBucket = "succeeded" | "failed" | "cancelled"
+
+/**
  * One row of the status table.
  *
  * @category models
@@ -63,6 +70,15 @@ export interface Row {
   readonly terminal: boolean
   /** What a REST poller is shown instead; `null` means the job is not shown to pollers at all. */
   readonly pollerView: JobStatus | null
+  /** A dispatcher may claim a job in this status and start it. */
+  readonly claimable: boolean
+  /**
+   * A worker of some engine process holds the job: it counts against its service's `maxConcurrentJobs`, and it is
+   * orphaned when that process dies (Deleting included: an executing job being deleted runs until its tool stops).
+   */
+  readonly held: boolean
+  /** Where `statistics` counts it; `null` for jobs not finished. */
+  readonly statistics: StatisticsBucket | null
   readonly successors: ReadonlyArray<JobStatus>
 }
 
@@ -70,14 +86,22 @@ const row = (
   status: JobStatus,
   ogc: OgcStatus,
   successors: ReadonlyArray<JobStatus>,
-  pollerView: JobStatus | null = status
+  options: {
+    readonly pollerView?: JobStatus | null
+    readonly claimable?: boolean
+    readonly held?: boolean
+    readonly statistics?: StatisticsBucket
+  } = {}
 ): Row => ({
   code: all.indexOf(status),
   rest: `esriJob${status}`,
   admin: status,
   ogc,
   terminal: successors.length === 0,
-  pollerView,
+  pollerView: options.pollerView === undefined ? status : options.pollerView,
+  claimable: options.claimable ?? false,
+  held: options.held ?? false,
+  statistics: options.statistics ?? null,
   successors
 })
 
@@ -95,18 +119,36 @@ const row = (
  * @category models
  */
 export const table: { readonly [S in JobStatus]: Row } = {
-  New: row("New", "accepted", ["Submitted", "Failed", "Cancelled", "Deleting"], "Submitted"),
-  Submitted: row("Submitted", "accepted", ["Waiting", "Executing", "Failed", "Cancelling", "Cancelled", "Deleting"]),
+  New: row("New", "accepted", ["Submitted", "Failed", "Cancelled", "Deleting"], { pollerView: "Submitted" }),
+  Submitted: row("Submitted", "accepted", ["Waiting", "Executing", "Failed", "Cancelling", "Cancelled", "Deleting"], {
+    claimable: true
+  }),
   Waiting: row("Waiting", "accepted", ["Submitted", "Executing", "Failed", "Cancelling", "Cancelled", "Deleting"]),
-  Executing: row("Executing", "running", ["Submitted", "Succeeded", "Failed", "TimedOut", "Cancelling", "Deleting"]),
-  Succeeded: row("Succeeded", "successful", []),
-  Failed: row("Failed", "failed", []),
-  TimedOut: row("TimedOut", "failed", []),
-  Cancelling: row("Cancelling", "dismissed", ["Cancelled", "Failed", "Deleting"]),
-  Cancelled: row("Cancelled", "dismissed", []),
-  Deleting: row("Deleting", "dismissed", ["Deleted"], null),
-  Deleted: row("Deleted", "dismissed", [], null)
+  Executing: row("Executing", "running", ["Submitted", "Succeeded", "Failed", "TimedOut", "Cancelling", "Deleting"], {
+    held: true
+  }),
+  Succeeded: row("Succeeded", "successful", [], { statistics: "succeeded" }),
+  Failed: row("Failed", "failed", [], { statistics: "failed" }),
+  TimedOut: row("TimedOut", "failed", [], { statistics: "failed" }),
+  Cancelling: row("Cancelling", "dismissed", ["Cancelled", "Failed", "Deleting"], { held: true }),
+  Cancelled: row("Cancelled", "dismissed", [], { statistics: "cancelled" }),
+  Deleting: row("Deleting", "dismissed", ["Deleted"], { pollerView: null, held: true }),
+  Deleted: row("Deleted", "dismissed", [], { pollerView: null })
 }
+
+/** The statuses whose row satisfies `f`, in code order: how adapters get a status list (SQL `IN (…)` included). */
+export const where = (f: (row: Row) => boolean): ReadonlyArray<JobStatus> => all.filter((s) => f(table[s]))
+
+/** Statuses of finished jobs. @category models */
+export const terminal: ReadonlyArray<JobStatus> = where((r) => r.terminal)
+/** Statuses of jobs waiting for a worker (OGC `accepted`): what `purgeQueue` cancels. @category models */
+export const queued: ReadonlyArray<JobStatus> = where((r) => r.ogc === "accepted")
+/** Statuses a dispatcher claims from. @category models */
+export const claimable: ReadonlyArray<JobStatus> = where((r) => r.claimable)
+/** Statuses of jobs held by a worker (see {@link Row.held}). @category models */
+export const held: ReadonlyArray<JobStatus> = where((r) => r.held)
+/** The statuses `statistics` counts in a bucket. @category combinators */
+export const inBucket = (bucket: StatisticsBucket): ReadonlyArray<JobStatus> => where((r) => r.statistics === bucket)
 
 /**
  * zod schema of a status word.

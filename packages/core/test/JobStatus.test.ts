@@ -50,6 +50,20 @@ describe("JobStatus", () => {
     ])
   })
 
+  it("names the status groups adapters use: queued, claimable, held by a worker, statistics buckets", () => {
+    assert.deepStrictEqual(JobStatus.queued, ["New", "Submitted", "Waiting"])
+    assert.deepStrictEqual(JobStatus.claimable, ["Submitted"])
+    assert.deepStrictEqual(JobStatus.held, ["Executing", "Cancelling", "Deleting"])
+    assert.deepStrictEqual(JobStatus.terminal, JobStatus.all.filter(JobStatus.isTerminal))
+    assert.deepStrictEqual(JobStatus.inBucket("succeeded"), ["Succeeded"])
+    assert.deepStrictEqual(JobStatus.inBucket("failed"), ["Failed", "TimedOut"])
+    assert.deepStrictEqual(JobStatus.inBucket("cancelled"), ["Cancelled"])
+    // Every finished job but a deleted one is counted somewhere; nothing unfinished is.
+    for (const s of JobStatus.all) {
+      assert.strictEqual(JobStatus.table[s].statistics !== null, JobStatus.isTerminal(s) && s !== "Deleted", s)
+    }
+  })
+
   it("a queued job cancels at once, an executing one through Cancelling, a finished one not at all", () => {
     assert.isTrue(JobStatus.cancelsAtOnce("Submitted"))
     assert.isTrue(JobStatus.cancelsAtOnce("Waiting"))
