@@ -1,75 +1,92 @@
 #!/usr/bin/env node
 /**
- * The composition root: configuration from the environment → SQLite job store, services file, engine, security
- * store → the Fastify server → listen. Prints where it listens and how to sign in; shuts down gracefully on SIGTERM
- * and SIGINT (running jobs get the engine's grace period).
+ * The composition root, and the only place that picks adapters: settings from the environment → storage (SQLite on
+ * the data folder) → engine, registry and accounts → the HTTP server, built as layers and launched. Prints where it
+ * listens and how to sign in; on SIGTERM or SIGINT the runtime interrupts the launch and the layers close in reverse
+ * order — the HTTP server stops taking requests, the engine gives running jobs its grace period, the databases close.
  *
  * @module
  */
-import { SecurityStore, Server } from "@geojobs/http-server"
-import { Cause, Effect, ManagedRuntime } from "effect"
-import { fromEnv } from "./ServerConfig.ts"
+import { NodeRuntime } from "@effect/platform-node"
+import { Accounts, Server } from "@geojobs/http-server"
+import { SqliteStorage } from "@geojobs/store-sqlite"
+import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { fromEnv, type ServerConfig } from "./ServerConfig.ts"
 
-const read = fromEnv(process.env)
-if (!read.ok) {
-  console.error(`GeoJobs cannot start; fix these settings:\n${read.problems.map((p) => `  ${p}`).join("\n")}`)
-  process.exit(1)
-}
-const config = read.config
+/** The storage layer: the one adapter choice of the app. */
+const storage = (config: ServerConfig) => SqliteStorage.layer({ dataDir: config.dataDir })
 
-const layer = Server.layer({
-  dataDir: config.dataDir,
-  servicesFile: config.servicesFile,
-  engine: { maxWorkers: config.workers }
-})
-const runtime = ManagedRuntime.make(layer)
-
-const started = await runtime.runPromiseExit(
-  Effect.flatMap(SecurityStore.SecurityStore, (store) => store.bootstrapAdmin(config.adminPassword))
-)
-if (started._tag === "Failure") {
-  const error = Cause.findErrorOption(started.cause)
-  console.error(
-    `GeoJobs cannot start: ${error._tag === "Some" ? (error.value as Error).message : Cause.pretty(started.cause)}`
+/** On a new security store, creates `admin` and says how to sign in. */
+const bootstrap = (config: ServerConfig) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const accounts = yield* Accounts.Accounts
+      return yield* accounts.bootstrapAdmin(config.adminPassword)
+    }).pipe(
+      Effect.tap((admin) =>
+        admin.created
+          ? Console.log(
+              admin.password === undefined
+                ? "  sign in as admin with the password in GEOJOBS_ADMIN_PASSWORD"
+                : `  sign in as admin with this generated password (shown once): ${admin.password}`
+            )
+          : Effect.void
+      )
+    )
   )
-  await runtime.dispose()
-  process.exit(1)
-}
-const admin = started.value
 
-const app = await Server.make({
-  runtime,
-  contextPath: config.contextPath,
-  baseUrl: config.baseUrl,
-  realStatusCodes: config.realStatusCodes,
-  logLevel: config.logLevel,
-  bodyLimitBytes: config.bodyLimitBytes
-})
-await app.listen({ port: config.port, host: config.host })
-const address = app.server.address()
-const port = typeof address === "object" && address !== null ? address.port : config.port
-const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host
-const base = config.baseUrl ?? `http://${shownHost}:${port}${config.contextPath}`
-console.log(`GeoJobs is listening on ${base}`)
-console.log(`  services directory: ${base}/rest/services`)
-console.log(`  admin jobs:         ${base}/admin/services/<folder>/<Name>.GPServer/jobs`)
-console.log(`  data:               ${config.dataDir}; services file: ${config.servicesFile}`)
-if (admin.created) {
-  console.log(
-    admin.password === undefined
-      ? "  sign in as admin with the password in GEOJOBS_ADMIN_PASSWORD"
-      : `  sign in as admin with this generated password (shown once): ${admin.password}`
+/** The whole server as one layer. */
+const app = (config: ServerConfig) => {
+  const services = Server.servicesLayer({
+    servicesFile: config.servicesFile,
+    engine: { dataDir: config.dataDir, maxWorkers: config.workers }
+  }).pipe(Layer.provideMerge(storage(config)))
+  const http = Server.layer({
+    port: config.port,
+    host: config.host,
+    contextPath: config.contextPath,
+    baseUrl: config.baseUrl,
+    realStatusCodes: config.realStatusCodes,
+    logLevel: config.logLevel,
+    bodyLimitBytes: config.bodyLimitBytes,
+    onListening: (port) => {
+      const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host
+      const base = config.baseUrl ?? `http://${shownHost}:${port}${config.contextPath}`
+      console.log(`GeoJobs is listening on ${base}`)
+      console.log(`  services directory: ${base}/rest/services`)
+      console.log(`  admin jobs:         ${base}/admin/services/<folder>/<Name>.GPServer/jobs`)
+      console.log(`  data:               ${config.dataDir}; services file: ${config.servicesFile}`)
+    }
+  })
+  // The sign-in hint is printed after the listening lines: building http first, then the bootstrap.
+  return bootstrap(config).pipe(Layer.provide(http), Layer.provide(services))
+}
+
+const main = Effect.suspend(() => {
+  const read = fromEnv(process.env)
+  if (!read.ok) {
+    return Effect.andThen(
+      Console.error(`GeoJobs cannot start; fix these settings:\n${read.problems.map((p) => `  ${p}`).join("\n")}`),
+      Effect.fail("settings" as const)
+    )
+  }
+  return Layer.launch(app(read.config)).pipe(
+    Effect.catch((error: unknown) =>
+      Effect.andThen(
+        Console.error(`GeoJobs cannot start: ${error instanceof Error ? error.message : String(error)}`),
+        Effect.fail("start" as const)
+      )
+    )
   )
-}
+})
 
-let stopping = false
-const stop = async (signal: string) => {
-  if (stopping) return
-  stopping = true
-  console.log(`GeoJobs: ${signal} received, shutting down`)
-  await app.close()
-  await runtime.dispose()
-  process.exit(0)
+// runMain interrupts the launch on these signals; this only says which one came.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => console.log(`GeoJobs: ${signal} received, shutting down`))
 }
-process.on("SIGTERM", () => void stop("SIGTERM"))
-process.on("SIGINT", () => void stop("SIGINT"))
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  // Stopped by SIGTERM or SIGINT (the interruption ran every finalizer): a clean stop, exit 0, as service managers
+  // expect; a failure to start is exit 1.
+  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+})

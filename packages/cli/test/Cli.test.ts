@@ -9,7 +9,8 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { AdminJob } from "@geojobs/core"
-import { TestServer } from "@geojobs/http-server"
+import { TestServer } from "@geojobs/http-server/testing"
+import { SqliteStorage } from "@geojobs/store-sqlite"
 import xterm from "@xterm/headless"
 import { build } from "tsdown"
 import pkg from "../package.json" with { type: "json" }
@@ -23,6 +24,7 @@ let home = ""
 
 beforeAll(async () => {
   server = await TestServer.start({
+    storage: (dataDir) => SqliteStorage.layer({ dataDir }),
     services: `${TestServer.defaultServices}  - folder: Test
     name: Survey
     tasks: [{module: ${JSON.stringify(join(import.meta.dirname, "support", "Survey.ts"))}}]

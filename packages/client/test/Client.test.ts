@@ -1,5 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { TestServer } from "@geojobs/http-server"
+import { TestServer } from "@geojobs/http-server/testing"
+import { SqliteStorage } from "@geojobs/store-sqlite"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { GeoJobs, GeoJobsClient, isTokenError } from "../src/index.ts"
@@ -12,6 +13,7 @@ const password = "client test password"
 
 beforeAll(async () => {
   server = await TestServer.start({
+    storage: (dataDir) => SqliteStorage.layer({ dataDir }),
     password,
     users: [{ username: "viewer", role: "viewer" }],
     engine: { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 300 }

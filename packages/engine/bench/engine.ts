@@ -6,12 +6,11 @@
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { availableParallelism, cpus, tmpdir } from "node:os"
 import { join } from "node:path"
-import { Entropy, JobStore, ServiceRef } from "@geojobs/core"
+import { Entropy, JobQueue, JobStore, ServiceRef } from "@geojobs/core"
+import { SqliteJobStore } from "@geojobs/store-sqlite"
 import { Effect, Layer } from "effect"
 import { Engine } from "../src/Engine.ts"
-import { JobQueue } from "../src/JobQueue.ts"
 import { ServiceRegistry } from "../src/ServiceRegistry.ts"
-import * as SqliteJobStore from "../src/SqliteJobStore.ts"
 
 const latencyJobs = Number(process.env.BENCH_LATENCY_JOBS ?? 400)
 const throughputJobs = Number(process.env.BENCH_JOBS ?? 6000)
@@ -49,7 +48,7 @@ const quantile = (sorted: ReadonlyArray<number>, q: number) =>
 
 const measure = (
   label: string,
-  storage: Layer.Layer<JobStore.JobStore | JobQueue, unknown>,
+  storage: Layer.Layer<JobStore.JobStore | JobQueue.JobQueue, unknown>,
   dataDir: string,
   jobsPerWorker = 1
 ) =>
@@ -106,7 +105,7 @@ const measure = (
   )
 
 const dir = mkdtempSync(join(tmpdir(), "geojobs-bench-"))
-const memory = JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory))
+const memory = JobQueue.JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory))
 const sqliteAt = (name: string) => SqliteJobStore.layer({ filename: join(dir, name, "jobs.sqlite") })
 const rows = await Effect.runPromise(
   Effect.all([
@@ -114,7 +113,7 @@ const rows = await Effect.runPromise(
     measure("SQLite file (WAL), 1 job per worker", sqliteAt("sqlite"), join(dir, "sqlite")),
     measure(
       "in-memory store (baseline), 8 jobs per worker",
-      JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory)),
+      JobQueue.JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory)),
       join(dir, "memory8"),
       8
     ),

@@ -12,12 +12,11 @@ import { mkdirSync, rmSync } from "node:fs"
 import { availableParallelism, hostname } from "node:os"
 import { join } from "node:path"
 import { MessageChannel } from "node:worker_threads"
-import { Entropy, Job, JobError, JobStatus, JobStore, type JobUrls, ServiceRef } from "@geojobs/core"
+import { Entropy, Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls, ServiceRef } from "@geojobs/core"
 import type { GPValue } from "@geojobs/tools"
 import { Clock, Context, Deferred, Effect, Fiber, FiberSet, Layer, Queue, Schedule } from "effect"
 import { Piscina } from "piscina"
 import { EngineStopped, NoSuchService, NoSuchTask } from "./EngineError.ts"
-import { JobQueue, type Owner } from "./JobQueue.ts"
 import { type ServiceDefinition, ServiceRegistry, type TaskDefinition } from "./ServiceRegistry.ts"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
@@ -122,8 +121,11 @@ export class Engine extends Context.Service<Engine, EngineShape>()("@geojobs/eng
    */
   static readonly layer = (
     options: EngineOptions
-  ): Layer.Layer<Engine, JobError.JobStoreError, JobStore.JobStore | JobQueue | ServiceRegistry | Entropy.Entropy> =>
-    Layer.effect(Engine, make(options))
+  ): Layer.Layer<
+    Engine,
+    JobError.JobStoreError,
+    JobStore.JobStore | JobQueue.JobQueue | ServiceRegistry | Entropy.Entropy
+  > => Layer.effect(Engine, make(options))
 }
 
 interface Running {
@@ -151,7 +153,7 @@ const errorText = (cause: unknown): string => {
 
 const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const store = yield* JobStore.JobStore
-  const queue = yield* JobQueue
+  const queue = yield* JobQueue.JobQueue
   const registry = yield* ServiceRegistry
   const entropy = yield* Entropy.Entropy
   const maxWorkers = Math.max(1, options.maxWorkers ?? availableParallelism())
@@ -188,7 +190,8 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   }
   let accepting = true
 
-  const limitFor = (service: JobUrls.ServicePath) => registry.find(service)?.maxConcurrentJobs ?? 0
+  // Each service's maxConcurrentJobs, as data the store evaluates inside its claim.
+  const limits = registry.services.map((s) => ({ service: s.ref, max: s.maxConcurrentJobs }))
   const definitionOf = (job: Job.Job) => {
     const service = registry.find(job.service)
     return { service, task: service?.tasks.get(job.task) }
@@ -454,7 +457,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
       if (free <= 0) continue
       // A claimed job must reach a runner: once the store has moved it to Executing, nothing may interrupt us.
       const claimed = yield* Effect.uninterruptible(
-        queue.claim({ owner: owner.id, max: free, limitFor }).pipe(
+        queue.claim({ owner: owner.id, max: free, limits }).pipe(
           Effect.catch((error) => Effect.as(Effect.logError("claim failed", error), [])),
           Effect.tap((jobs) => Effect.forEach(jobs, (job) => FiberSet.run(runs, runJob(job)), { discard: true }))
         )
@@ -463,21 +466,22 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     }
   })
 
-  const isAlive = (other: Owner, now: number): boolean => {
-    if (other.id === owner.id) return true
-    if (other.host === owner.host) {
+  /** Owners on this host whose process is gone (a crash is seen at once, not after the lease). */
+  const deadHere = (owners: ReadonlyArray<JobQueue.Owner>): ReadonlyArray<string> =>
+    owners.flatMap((other) => {
+      if (other.id === owner.id || other.host !== owner.host) return []
       try {
         process.kill(other.pid, 0)
+        return []
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ESRCH") return false
+        return (error as NodeJS.ErrnoException).code === "ESRCH" ? [other.id] : []
       }
-    }
-    return now - other.seen < leaseMs
-  }
+    })
 
   const recover = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const orphans = yield* queue.orphans((o) => isAlive(o, now))
+    const dead = deadHere(yield* queue.owners)
+    const orphans = yield* queue.orphans({ self: owner.id, now, leaseMs, dead })
     let count = 0
     for (const { job } of orphans) {
       if (running.has(job.id)) continue
@@ -660,7 +664,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     Effect.gen(function* () {
       let count = 0
       while (true) {
-        const page = yield* store.query({ service, statuses: ["New", "Submitted", "Waiting"], number: 500 })
+        const page = yield* store.query({ service, statuses: JobStatus.queued, number: 500 })
         if (page.results.length === 0) return count
         let progressed = false
         for (const job of page.results) {

@@ -5,7 +5,5 @@
  */
 export * as Engine from "./Engine.ts"
 export * as EngineError from "./EngineError.ts"
-export * as JobQueue from "./JobQueue.ts"
 export * as ServiceRegistry from "./ServiceRegistry.ts"
-export * as SqliteJobStore from "./SqliteJobStore.ts"
 export * as WorkerProtocol from "./WorkerProtocol.ts"

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { type Job, JobStore } from "@geojobs/core"
+import { SqliteJobStore } from "@geojobs/store-sqlite"
 import { Effect } from "effect"
 import { Engine } from "../src/Engine.ts"
-import * as SqliteJobStore from "../src/SqliteJobStore.ts"
 import { engineLayer, service, task, tempDir } from "./support/Harness.ts"
 
 const Test = { name: "Svc" }

@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Entropy, Job, JobStatus, JobStore, ServiceRef } from "@geojobs/core"
+import { SqliteJobStore } from "@geojobs/store-sqlite"
 import { Effect, Layer } from "effect"
-import * as SqliteJobStore from "../src/SqliteJobStore.ts"
 import { tempDir } from "./support/Harness.ts"
 
 const script = new URL("./support/EngineProcess.ts", import.meta.url).pathname

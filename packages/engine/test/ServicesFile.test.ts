@@ -2,10 +2,10 @@ import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Entropy, JobStore } from "@geojobs/core"
+import { SqliteJobStore } from "@geojobs/store-sqlite"
 import { Effect, Layer } from "effect"
 import { Engine } from "../src/Engine.ts"
 import { ServiceRegistry } from "../src/ServiceRegistry.ts"
-import * as SqliteJobStore from "../src/SqliteJobStore.ts"
 import { tempDir } from "./support/Harness.ts"
 
 const dataDir = tempDir()

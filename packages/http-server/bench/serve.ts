@@ -6,9 +6,10 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Engine } from "@geojobs/engine"
-import { Effect, ManagedRuntime } from "effect"
+import { SqliteStorage } from "@geojobs/store-sqlite"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import Fastify from "fastify"
-import { SecurityStore } from "../src/SecurityStore.ts"
+import { Accounts } from "../src/Accounts.ts"
 import * as Server from "../src/Server.ts"
 
 const [mode, arg] = process.argv.slice(2)
@@ -27,11 +28,13 @@ if (mode === "bare") {
   const dataDir = arg ?? "."
   const servicesFile = join(dataDir, "services.yaml")
   writeFileSync(servicesFile, "services:\n  - folder: System\n    name: Utilities\n    tasks: [{tool: Echo}]\n")
-  const layer = Server.layer({ dataDir, servicesFile, engine: { maxWorkers: 1 } })
+  const layer = Server.servicesLayer({ servicesFile, engine: { dataDir, maxWorkers: 1 } }).pipe(
+    Layer.provideMerge(SqliteStorage.layer({ dataDir }))
+  )
   const runtime = ManagedRuntime.make(layer)
   const job = await runtime.runPromise(
     Effect.gen(function* () {
-      yield* Effect.flatMap(SecurityStore, (s) => s.bootstrapAdmin("bench password 1"))
+      yield* Effect.flatMap(Accounts, (s) => s.bootstrapAdmin("bench password 1"))
       const engine = yield* Engine.Engine
       const submitted = yield* engine.submit({
         service: { folder: "System", name: "Utilities" },

@@ -8,17 +8,17 @@
  *
  * @module
  */
-import { AdminJob, JobStatus, JobStore, JobUrls, ServiceRef } from "@geojobs/core"
-import { Engine, JobQueue, ServiceRegistry } from "@geojobs/engine"
+import { AdminJob, JobQueue, JobStatus, JobStore, JobUrls, ServiceRef } from "@geojobs/core"
+import { Engine, ServiceRegistry } from "@geojobs/engine"
 import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
+import { TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import { BadRequest, NotFound } from "./Failure.ts"
 import { type Answer, authorize, type Call, call, run, type Services, type Settings, signedIn } from "./Handler.ts"
 import * as Html from "./Html.ts"
 import { segmentsAfter } from "./RestApi.ts"
 import * as Security from "./Security.ts"
-import { TokenRequired } from "./SecurityStore.ts"
 
 const reader = Effect.fnUntraced(function* (c: Call) {
   const p = yield* signedIn(c)

@@ -12,23 +12,44 @@
  *
  * @module
  */
-import { ErrorEnvelope, type JobStore } from "@geojobs/core"
-import type { Engine, JobQueue, ServiceRegistry } from "@geojobs/engine"
-import { Cause, Effect, Exit, type ManagedRuntime } from "effect"
+import { ErrorEnvelope, type JobQueue, type JobStore } from "@geojobs/core"
+import type { Engine, ServiceRegistry } from "@geojobs/engine"
+import { Cause, type Context, Effect, Exit } from "effect"
 import type { FastifyReply, FastifyRequest } from "fastify"
+import { Accounts, TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import { type Failure, Forbidden, fromError } from "./Failure.ts"
 import * as Html from "./Html.ts"
 import type * as Security from "./Security.ts"
-import { SecurityStore, TokenRequired } from "./SecurityStore.ts"
 
 /** The services a route may use. @category models */
 export type Services =
   | Engine.Engine
   | JobStore.JobStore
   | ServiceRegistry.ServiceRegistry
-  | SecurityStore
+  | Accounts
   | JobQueue.JobQueue
+
+/**
+ * Runs a route's program with the services: a `ManagedRuntime` of them, or {@link runnerOf} a layer's context.
+ *
+ * @category models
+ */
+export interface Runner {
+  readonly runPromise: <A, E>(effect: Effect.Effect<A, E, Services>) => Promise<A>
+  /** The exit's error may also be the runtime's own (a layer that failed to build), hence not only `E`. */
+  readonly runPromiseExit: <A, E>(effect: Effect.Effect<A, E, Services>) => Promise<Exit.Exit<A, unknown>>
+}
+
+/**
+ * A runner over services already built (inside a layer: `Effect.context<Services>()`).
+ *
+ * @category constructors
+ */
+export const runnerOf = (context: Context.Context<Services>): Runner => ({
+  runPromise: (effect) => Effect.runPromise(Effect.provideContext(effect, context)),
+  runPromiseExit: (effect) => Effect.runPromiseExit(Effect.provideContext(effect, context))
+})
 
 /**
  * Server settings shared by every route.
@@ -36,7 +57,7 @@ export type Services =
  * @category models
  */
 export interface Settings {
-  readonly runtime: ManagedRuntime.ManagedRuntime<Services, unknown>
+  readonly runtime: Runner
   /** `/arcgis` by default; `""` serves at the root. */
   readonly contextPath: string
   /** The public URL with context path; default: as each request reached the server. */
@@ -94,25 +115,26 @@ const cookieToken = (request: FastifyRequest): string | undefined => {
  *
  * @category constructors
  */
-export const principal: (call: Call) => Effect.Effect<Security.Principal | null, unknown, SecurityStore> =
-  Effect.fnUntraced(function* (call: Call) {
+export const principal: (call: Call) => Effect.Effect<Security.Principal | null, unknown, Accounts> = Effect.fnUntraced(
+  function* (call: Call) {
     const token =
       ArcGISRequest.token(call.request, call.params) ??
       (call.format === "html" && call.request.method === "GET" ? cookieToken(call.request) : undefined)
     if (token === undefined) return null
-    const store = yield* SecurityStore
+    const store = yield* Accounts
     return yield* store.verifyToken(token, {
       referer: ArcGISRequest.referer(call.request, call.params),
       ip: call.request.ip
     })
-  })
+  }
+)
 
 /**
  * The principal, who must exist (499 Token Required otherwise).
  *
  * @category constructors
  */
-export const signedIn = (call: Call): Effect.Effect<Security.Principal, unknown, SecurityStore> =>
+export const signedIn = (call: Call): Effect.Effect<Security.Principal, unknown, Accounts> =>
   Effect.flatMap(principal(call), (p) => (p === null ? Effect.fail(new TokenRequired()) : Effect.succeed(p)))
 
 /**

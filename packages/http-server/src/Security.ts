@@ -2,7 +2,7 @@
  * Roles, privileges and the access rules of GeoJobs, after ArcGIS's model (arcgis-api.md §2.7, §10.2): built-in roles
  * administrator, publisher, user and viewer, custom roles built from the privilege list, per-service access (public or
  * listed roles), the seed's job pages for the Geoprocessing (or Feature layer) privilege or the Publisher or
- * Administrator role, and destructive job operations for administrators. Pure rules; storage is `SecurityStore`.
+ * Administrator role, and destructive job operations for administrators. Pure rules; sign-in and tokens are `Accounts`.
  *
  * @module
  */

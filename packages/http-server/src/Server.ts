@@ -7,24 +7,23 @@
  * @module
  */
 
-import { join } from "node:path"
 import formbody from "@fastify/formbody"
 import helmet from "@fastify/helmet"
 import rateLimit from "@fastify/rate-limit"
-import { Entropy, type JobStatus, ServiceRef } from "@geojobs/core"
-import { Engine, JobQueue, ServiceRegistry, SqliteJobStore } from "@geojobs/engine"
-import { Effect, Layer, type ManagedRuntime } from "effect"
+import { Entropy, JobQueue, type JobStatus, type JobStore, type SecurityStore, ServiceRef } from "@geojobs/core"
+import { Engine, ServiceRegistry } from "@geojobs/engine"
+import { Data, Effect, Layer } from "effect"
 import Fastify, {
   type FastifyInstance,
   type FastifyPluginAsync,
   type FastifyServerOptions,
   LogController
 } from "fastify"
+import { Accounts } from "./Accounts.ts"
 import * as AdminApi from "./AdminApi.ts"
-import { call, type Services, type Settings, sendFailure } from "./Handler.ts"
+import { call, type Runner, runnerOf, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
 import * as RestApi from "./RestApi.ts"
-import { SecurityStore } from "./SecurityStore.ts"
 import * as TokenApi from "./TokenApi.ts"
 
 /**
@@ -33,7 +32,8 @@ import * as TokenApi from "./TokenApi.ts"
  * @category models
  */
 export interface Options {
-  readonly runtime: ManagedRuntime.ManagedRuntime<Services, unknown>
+  /** Runs the routes' programs: a `ManagedRuntime` of the services, or what `layer` makes of them. */
+  readonly runtime: Runner
   /** Default `/arcgis`. */
   readonly contextPath?: string | undefined
   readonly baseUrl?: string | undefined
@@ -217,25 +217,86 @@ export const make = async (
 }
 
 /**
- * Everything the routes need, on one data folder: the SQLite job store (`jobs.sqlite`), the services file's registry,
- * the engine, and the security store (`security.sqlite`). Make a `ManagedRuntime` of it for `make` or `plugin`.
+ * The server could not start listening (the port is taken, the address does not exist).
+ *
+ * @category errors
+ */
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly address: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `Cannot listen on ${this.address}: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+  }
+}
+
+/**
+ * Where and how the server listens, with the plugin's and Fastify's settings.
+ *
+ * @category models
+ */
+export interface ListenOptions extends Omit<Options, "runtime"> {
+  readonly port: number
+  readonly host: string
+  readonly logLevel?: string | undefined
+  readonly bodyLimitBytes?: number | undefined
+  readonly logStream?: NodeJS.WritableStream | undefined
+  /** Called once listening, with the port (useful with port 0). */
+  readonly onListening?: ((port: number) => void) | undefined
+}
+
+/**
+ * The HTTP server as a layer over the services the routes need (whichever storage provides them): it listens when
+ * built and closes — no new requests, in-flight ones answered — when released, before the services under it go.
  *
  * @category layers
  */
-export const layer = (options: {
-  readonly dataDir: string
+export const layer = (options: ListenOptions): Layer.Layer<never, ListenError, Services> =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const runtime = runnerOf(yield* Effect.context<Services>())
+      const app = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const server = await make({ ...options, runtime })
+            try {
+              await server.listen({ port: options.port, host: options.host })
+            } catch (error) {
+              await server.close()
+              throw error
+            }
+            return server
+          },
+          catch: (cause) => new ListenError({ address: `${options.host}:${options.port}`, cause })
+        }),
+        (server) => Effect.promise(() => server.close())
+      )
+      const address = app.server.address()
+      options.onListening?.(typeof address === "object" && address !== null ? address.port : options.port)
+    })
+  )
+
+/**
+ * What the routes need beside storage: the services file's registry, the engine (started with the layer, shut down
+ * gracefully on release) and accounts. It requires the storage ports and picks none: the app (or a test) provides
+ * them — `Layer.provideMerge(storage)` keeps the stores in the output, as `Services` has them.
+ *
+ * @category layers
+ */
+export const servicesLayer = (options: {
   readonly servicesFile: string
-  readonly engine?: Omit<Engine.EngineOptions, "dataDir"> | undefined
+  readonly engine: Engine.EngineOptions
+  readonly maxTokenMinutes?: number | undefined
 }) =>
   Layer.mergeAll(
-    Engine.Engine.layer({ ...options.engine, dataDir: options.dataDir }).pipe(
+    Engine.Engine.layer(options.engine).pipe(
       Layer.provideMerge(
-        Layer.mergeAll(
-          SqliteJobStore.layer({ filename: join(options.dataDir, "jobs.sqlite") }),
-          ServiceRegistry.ServiceRegistry.layerFile(options.servicesFile),
-          Entropy.Entropy.layer
-        )
+        Layer.mergeAll(ServiceRegistry.ServiceRegistry.layerFile(options.servicesFile), Entropy.Entropy.layer)
       )
     ),
-    SecurityStore.layer({ filename: join(options.dataDir, "security.sqlite") })
-  )
+    Accounts.layer({ maxTokenMinutes: options.maxTokenMinutes })
+  ) satisfies Layer.Layer<
+    Exclude<Services, JobStore.JobStore | JobQueue.JobQueue>,
+    unknown,
+    JobStore.JobStore | JobQueue.JobQueue | SecurityStore.SecurityStore
+  >

@@ -9,17 +9,17 @@
  */
 import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
+import { Accounts } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import { BadRequest } from "./Failure.ts"
 import { type Answer, authorize, type Call, call, run, type Settings, signedIn } from "./Handler.ts"
 import * as Html from "./Html.ts"
 import * as Security from "./Security.ts"
-import { SecurityStore } from "./SecurityStore.ts"
 
 const clients = ["referer", "ip", "requestip"] as const
 
 const generate = Effect.fnUntraced(function* (c: Call) {
-  const store = yield* SecurityStore
+  const store = yield* Accounts
   const p = c.params
   const legacy = (p.request ?? "").toLowerCase() === "gettoken"
   const expiration = p.expiration === undefined || p.expiration === "" ? undefined : Number(p.expiration)
@@ -65,7 +65,7 @@ const tokenFormPage = (c: Call, action: string) =>
   })
 
 const login = Effect.fnUntraced(function* (c: Call) {
-  const store = yield* SecurityStore
+  const store = yield* Accounts
   const next = c.params.next?.startsWith("/") ? c.params.next : c.home
   if (c.request.method === "GET") {
     return {
@@ -99,7 +99,7 @@ const login = Effect.fnUntraced(function* (c: Call) {
 })
 
 const logout = Effect.fnUntraced(function* (c: Call) {
-  const store = yield* SecurityStore
+  const store = yield* Accounts
   const cookie = /(?:^|;\s*)geojobs_token=([^;]+)/.exec(c.request.headers.cookie ?? "")?.[1]
   if (cookie !== undefined) yield* store.revokeToken(decodeURIComponent(cookie)).pipe(Effect.ignore)
   return {
@@ -109,7 +109,7 @@ const logout = Effect.fnUntraced(function* (c: Call) {
 })
 
 const usersAndRoles = Effect.fnUntraced(function* (c: Call, path: string) {
-  const store = yield* SecurityStore
+  const store = yield* Accounts
   const p = yield* signedIn(c)
   yield* authorize(p, Security.canManageUsers(p), "Managing users and roles needs the Administrator role.")
   const post = c.request.method === "POST"

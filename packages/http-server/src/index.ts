@@ -4,6 +4,7 @@
  *
  * @module
  */
+export * as Accounts from "./Accounts.ts"
 export * as AdminApi from "./AdminApi.ts"
 export * as ArcGISRequest from "./ArcGISRequest.ts"
 export * as Failure from "./Failure.ts"
@@ -12,7 +13,5 @@ export * as Html from "./Html.ts"
 export * as Metrics from "./Metrics.ts"
 export * as RestApi from "./RestApi.ts"
 export * as Security from "./Security.ts"
-export * as SecurityStore from "./SecurityStore.ts"
 export * as Server from "./Server.ts"
-export * as TestServer from "./TestServer.ts"
 export * as TokenApi from "./TokenApi.ts"

@@ -1,8 +1,8 @@
 import { hash } from "node:crypto"
 import { join } from "node:path"
-import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { ErrorEnvelope, RestJob } from "@geojobs/core"
+import { SqliteDatabase } from "@geojobs/store-sqlite"
 import { password, start, type TestServer } from "./support/TestServer.ts"
 
 let server: TestServer
@@ -292,7 +292,7 @@ describe("GP REST API: access to restricted services", () => {
     const path = "/arcgis/rest/services/System/Utilities/GPServer?f=json"
     assert.deepStrictEqual((await inject("GET", `${path}&token=${token}`)).json().tasks, ["Echo", "Sleep"])
     // Age the token in the security database itself, as time would.
-    const db = new DatabaseSync(join(server.dataDir, "security.sqlite"))
+    const db = SqliteDatabase.open({ filename: join(server.dataDir, "security.sqlite") }, [])
     const aged = db
       .prepare("UPDATE tokens SET expires = ? WHERE digest = ?")
       .run(Date.now() - 1000, hash("sha256", token, "hex"))

@@ -8,6 +8,7 @@ const root = new URL("../../..", import.meta.url).pathname
 const published = [
   "packages/core",
   "packages/tools",
+  "packages/store-sqlite",
   "packages/engine",
   "packages/http-server",
   "packages/client",
@@ -64,7 +65,8 @@ describe("the published packages, installed from their tarballs into an empty pr
 import { JobStatus, AdminJob } from "@geojobs/core"
 import { Arbitraries } from "@geojobs/core/testing"
 import { Builtin, ToolModule } from "@geojobs/tools"
-import { Engine, SqliteJobStore } from "@geojobs/engine"
+import { Engine } from "@geojobs/engine"
+import { SqliteStorage } from "@geojobs/store-sqlite"
 import { Server } from "@geojobs/http-server"
 import { GeoJobsClient } from "@geojobs/client"
 import { Effect } from "effect"
@@ -76,7 +78,7 @@ console.log(JSON.stringify({
   echo: echo.name,
   echoFromDist: Builtin.modules.Echo.endsWith("/dist/builtin/Echo.js"),
   engine: typeof Engine.Engine.layer,
-  store: typeof SqliteJobStore.layer,
+  store: typeof SqliteStorage.layer,
   server: typeof Server.make,
   client: typeof GeoJobsClient.connect
 }))

@@ -11,73 +11,14 @@
  *
  * @module
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import type { Entropy } from "../Entropy.ts"
 import * as Job from "../Job.ts"
 import { JobStore } from "../JobStore.ts"
 import type { ServiceRef } from "../ServiceRef.ts"
-import { deriveServiceId } from "../ServiceRef.ts"
+import { ContractViolation, expect, failsWith, geometry, same, unicode, utilities } from "./Contract.ts"
 
-/**
- * A store broke the contract.
- *
- * @category errors
- */
-export class ContractViolation extends Data.TaggedError("ContractViolation")<{ readonly expectation: string }> {
-  override get message(): string {
-    return `JobStore contract: ${this.expectation}`
-  }
-}
-
-const expect = (ok: boolean, expectation: string): Effect.Effect<void, ContractViolation> =>
-  ok ? Effect.void : Effect.fail(new ContractViolation({ expectation }))
-
-/** Canonical JSON: object keys sorted, so stores may rebuild objects in any key order. */
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        )
-      : v
-  )
-
-const same = (a: unknown, b: unknown, what: string) =>
-  expect(canonical(a) === canonical(b), `${what}: expected ${canonical(b)}, got ${canonical(a)}`)
-
-const failsWith = <A, E extends { readonly _tag: string }, R>(
-  effect: Effect.Effect<A, E, R>,
-  tag: string,
-  what: string
-): Effect.Effect<void, ContractViolation, R> =>
-  Effect.flatMap(Effect.result(effect), (result) =>
-    result._tag === "Failure" && result.failure._tag === tag
-      ? Effect.void
-      : Effect.fail(
-          new ContractViolation({
-            expectation: `${what} should fail with ${tag}, got ${result._tag === "Failure" ? result.failure._tag : "success"}`
-          })
-        )
-  )
-
-const geometry: ServiceRef = {
-  folder: "Analysis",
-  name: "Geometry",
-  type: "GPServer",
-  serviceId: deriveServiceId("Analysis", "Geometry")
-}
-const utilities: ServiceRef = {
-  folder: "System",
-  name: "Utilities",
-  type: "GPServer",
-  serviceId: deriveServiceId("System", "Utilities")
-}
-const unicode: ServiceRef = {
-  folder: "Projekte Süd",
-  name: "Straßen Puffer",
-  type: "GPServer",
-  serviceId: deriveServiceId("Projekte Süd", "Straßen Puffer")
-}
+export { ContractViolation }
 
 const base = 1_700_000_000_000
 

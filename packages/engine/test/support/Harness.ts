@@ -6,10 +6,10 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Entropy, type Job, ServiceRef } from "@geojobs/core"
+import { SqliteJobStore } from "@geojobs/store-sqlite"
 import { Effect, Layer } from "effect"
 import { Engine, type EngineOptions } from "../../src/Engine.ts"
 import { type ServiceDefinition, ServiceRegistry, type TaskDefinition } from "../../src/ServiceRegistry.ts"
-import * as SqliteJobStore from "../../src/SqliteJobStore.ts"
 
 export const toolsUrl = new URL("./TestTools.ts", import.meta.url).href
 

@@ -3,8 +3,10 @@
  * temporary folder, real worker threads, a services file with public and role-restricted services, and users of every
  * built-in role.
  */
+
+import { SqliteStorage } from "@geojobs/store-sqlite"
 import type { FastifyInstance } from "fastify"
-import * as Shared from "../../src/TestServer.ts"
+import { TestServer as Shared } from "../../src/testing/index.ts"
 
 export const password = "correct horse battery"
 
@@ -20,6 +22,7 @@ export const start = async (
   options: { realStatusCodes?: boolean; tokenRequestsPerMinute?: number; logStream?: NodeJS.WritableStream } = {}
 ): Promise<TestServer> => {
   const server = await Shared.start({
+    storage: (dataDir) => SqliteStorage.layer({ dataDir }),
     services: `services:
   - folder: System
     name: Utilities

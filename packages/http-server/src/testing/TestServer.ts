@@ -1,18 +1,19 @@
 /**
- * A real GeoJobs server for tests — ours and those of people writing tools or clients: the services file you give, a
- * SQLite job store and security store in a fresh temporary folder, real worker threads, an `admin` and any users you
- * name, and (unless `listen: false`) a real port on 127.0.0.1. Nothing is faked.
+ * A real GeoJobs server for tests — ours and those of people writing tools or clients: the services file you give, the
+ * storage you choose (e.g. `@geojobs/store-sqlite` on the fresh temporary folder it is given), real worker threads,
+ * an `admin` and any users you name, and (unless `listen: false`) a real port on 127.0.0.1. Nothing is faked.
  *
  * @module
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { JobQueue, JobStore, SecurityStore } from "@geojobs/core"
 import type { Engine } from "@geojobs/engine"
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import type { FastifyInstance } from "fastify"
-import { SecurityStore } from "./SecurityStore.ts"
-import * as Server from "./Server.ts"
+import { Accounts } from "../Accounts.ts"
+import * as Server from "../Server.ts"
 
 /**
  * The services `start` publishes unless told otherwise: `System/Utilities` (Echo, Sleep), the synchronous
@@ -33,6 +34,10 @@ export const defaultServices = `services:
 
 /** @category models */
 export interface Options {
+  /** The storage, on the server's fresh data folder. */
+  readonly storage: (
+    dataDir: string
+  ) => Layer.Layer<JobStore.JobStore | JobQueue.JobQueue | SecurityStore.SecurityStore, unknown>
   /** The services file's YAML text (default `defaultServices`). */
   readonly services?: string | undefined
   /** The password of `admin` and of every user in `users`. */
@@ -69,15 +74,17 @@ export const start = async (options: Options): Promise<TestServer> => {
   const servicesFile = join(dataDir, "services.yaml")
   writeFileSync(servicesFile, options.services ?? defaultServices)
   const runtime = ManagedRuntime.make(
-    Server.layer({
-      dataDir,
+    Server.servicesLayer({
       servicesFile,
-      engine: options.engine ?? { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 500 }
-    })
+      engine: {
+        dataDir,
+        ...(options.engine ?? { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 500 })
+      }
+    }).pipe(Layer.provideMerge(options.storage(dataDir)))
   )
   await runtime.runPromise(
     Effect.gen(function* () {
-      const store = yield* SecurityStore
+      const store = yield* Accounts
       yield* store.bootstrapAdmin(options.password)
       for (const user of options.users ?? []) {
         yield* store.createUser({ username: user.username, password: options.password, role: user.role })

@@ -2,12 +2,12 @@ import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { SqliteDatabase, SqliteSecurityStore } from "@geojobs/store-sqlite"
 import { Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import { Accounts, InvalidToken, TokenRequired } from "../src/Accounts.ts"
 import { privileges } from "../src/Security.ts"
-import { InvalidToken, SecurityStore, TokenRequired } from "../src/SecurityStore.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "geojobs-security-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -17,8 +17,8 @@ const newFile = () => join(dir, `security-${++n}.sqlite`)
 /** Builds a store on `filename` in the test's scope; two calls on one file stand for two server processes. */
 const open = (filename: string, maxTokenMinutes?: number) =>
   Effect.map(
-    Layer.build(SecurityStore.layer(maxTokenMinutes === undefined ? { filename } : { filename, maxTokenMinutes })),
-    (context) => Context.get(context, SecurityStore)
+    Layer.build(Accounts.layer({ maxTokenMinutes }).pipe(Layer.provide(SqliteSecurityStore.layer({ filename })))),
+    (context) => Context.get(context, Accounts)
   )
 
 const password = "correct horse battery"
@@ -38,7 +38,7 @@ const setup = (maxTokenMinutes?: number) =>
 
 /** Every text value in every table of the file, to look for secrets that must not be there. */
 const dump = (filename: string): string => {
-  const db = new DatabaseSync(filename, { readOnly: true })
+  const db = SqliteDatabase.open({ filename }, [])
   try {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
     return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM "${t.name}"`).all()))
@@ -144,7 +144,7 @@ describe("users", () => {
       const { store, filename } = yield* setup()
       const text = dump(filename)
       assert.notInclude(text, password)
-      const db = new DatabaseSync(filename, { readOnly: true })
+      const db = SqliteDatabase.open({ filename }, [])
       const rows = db.prepare("SELECT password FROM users ORDER BY username").all() as Array<{ password: string }>
       db.close()
       assert.lengthOf(rows, 2)
@@ -436,7 +436,7 @@ describe("tokens", () => {
       const text = dump(filename)
       assert.notInclude(text, token)
       assert.notInclude(text, Buffer.from(token, "base64url").toString("hex"))
-      const db = new DatabaseSync(filename, { readOnly: true })
+      const db = SqliteDatabase.open({ filename }, [])
       const rows = db.prepare("SELECT * FROM tokens").all() as Array<Record<string, unknown>>
       db.close()
       assert.lengthOf(rows, 1)
@@ -453,7 +453,7 @@ describe("tokens", () => {
       const kept = yield* store.issueToken({ username: "analyst", client: "requestip", expirationMinutes: 60 })
       yield* TestClock.adjust(2 * minute)
       assert.strictEqual(yield* store.purgeExpiredTokens(), 1)
-      const db = new DatabaseSync(filename, { readOnly: true })
+      const db = SqliteDatabase.open({ filename }, [])
       const count = (db.prepare("SELECT count(*) AS n FROM tokens").get() as { n: number }).n
       db.close()
       assert.strictEqual(count, 1)
@@ -596,7 +596,7 @@ describe("several processes on one file", () => {
       const { token } = yield* store.issueToken({ username: "boss", client: "requestip" })
       const reopened = yield* open(filename)
       assert.strictEqual((yield* reopened.verifyToken(token, {})).username, "boss")
-      const db = new DatabaseSync(filename, { readOnly: true })
+      const db = SqliteDatabase.open({ filename }, [])
       const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version
       const mode = (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode
       db.close()

@@ -1,0 +1,20 @@
+import { describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { Entropy, JobQueue, JobStore } from "../src/index.ts"
+import { JobQueueSuite } from "../src/testing/index.ts"
+
+// The queue contract on the in-memory layers, a fresh store and queue per case.
+describe("JobQueue.layerMemory passes the JobQueue contract", () => {
+  for (const [name, test] of Object.entries(JobQueueSuite.cases)) {
+    it.effect(name, () =>
+      test.pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            JobQueue.JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory)),
+            Entropy.Entropy.layerSeeded(7)
+          )
+        )
+      )
+    )
+  }
+})

@@ -1,0 +1,194 @@
+/**
+ * One node:sqlite database as the stores use it: opened in WAL mode with a busy timeout (several processes share a
+ * file), migrated under the write lock (`PRAGMA user_version` counts the migrations run), closed with its layer;
+ * synchronous work run as Effects whose domain outcomes stay typed while anything thrown becomes the store's own
+ * error; and group commit for writes. The job store and the security store are built on it.
+ *
+ * @module
+ */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { DatabaseSync, type StatementSync } from "node:sqlite"
+import { Effect } from "effect"
+
+/**
+ * Where and how to open a database.
+ *
+ * @category models
+ */
+export interface Options {
+  /** A file path, or `:memory:` for a private in-memory database. */
+  readonly filename: string
+  /**
+   * `normal` (the default): a committed write survives a process crash; an OS crash may lose the last commits.
+   * `full` closes that gap at the cost of an fsync per commit.
+   */
+  readonly synchronous?: "normal" | "full" | undefined
+  /** How long a writer waits for another process's transaction, in milliseconds (default 5000). */
+  readonly busyTimeoutMs?: number | undefined
+}
+
+/**
+ * Opens the database and applies the migrations not yet run, in order. Throws what node:sqlite throws; callers wrap
+ * it in their error (see {@link acquire}).
+ *
+ * @category constructors
+ */
+export const open = (options: Options, migrations: ReadonlyArray<string>): DatabaseSync => {
+  if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true })
+  const db = new DatabaseSync(options.filename)
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`)
+    db.exec("PRAGMA journal_mode = WAL")
+    db.exec(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+    db.exec("PRAGMA foreign_keys = ON")
+    // Two processes may start at once on a new file: the write lock makes exactly one of them migrate.
+    transaction(db, () => {
+      const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version
+      for (const [i, sql] of migrations.entries()) if (i >= version) db.exec(sql)
+      if (version < migrations.length) db.exec(`PRAGMA user_version = ${migrations.length}`)
+    })
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  return db
+}
+
+/**
+ * The database as a scoped resource: opened (failing with `onError`) and closed when the scope ends.
+ *
+ * @category constructors
+ */
+export const acquire = <E>(
+  options: Options,
+  migrations: ReadonlyArray<string>,
+  onError: (operation: string, cause: unknown) => E
+) =>
+  Effect.acquireRelease(
+    Effect.try({ try: () => open(options, migrations), catch: (cause) => onError(`open ${options.filename}`, cause) }),
+    (db) => Effect.sync(() => db.isOpen && db.close())
+  )
+
+/**
+ * Runs `f` in a write transaction (BEGIN IMMEDIATE takes the write lock at once, so reads inside are current).
+ *
+ * @category combinators
+ */
+export const transaction = <A>(db: DatabaseSync, f: () => A): A => {
+  db.exec("BEGIN IMMEDIATE")
+  try {
+    const result = f()
+    db.exec("COMMIT")
+    return result
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK")
+    throw error
+  }
+}
+
+/**
+ * What synchronous database work answers: a value, or a domain error (anything thrown is an infrastructure error).
+ *
+ * @category models
+ */
+export type Outcome<A, E> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: E }
+
+/** @category constructors */
+export const ok = <A>(value: A): Outcome<A, never> => ({ ok: true, value })
+/** @category constructors */
+export const err = <E>(error: E): Outcome<never, E> => ({ ok: false, error })
+
+/**
+ * Runs synchronous database work as an Effect: domain outcomes stay typed, anything thrown becomes `onError`'s error.
+ *
+ * @category constructors
+ */
+export const runner =
+  <F>(onError: (operation: string, cause: unknown) => F) =>
+  <A, E>(operation: string, f: () => Outcome<A, E>): Effect.Effect<A, E | F> =>
+    Effect.suspend((): Effect.Effect<A, E | F> => {
+      let outcome: Outcome<A, E>
+      try {
+        outcome = f()
+      } catch (cause) {
+        return Effect.fail(onError(operation, cause))
+      }
+      return outcome.ok ? Effect.succeed(outcome.value) : Effect.fail(outcome.error)
+    })
+
+/**
+ * Group commit: writes requested in the same turn of the event loop run in one transaction, and each is acknowledged
+ * once that transaction has committed. Under concurrent submitters this turns many commits (each a WAL append) into
+ * one; a lone write waits only for the next turn. A write that fails (a duplicate id, say) fails alone: it runs in a
+ * savepoint of its own, so it leaves nothing behind.
+ *
+ * @category constructors
+ */
+export const groupCommit = <F>(db: DatabaseSync, onError: (operation: string, cause: unknown) => F) => {
+  interface Pending {
+    readonly operation: string
+    readonly work: () => Outcome<unknown, unknown>
+    readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  }
+  let pending: Array<Pending> = []
+  const flush = () => {
+    const items = pending
+    pending = []
+    const outcomes: Array<{ readonly outcome?: Outcome<unknown, unknown>; readonly thrown?: unknown }> = []
+    try {
+      db.exec("BEGIN IMMEDIATE")
+      for (const item of items) {
+        db.exec("SAVEPOINT item")
+        try {
+          outcomes.push({ outcome: item.work() })
+          db.exec("RELEASE item")
+        } catch (thrown) {
+          db.exec("ROLLBACK TO item")
+          db.exec("RELEASE item")
+          outcomes.push({ thrown })
+        }
+      }
+      db.exec("COMMIT")
+    } catch (cause) {
+      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK")
+      for (const item of items) item.resume(Effect.fail(onError(item.operation, cause)))
+      return
+    }
+    items.forEach((item, i) => {
+      const { outcome, thrown } = outcomes[i] ?? {}
+      if (outcome === undefined) item.resume(Effect.fail(onError(item.operation, thrown)))
+      else item.resume(outcome.ok ? Effect.succeed(outcome.value) : Effect.fail(outcome.error))
+    })
+  }
+  return <A, E>(operation: string, work: () => Outcome<A, E>): Effect.Effect<A, E | F> =>
+    Effect.callback<A, E | F>((resume) => {
+      pending.push({ operation, work, resume: resume as Pending["resume"] })
+      if (pending.length === 1) setImmediate(flush)
+    })
+}
+
+/**
+ * Prepared statements by their text, each compiled once (a dynamic query's few shapes included).
+ *
+ * @category constructors
+ */
+export const statements = (db: DatabaseSync): ((text: string) => StatementSync) => {
+  const cache = new Map<string, StatementSync>()
+  return (text) => {
+    let statement = cache.get(text)
+    if (statement === undefined) {
+      statement = db.prepare(text)
+      cache.set(text, statement)
+    }
+    return statement
+  }
+}
+
+/**
+ * A status (or any text) list as SQL literals for `IN (…)`. Only for values from core's tables, never user input.
+ *
+ * @category constructors
+ */
+export const literals = (values: ReadonlyArray<string>): string =>
+  values.map((v) => `'${v.replaceAll("'", "''")}'`).join(", ")
