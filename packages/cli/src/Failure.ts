@@ -16,6 +16,12 @@ export const error = 1
 /** Exit code for a command line that cannot be used. */
 export const usage = 2
 
+/** A failure that ends the process with `message` and `exitCode` (default: an error, 1). @category constructors */
+export const make = (message: string, exitCode: number = error): Failure => new Failure({ message, exitCode })
+
+/** A command line that cannot be used (exit 2): `message` says what is wrong with it. @category constructors */
+export const badUsage = (message: string): Failure => make(message, usage)
+
 /** The exit code for a job that ended in `status`: 0 when it has results, else 10 + the status number. */
 export const forStatus = (status: JobStatus.JobStatus): number =>
   JobStatus.hasResults(status) ? 0 : 10 + JobStatus.code(status)

@@ -7,6 +7,7 @@
  */
 import { JobStatus } from "@geojobs/core"
 import Table from "cli-table3"
+import { Flag } from "effect/cli"
 import pc from "picocolors"
 
 /** @category models */
@@ -37,6 +38,14 @@ export interface Output {
   readonly note: (text: string) => void
 }
 
+/** `--json`, which every command takes: print the server's documents as JSON. */
+export const flags = {
+  json: Flag.Boolean("json").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("Print JSON (the server's documents) instead of text")
+  )
+}
+
 /** Whether colour is wanted on a stream: NO_COLOR and FORCE_COLOR win over the terminal check (no-color.org). */
 export const colorEnabled = (isTTY: boolean, env: NodeJS.ProcessEnv = process.env): boolean =>
   env.NO_COLOR !== undefined && env.NO_COLOR !== ""
@@ -60,6 +69,16 @@ export const paintStatus = (colors: Colors, word: string, text: string = word): 
     : JobStatus.isTerminal(status)
       ? colors.red(text)
       : colors.yellow(text)
+}
+
+/** A count with its noun, `1 job` or `3 jobs`. */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
+
+/** A value short enough for a table cell: text as it is, anything else as JSON, cut at 40 characters. */
+export const compact = (value: unknown): string => {
+  if (value === undefined || value === null || value === "") return ""
+  const text = typeof value === "string" ? value : JSON.stringify(value)
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text
 }
 
 /** @category constructors */

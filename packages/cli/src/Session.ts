@@ -2,19 +2,36 @@
  * Which server a command talks to and with which token: `GEOJOBS_URL` / `GEOJOBS_TOKEN` (or `GEOJOBS_USERNAME` +
  * `GEOJOBS_PASSWORD`, signing in without saving anything, for scripts and CI), else the saved profile (`--profile`,
  * `GEOJOBS_PROFILE`, default `default`); a job URL given on the command line picks the server it belongs to. Also reads
- * the job a command names: a job URL, or a service and a job id.
+ * the job a command names: a job URL, or a service and a job id. Owns the `--profile` flag every command takes, the
+ * `<job>` argument, and `jobCommand`, the shape of a command about one job.
  *
  * @module
  */
 import { type Client, ClientError, type JobRef, make } from "@geojobs/client"
-import { Effect } from "effect"
-import { Failure } from "./Failure.ts"
+import { Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as Failure from "./Failure.ts"
+import * as Output from "./Output.ts"
 import * as Profile from "./Profile.ts"
 
-/** The connection flags every server command takes. @category models */
-export interface Flags {
-  readonly profile: string | undefined
+/** `--profile`, which every command takes: the saved sign-in to use. */
+export const flags = {
+  profile: Flag.String("profile").pipe(
+    Flag.withDescription("Saved sign-in to use (default: $GEOJOBS_PROFILE or `default`)"),
+    Flag.optional
+  )
 }
+
+/** The connection flags every command takes, as parsed. @category models */
+export interface Flags {
+  readonly profile: Option.Option<string>
+}
+
+/** The `<job>` argument: a job URL, or the service and the job id. */
+export const jobArgument = Argument.String("job").pipe(
+  Argument.withDescription("The job: its URL, or the service (Folder/Name) and the job id"),
+  Argument.variadic({ min: 1, max: 2 })
+)
 
 const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === "" ? undefined : s)
 
@@ -28,7 +45,7 @@ const normalize = (url: string) => url.replace(/\/+$/, "")
 
 /** The profile name in effect. */
 export const profileName = (flags: Flags, env: NodeJS.ProcessEnv = process.env): string =>
-  nonEmpty(flags.profile) ?? nonEmpty(env.GEOJOBS_PROFILE) ?? "default"
+  nonEmpty(Option.getOrUndefined(flags.profile)) ?? nonEmpty(env.GEOJOBS_PROFILE) ?? "default"
 
 /**
  * A client for the server in effect (`forUrl`: the server a job URL on the command line belongs to).
@@ -37,7 +54,7 @@ export const connect = (
   flags: Flags,
   forUrl?: string,
   env: NodeJS.ProcessEnv = process.env
-): Effect.Effect<Client, ClientError | Profile.ProfileError | Failure> =>
+): Effect.Effect<Client, ClientError | Profile.ProfileError | Failure.Failure> =>
   Effect.gen(function* () {
     const file = yield* Profile.read()
     const name = profileName(flags, env)
@@ -45,13 +62,11 @@ export const connect = (
     const fromUrl = forUrl === undefined ? undefined : baseOf(forUrl)
     const url = fromUrl ?? nonEmpty(env.GEOJOBS_URL) ?? named?.url
     if (url === undefined) {
-      return yield* new Failure({
-        message:
-          flags.profile === undefined
-            ? "Not signed in: run `geojobs login <server-url>` first (or set GEOJOBS_URL)"
-            : `No profile "${name}": run \`geojobs login <server-url> --profile ${name}\``,
-        exitCode: 1
-      })
+      return yield* Failure.make(
+        Option.isNone(flags.profile)
+          ? "Not signed in: run `geojobs login <server-url>` first (or set GEOJOBS_URL)"
+          : `No profile "${name}": run \`geojobs login <server-url> --profile ${name}\``
+      )
     }
     // The saved sign-in for that server: the named profile when it is for this URL, else any profile that is.
     const saved =
@@ -84,16 +99,15 @@ export const connect = (
  */
 export const jobArgs = (
   args: ReadonlyArray<string>
-): Effect.Effect<{ url?: string; service?: string; jobId?: string }, Failure> => {
+): Effect.Effect<{ url?: string; service?: string; jobId?: string }, Failure.Failure> => {
   const [first, second] = args
   if (args.length === 1 && first !== undefined && baseOf(first) !== undefined) return Effect.succeed({ url: first })
   if (args.length === 2 && first !== undefined && second !== undefined)
     return Effect.succeed({ service: first, jobId: second })
   return Effect.fail(
-    new Failure({
-      message: `Name the job by its URL (…/rest/services/<folder>/<service>/GPServer/<task>/jobs/<id>) or by service and job id, e.g. \`System/Utilities j1a2b3…\`; got ${args.length === 0 ? "nothing" : `"${args.join(" ")}"`}`,
-      exitCode: 2
-    })
+    Failure.badUsage(
+      `Name the job by its URL (…/rest/services/<folder>/<service>/GPServer/<task>/jobs/<id>) or by service and job id, e.g. \`System/Utilities j1a2b3…\`; got ${args.length === 0 ? "nothing" : `"${args.join(" ")}"`}`
+    )
   )
 }
 
@@ -109,7 +123,7 @@ export const splitJobArgs = (
 export const connectToJob = (
   flags: Flags,
   args: ReadonlyArray<string>
-): Effect.Effect<{ client: Client; ref: JobRef }, ClientError | Profile.ProfileError | Failure> =>
+): Effect.Effect<{ client: Client; ref: JobRef }, ClientError | Profile.ProfileError | Failure.Failure> =>
   Effect.gen(function* () {
     const named = yield* jobArgs(args)
     const client = yield* connect(flags, named.url)
@@ -119,3 +133,31 @@ export const connectToJob = (
         : client.jobRef(named.service ?? "", undefined, named.jobId ?? "")
     return { client, ref }
   })
+
+/** What a command about one job works with: its output, a client for the job's server, and the job. @category models */
+export interface JobSession {
+  readonly out: Output.Output
+  readonly client: Client
+  readonly ref: JobRef
+}
+
+/**
+ * A command about one job (`<job-url>` or `<service> <job-id>`) with the flags every command takes, and `config`'s
+ * after them: `run` gets what those parsed to and the job's session.
+ */
+export const jobCommand = <Name extends string, const Config extends Command.Command.Config, E, R>(
+  name: Name,
+  config: Config,
+  run: (options: Command.Command.Config.InferValue<Config>, job: JobSession) => Effect.Effect<void, E, R>
+) =>
+  Command.make(
+    name,
+    // `config` nested rather than spread: a spread of a generic config would hide the shared flags' types. The parser
+    // flattens it, so the command line and its help are the same.
+    { ...Output.flags, ...flags, job: jobArgument, options: config },
+    Effect.fn(function* (input) {
+      const out = Output.make({ json: input.json })
+      const { client, ref } = yield* connectToJob(input, input.job)
+      yield* run(input.options, { out, client, ref })
+    })
+  )

@@ -23,6 +23,11 @@ export const messageLine = (m: Message, color: Output.Colors): string => {
   return `${paint(label.padEnd(11))} ${m.description}`
 }
 
+/** A job message as one line on stderr, where no progress bar is drawn. */
+export const writeMessage = (out: Output.Output, m: Message): void => {
+  process.stderr.write(`${messageLine(m, out.errColor)}\n`)
+}
+
 // The schema has checked jobStatus is an esriJob name, so it always parses.
 const statusOf = (doc: RestJob.RestJob): JobStatus.JobStatus => JobStatus.parse(doc.jobStatus) ?? "Submitted"
 
@@ -78,7 +83,7 @@ const lineView = (out: Output.Output): View => {
       if (line !== last) process.stderr.write(`${out.errColor.dim(line)}\n`)
       last = line
     },
-    message: (m) => process.stderr.write(`${messageLine(m, out.errColor)}\n`),
+    message: (m) => writeMessage(out, m),
     end: () => {}
   }
 }
@@ -131,10 +136,10 @@ export const follow = (
     if (code !== 0) {
       // The first error message is the cause; the last one is the server's "Failed at …" summary.
       const cause = (doc.messages ?? []).find((m) => RestJob.messageLevel(m.type) === "error")
-      return yield* new Failure.Failure({
-        message: `Job ${ref.jobId} ${status}${cause === undefined ? "" : `: ${cause.description}`}`,
-        exitCode: code
-      })
+      return yield* Failure.make(
+        `Job ${ref.jobId} ${status}${cause === undefined ? "" : `: ${cause.description}`}`,
+        code
+      )
     }
     return doc
   })

@@ -1,7 +1,7 @@
 // The CLI's pure parts, one module at a time: where the config lives, `--since`, job URLs, exit codes.
 import { assert, describe, it } from "@effect/vitest"
 import { JobStatus } from "@geojobs/core"
-import { parseSince } from "../src/Commands.ts"
+import { parseSince } from "../src/Admin.ts"
 import * as Failure from "../src/Failure.ts"
 import { colorEnabled } from "../src/Output.ts"
 import { configDir } from "../src/Profile.ts"

@@ -1,0 +1,333 @@
+/**
+ * Running jobs and reading what they made: `submit` (a synchronous task runs at once), `job`, `watch`, `results` and
+ * `cancel`. Owns how parameters are read from the command line (`-p name=value`, `name=@file`, `--params-file`) and
+ * how result values are summarised, printed and written to a file.
+ *
+ * @module
+ */
+import { readFileSync, writeFileSync } from "node:fs"
+import { Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as Failure from "./Failure.ts"
+import * as Output from "./Output.ts"
+import * as Session from "./Session.ts"
+import * as Watch from "./Watch.ts"
+
+const readParamsFile = (path: string) =>
+  Effect.gen(function* () {
+    let text: string
+    try {
+      text = readFileSync(path, "utf8")
+    } catch (e) {
+      return yield* Failure.badUsage(`--params-file ${path}: ${(e as Error).message}`)
+    }
+    let doc: unknown
+    try {
+      doc = JSON.parse(text)
+    } catch (e) {
+      return yield* Failure.badUsage(`--params-file ${path} is not JSON: ${(e as Error).message}`)
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+      return yield* Failure.badUsage(`--params-file ${path} must hold a JSON object of parameter names and values`)
+    return doc as Record<string, unknown>
+  })
+
+/**
+ * `name=value` pairs; the value is sent as written (GP text: literals, JSON, comma lists, or empty). `name=@path` sends
+ * the file's text (an Esri JSON or GeoJSON feature set, say); `@@` starts a value that really begins with `@`.
+ */
+export const parseParams = (pairs: ReadonlyArray<string>): Effect.Effect<Record<string, string>, Failure.Failure> =>
+  Effect.gen(function* () {
+    const params: Record<string, string> = {}
+    for (const pair of pairs) {
+      const at = pair.indexOf("=")
+      if (at <= 0) return yield* Failure.badUsage(`--param "${pair}" is not name=value`)
+      const name = pair.slice(0, at)
+      const value = pair.slice(at + 1)
+      if (value.startsWith("@@")) params[name] = value.slice(1)
+      else if (value.startsWith("@")) {
+        try {
+          params[name] = readFileSync(value.slice(1), "utf8")
+        } catch (e) {
+          return yield* Failure.badUsage(
+            `--param ${name}: cannot read ${value.slice(1)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`
+          )
+        }
+      } else params[name] = value
+    }
+    return params
+  })
+
+// Request options every GP service takes besides its parameters (arcgis-api.md: environments and output options).
+const gpOptions = new Set([
+  "env:outSR",
+  "env:processSR",
+  "returnZ",
+  "returnM",
+  "returnFeatureCollection",
+  "context",
+  "f"
+])
+
+/** `geojobs submit <service> <task> [-p name=value …] [--params-file f.json] [--wait]`. */
+export const submit = Command.make(
+  "submit",
+  {
+    ...Output.flags,
+    ...Session.flags,
+    service: Argument.String("service").pipe(Argument.withDescription("Folder/Name")),
+    task: Argument.String("task"),
+    param: Flag.String("param").pipe(
+      Flag.withAlias("p"),
+      Flag.withDescription(
+        "A parameter as name=value, or name=@file to send a file's text (repeat; overrides --params-file)"
+      ),
+      Flag.atLeast(0)
+    ),
+    paramsFile: Flag.String("params-file").pipe(
+      Flag.withDescription("A JSON file of parameter names and values"),
+      Flag.optional
+    ),
+    wait: Flag.Boolean("wait").pipe(
+      Flag.withDefault(false),
+      Flag.withAlias("w"),
+      Flag.withDescription("Watch the job to its end")
+    )
+  },
+  Effect.fn(function* (input) {
+    const out = Output.make({ json: input.json })
+    const fromFile = Option.isSome(input.paramsFile) ? yield* readParamsFile(input.paramsFile.value) : {}
+    const params = { ...fromFile, ...(yield* parseParams(input.param)) }
+    const client = yield* Session.connect(input)
+    const [service, description] = yield* Effect.all(
+      [client.service(input.service), client.task(input.service, input.task)],
+      { concurrency: 2 }
+    )
+    const known = new Set(
+      description.parameters.filter((p) => p.direction !== "esriGPParameterDirectionOutput").map((p) => p.name)
+    )
+    const unknown = Object.keys(params).filter((k) => !known.has(k) && !gpOptions.has(k))
+    if (unknown.length > 0)
+      return yield* Failure.badUsage(
+        `${input.service}/${input.task} has no input parameter ${unknown.map((u) => `"${u}"`).join(", ")}; its parameters are ${[...known].join(", ")}`
+      )
+    if (service.executionType === "esriExecutionTypeSynchronous") {
+      // A synchronous service has no jobs: run it and print the results at once.
+      const answer = yield* client.execute(input.service, input.task, params)
+      if (out.mode === "json") return out.json(answer)
+      for (const m of answer.messages) Watch.writeMessage(out, m)
+      printValues(out, answer.results)
+      return
+    }
+    const job = yield* client.submitJob(input.service, input.task, params)
+    const ref = client.jobRef(input.service, input.task, job.jobId)
+    if (input.wait) {
+      if (out.mode !== "json") process.stderr.write(`${out.errColor.dim(`Submitted ${client.jobUrl(ref)}`)}\n`)
+      yield* Watch.follow(client, ref, out)
+      return
+    }
+    if (out.mode === "json") return out.json({ ...job, url: client.jobUrl(ref) })
+    out.fields([
+      ["job", job.jobId],
+      ["status", Output.statusWord(job.jobStatus)],
+      ["url", client.jobUrl(ref)]
+    ])
+    out.note(`Follow it with: geojobs watch ${client.jobUrl(ref)}`)
+  })
+).pipe(
+  Command.withDescription("Submit a job (or run a synchronous task); --wait watches it to its end"),
+  Command.withExamples([
+    {
+      command: "geojobs submit System/Utilities Sleep -p seconds=5 --wait",
+      description: "Run Sleep and show its progress"
+    },
+    {
+      command:
+        'geojobs submit Analysis/Geometry Buffer -p Input_Features=@sites.geojson -p \'Distance={"distance":2,"units":"esriKilometers"}\'',
+      description: "Features from a GeoJSON (or Esri JSON) file"
+    },
+    {
+      command: "geojobs submit Analysis/Geometry Buffer --params-file buffer.json -p Dissolve=true",
+      description: "Parameters from a JSON file, one overridden"
+    }
+  ])
+)
+
+/** `geojobs job <job> [--admin]`. */
+export const job = Session.jobCommand(
+  "job",
+  {
+    admin: Flag.Boolean("admin").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("The admin API's job document (job_id, status, times, user; needs an administrator)")
+    )
+  },
+  (options, { out, client, ref }) =>
+    Effect.gen(function* () {
+      if (options.admin) {
+        // The admin document is printed as the server sends it: it is the contract admins script against.
+        out.json(yield* client.admin.job(ref.service, ref.jobId))
+        return
+      }
+      const doc = yield* client.job(ref)
+      if (out.mode === "json") return out.json(doc)
+      const messages = doc.messages ?? []
+      out.fields([
+        ["job", doc.jobId],
+        ["status", Output.statusWord(doc.jobStatus)],
+        ...(doc.progress === undefined
+          ? []
+          : [
+              [
+                "progress",
+                `${doc.progress.percent === undefined ? "" : `${doc.progress.percent}% `}${doc.progress.message ?? ""}`.trim()
+              ] as const
+            ]),
+        ...(doc.results === undefined ? [] : [["results", Object.keys(doc.results).join(", ")] as const]),
+        ["url", client.jobUrl(ref)]
+      ])
+      if (messages.length > 0) {
+        out.line("")
+        for (const m of messages.slice(-10)) out.line(Watch.messageLine(m, out.color))
+        if (messages.length > 10) out.note(`(${messages.length - 10} earlier messages; --json shows all)`)
+      }
+    })
+).pipe(
+  Command.withDescription("Show a job's status, progress, results and latest messages (--admin: the admin document)"),
+  Command.withExamples([
+    { command: "geojobs job System/Utilities j0123…", description: "By service and job id" },
+    { command: "geojobs job <job-url> --admin --json", description: "The admin API's job resource" }
+  ])
+)
+
+/** `geojobs watch <job>`. */
+export const watch = Session.jobCommand("watch", {}, (_, { out, client, ref }) =>
+  Effect.asVoid(Watch.follow(client, ref, out))
+).pipe(
+  Command.withDescription(
+    "Follow a job with a live progress bar and its messages; exit 0 when it succeeds, 15 Failed, 16 TimedOut, 18 Cancelled"
+  )
+)
+
+/** `geojobs cancel <job>`. */
+export const cancel = Session.jobCommand("cancel", {}, (_, { out, client, ref }) =>
+  Effect.gen(function* () {
+    const answer = yield* client.cancel(ref)
+    if (out.mode === "json") return out.json(answer)
+    out.fields([
+      ["job", answer.jobId],
+      ["status", Output.statusWord(answer.jobStatus)]
+    ])
+  })
+).pipe(Command.withDescription("Cancel a job (queued jobs at once; running ones after the tool stops)"))
+
+// ---------------------------------------------------------------------------------------------------- result values
+
+type Value = { readonly paramName: string; readonly dataType: string; readonly value: unknown }
+
+// The URL of a file value ({"url": …}, as GPDataFile results are written).
+const urlOf = (value: unknown): string | undefined => {
+  const url = value !== null && typeof value === "object" ? (value as { url?: unknown }).url : undefined
+  return typeof url === "string" ? url : undefined
+}
+
+const summary = (v: Value): string => {
+  const value = v.value
+  const features = value !== null && typeof value === "object" ? (value as { features?: unknown }).features : undefined
+  if (Array.isArray(features)) {
+    const type = (value as { geometryType?: string }).geometryType
+    return `${Output.count(features.length, "feature")}${type === undefined ? "" : ` (${type.replace(/^esriGeometry/, "")})`}`
+  }
+  return urlOf(value) ?? Output.compact(value)
+}
+
+const printValues = (out: Output.Output, values: ReadonlyArray<Value>) =>
+  out.table<Value>(
+    [
+      { heading: "PARAMETER", cell: (v) => v.paramName },
+      { heading: "TYPE", cell: (v) => v.dataType },
+      { heading: "VALUE", cell: summary }
+    ],
+    values
+  )
+
+const writeOut = (path: string, data: string | Uint8Array) =>
+  Effect.try({
+    try: () => writeFileSync(path, data),
+    catch: (e) => Failure.make(`Cannot write ${path}: ${(e as Error).message}`)
+  })
+
+/** `geojobs results <job> [param] [--geojson] [-o file]`. */
+export const results = Command.make(
+  "results",
+  {
+    ...Output.flags,
+    ...Session.flags,
+    args: Argument.String("job [param]").pipe(
+      Argument.withDescription("The job (URL, or service and job id), then optionally one result parameter"),
+      Argument.variadic({ min: 1, max: 3 })
+    ),
+    geojson: Flag.Boolean("geojson").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("A feature set result as a GeoJSON FeatureCollection")
+    ),
+    output: Flag.String("output").pipe(
+      Flag.withAlias("o"),
+      Flag.withDescription("Write to this file (a file result is downloaded)"),
+      Flag.optional
+    )
+  },
+  Effect.fn(function* (input) {
+    const out = Output.make({ json: input.json })
+    const { job, rest } = Session.splitJobArgs(input.args)
+    if (rest.length > 1)
+      return yield* Failure.badUsage(
+        `Too many arguments: give the job URL (or service and job id) and at most one parameter`
+      )
+    const named = rest[0]
+    const { client, ref } = yield* Session.connectToJob(input, job)
+    const file = Option.getOrUndefined(input.output)
+    let param = named
+    if (param === undefined && (input.geojson || file !== undefined)) {
+      // One parameter is what a file or GeoJSON can hold: take the job's only result, or say which there are.
+      const doc = yield* client.job(ref)
+      const names = Object.keys(doc.results ?? {})
+      if (names.length !== 1)
+        return yield* Failure.badUsage(
+          `Name the result parameter to ${input.geojson ? "convert" : "write"}: ${names.length === 0 ? "the job has no results" : names.join(", ")}`
+        )
+      param = names[0]
+    }
+    if (param === undefined) {
+      const values = yield* client.results(ref)
+      if (out.mode === "json") return out.json(values)
+      return printValues(out, values as ReadonlyArray<Value>)
+    }
+    const value = yield* client.results(ref, param, { geojson: input.geojson })
+    const fileUrl = input.geojson ? undefined : urlOf((value as Value).value)
+    if (file !== undefined) {
+      const data =
+        fileUrl !== undefined
+          ? yield* client.download(fileUrl)
+          : `${JSON.stringify(input.geojson ? value : (value as Value).value, null, 2)}\n`
+      yield* writeOut(file, data)
+      if (out.mode === "json") out.json({ paramName: param, file, bytes: data.length })
+      else out.note(`Wrote ${param} to ${file} (${data.length} bytes)`)
+      return
+    }
+    if (out.mode === "json" || input.geojson) return out.json(value)
+    const v = (value as Value).value
+    out.line(
+      typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : JSON.stringify(v, null, 2)
+    )
+  })
+).pipe(
+  Command.withDescription("Print a job's results: all of them, or one parameter's value (--geojson, -o file)"),
+  Command.withExamples([
+    { command: "geojobs results <job-url>", description: "Every result parameter" },
+    {
+      command: "geojobs results <job-url> output_features --geojson -o out.geojson",
+      description: "As GeoJSON, to a file"
+    }
+  ])
+)
