@@ -262,6 +262,13 @@ export const isExpiredAt = (job: Job.Job, now: number): boolean =>
   JobStatus.isTerminal(job.status) && job.expires !== null && job.expires <= now
 
 /**
+ * Whether a run ended in deletion (see {@link finishAt}): the caller removes the record and the files.
+ *
+ * @category guards
+ */
+export const isDeleted = (job: Job.Job): boolean => job.status === "Deleted"
+
+/**
  * Whether a stored job still takes a running tool's progress and messages (it is executing, not being stopped).
  *
  * @category guards
