@@ -28,8 +28,9 @@ const expect = (ok: boolean, expectation: string): Effect.Effect<void, ContractV
 
 const a = "j0123456789abcdef0123456789abcdef"
 const b = "jfedcba9876543210fedcba9876543210"
-const bytes = (text: string) => new TextEncoder().encode(text)
-const text = (data: Uint8Array) => new TextDecoder().decode(data)
+// Contents are ASCII, so char codes are bytes (core builds without the DOM or Node text codecs).
+const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0))
+const text = (data: Uint8Array) => String.fromCharCode(...data)
 
 /** Fails unless `effect` fails with NoSuchFile. */
 const refused = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>, what: string) =>
