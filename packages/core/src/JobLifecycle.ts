@@ -122,7 +122,7 @@ export const finishAt = (
 ): Result.Result<Job.Job, InvalidTransition> => {
   const { retentionMs } = settings
   if (job.status === "Deleting") return move(job, "Deleted", now)
-  if (!isHeld(job)) return refuse(job, JobStatus.isTerminal(job.status) ? "Deleted" : job.status)
+  if (!isHeld(job)) return refuse(job, outcome._tag === "Interrupted" ? "Failed" : outcome._tag)
   if (outcome._tag === "Cancelled" || job.status === "Cancelling") {
     const cancelling = job.status === "Cancelling" ? Result.succeed(job) : move(job, "Cancelling", now)
     return Result.flatMap(cancelling, (next) =>

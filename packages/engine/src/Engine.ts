@@ -170,7 +170,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
 
   const ownerId = options.ownerId ?? `e${globalThis.crypto.randomUUID().replaceAll("-", "")}`
   const completion = Completion.make()
-  // The runner frees slots the dispatcher fills; each is made before the other exists, hence the late binding.
+  // The runner wakes the dispatcher when a slot frees, but the dispatcher needs the runner first: bound late.
   let wake = (): void => {}
   const runner = yield* WorkerRunner.make(
     { maxWorkers, jobsPerWorker, cancelGraceMs: options.cancelGraceMs ?? 5000, workerUrl: options.workerUrl },
