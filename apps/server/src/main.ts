@@ -16,27 +16,27 @@ import { fromEnv, type ServerConfig } from "./ServerConfig.ts"
 /** The storage layer: the one adapter choice of the app. */
 const storage = (config: ServerConfig) => SqliteStorage.layer({ dataDir: config.dataDir })
 
-/** On a new security store, creates `admin` and says how to sign in. */
-const bootstrap = (config: ServerConfig) =>
+/**
+ * On a new security store, creates `admin` before the server takes requests; answers how to sign in (printed under
+ * the listening lines), or nothing when users exist.
+ */
+const bootstrap = (config: ServerConfig, hint: (line: string) => void) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const accounts = yield* Accounts.Accounts
-      return yield* accounts.bootstrapAdmin(config.adminPassword)
-    }).pipe(
-      Effect.tap((admin) =>
-        admin.created
-          ? Console.log(
-              admin.password === undefined
-                ? "  sign in as admin with the password in GEOJOBS_ADMIN_PASSWORD"
-                : `  sign in as admin with this generated password (shown once): ${admin.password}`
-            )
-          : Effect.void
+      const admin = yield* accounts.bootstrapAdmin(config.adminPassword)
+      if (!admin.created) return
+      hint(
+        admin.password === undefined
+          ? "  sign in as admin with the password in GEOJOBS_ADMIN_PASSWORD"
+          : `  sign in as admin with this generated password (shown once): ${admin.password}`
       )
-    )
+    })
   )
 
 /** The whole server as one layer. */
 const app = (config: ServerConfig) => {
+  let signInHint: string | undefined
   const services = Server.servicesLayer({
     servicesFile: config.servicesFile,
     engine: { dataDir: config.dataDir, maxWorkers: config.workers }
@@ -56,10 +56,11 @@ const app = (config: ServerConfig) => {
       console.log(`  services directory: ${base}/rest/services`)
       console.log(`  admin jobs:         ${base}/admin/services/<folder>/<Name>.GPServer/jobs`)
       console.log(`  data:               ${config.dataDir}; services file: ${config.servicesFile}`)
+      if (signInHint !== undefined) console.log(signInHint)
     }
   })
-  // The sign-in hint is printed after the listening lines: building http first, then the bootstrap.
-  return bootstrap(config).pipe(Layer.provide(http), Layer.provide(services))
+  // admin exists before the first request: the bootstrap is built first, then the HTTP server.
+  return http.pipe(Layer.provide(bootstrap(config, (line) => (signInHint = line))), Layer.provide(services))
 }
 
 const main = Effect.suspend(() => {

@@ -1,24 +1,36 @@
 /**
- * The job engine: accepts jobs, runs them on worker threads, and keeps their stored state true. It owns the
- * dispatcher (per-service `maxConcurrentJobs` under a global worker limit, FIFO within a service, claims atomic in the
- * store), execution (a piscina pool of worker threads, so a CPU-bound tool never stalls the HTTP server), the time
- * limit (`maxExecutionTime`, then the worker is terminated: TimedOut), cancellation (cooperative through the tool's
- * AbortSignal, the worker terminated after a grace period), throttled progress and messages, recovery of jobs orphaned
- * by a dead process, the retention sweeper, and graceful shutdown.
+ * The job engine: accepts jobs, runs them on worker threads, and keeps their stored state true. This module is the
+ * façade: it assembles the dispatcher (`Dispatcher`), the worker runner (`WorkerRunner`: pool, progress, time limit,
+ * cancel grace, kill), recovery of orphans (`Recovery`) and the sweeper (`Retention`), runs them until its layer is
+ * released (graceful shutdown), and offers the operations clients call. What a job becomes is always core's
+ * `JobLifecycle` decision; its files go through the `JobFiles` port.
  *
  * @module
  */
-import { mkdirSync, rmSync } from "node:fs"
-import { availableParallelism, hostname } from "node:os"
-import { join } from "node:path"
-import { MessageChannel } from "node:worker_threads"
-import { Entropy, Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls, ServiceRef } from "@geojobs/core"
+import { availableParallelism } from "node:os"
+import {
+  Entropy,
+  Job,
+  JobError,
+  JobFiles,
+  JobLifecycle,
+  JobQueue,
+  JobStatus,
+  JobStore,
+  type JobUrls,
+  ServiceRef
+} from "@geojobs/core"
 import type { GPValue } from "@geojobs/tools"
-import { Clock, Context, Deferred, Effect, Fiber, FiberSet, Layer, Queue, Schedule } from "effect"
-import { Piscina } from "piscina"
+import { Clock, Context, Effect, Fiber, Layer, Result, Schedule } from "effect"
+import * as Completion from "./Completion.ts"
+import * as Dispatcher from "./Dispatcher.ts"
 import { EngineStopped, NoSuchService, NoSuchTask } from "./EngineError.ts"
-import { type ServiceDefinition, ServiceRegistry, type TaskDefinition } from "./ServiceRegistry.ts"
-import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
+import * as LocalJobFiles from "./LocalJobFiles.ts"
+import * as Recovery from "./Recovery.ts"
+import * as Retention from "./Retention.ts"
+import { ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
+import * as StoredJob from "./StoredJob.ts"
+import * as WorkerRunner from "./WorkerRunner.ts"
 
 /**
  * Engine settings. Durations are milliseconds.
@@ -26,7 +38,7 @@ import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./Wor
  * @category models
  */
 export interface EngineOptions {
-  /** Output files go to `<dataDir>/jobs/<jobId>/`. */
+  /** Output files go to `<dataDir>/jobs/<jobId>/` (with {@link Engine.layer}). */
   readonly dataDir: string
   /** Worker threads (default: the number of cores). */
   readonly maxWorkers?: number | undefined
@@ -99,7 +111,7 @@ export interface EngineShape {
   readonly recover: Effect.Effect<number, JobError.JobStoreError>
   /** Removes expired jobs now (it also runs on the sweep interval); answers how many. */
   readonly sweep: Effect.Effect<number, JobError.JobStoreError>
-  /** The folder of a job's output files. */
+  /** The folder of a job's output files (the `JobFiles` port's `folder`; kept until the http-server uses the port). */
   readonly outputDir: (id: string) => string
   /** Jobs executing in this process. */
   readonly runningHere: () => number
@@ -114,41 +126,35 @@ export interface EngineShape {
  */
 export class Engine extends Context.Service<Engine, EngineShape>()("@geojobs/engine/Engine") {
   /**
-   * The engine, started: recovery, dispatcher, heartbeat and sweeper run until the layer is released, which shuts it
-   * down gracefully.
+   * The engine, started, with its files in local folders under `dataDir` (`LocalJobFiles`, also provided): recovery,
+   * dispatcher, heartbeat and sweeper run until the layer is released, which shuts it down gracefully.
    *
    * @category layers
    */
   static readonly layer = (
     options: EngineOptions
   ): Layer.Layer<
-    Engine,
+    Engine | JobFiles.JobFiles,
     JobError.JobStoreError,
     JobStore.JobStore | JobQueue.JobQueue | ServiceRegistry | Entropy.Entropy
+  > =>
+    Engine.layerWithJobFiles(options).pipe(
+      // As before the port: a data folder that cannot be created stops the start-up as a defect.
+      Layer.provideMerge(Layer.orDie(LocalJobFiles.layer(options.dataDir)))
+    )
+
+  /**
+   * The engine over the `JobFiles` in context (the composition root picks the adapter).
+   *
+   * @category layers
+   */
+  static readonly layerWithJobFiles = (
+    options: EngineOptions
+  ): Layer.Layer<
+    Engine,
+    JobError.JobStoreError,
+    JobStore.JobStore | JobQueue.JobQueue | ServiceRegistry | Entropy.Entropy | JobFiles.JobFiles
   > => Layer.effect(Engine, make(options))
-}
-
-interface Running {
-  job: Job.Job
-  readonly service: ServiceDefinition
-  readonly task: TaskDefinition
-  readonly progress: { pending: WorkerEvent | undefined; messages: Array<Extract<WorkerEvent, { type: "message" }>> }
-  cancel: "none" | "requested"
-  timedOut: boolean
-  interrupted: boolean
-  readonly requestCancel: () => void
-  readonly kill: () => void
-}
-
-const defaultWorkerUrl = new URL(`./ToolWorker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href
-
-const stamp = (ms: number): string => new Date(ms).toUTCString()
-const elapsed = (job: Job.Job, now: number): string =>
-  `(Elapsed Time: ${(((now - (job.started ?? job.created)) | 0) / 1000).toFixed(2)} seconds)`
-
-const errorText = (cause: unknown): string => {
-  if (cause instanceof Error) return cause.message || cause.name
-  return typeof cause === "string" ? cause : JSON.stringify(cause)
 }
 
 const make = Effect.fnUntraced(function* (options: EngineOptions) {
@@ -156,421 +162,77 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const queue = yield* JobQueue.JobQueue
   const registry = yield* ServiceRegistry
   const entropy = yield* Entropy.Entropy
+  const files = yield* JobFiles.JobFiles
   const maxWorkers = Math.max(1, options.maxWorkers ?? availableParallelism())
   const jobsPerWorker = Math.max(1, options.jobsPerWorker ?? 1)
-  const maxJobs = maxWorkers * jobsPerWorker
-  const cancelGraceMs = options.cancelGraceMs ?? 5000
-  const progressIntervalMs = options.progressIntervalMs ?? 250
   const pollIntervalMs = options.pollIntervalMs ?? 250
-  const heartbeatMs = options.heartbeatMs ?? 2000
-  const leaseMs = options.leaseMs ?? 15_000
-  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000
-  const owner = {
-    id: options.ownerId ?? `e${globalThis.crypto.randomUUID().replaceAll("-", "")}`,
-    host: hostname(),
-    pid: process.pid
-  }
-  const jobsDir = join(options.dataDir, "jobs")
-  mkdirSync(jobsDir, { recursive: true })
-  const outputDir = (id: string) => join(jobsDir, id)
 
-  const pool = new Piscina<WorkerTask, WorkerResult>({
-    filename: options.workerUrl ?? defaultWorkerUrl,
-    maxThreads: maxWorkers,
-    minThreads: Math.min(1, maxWorkers),
-    idleTimeout: 60_000,
-    concurrentTasksPerWorker: jobsPerWorker
+  const ownerId = options.ownerId ?? `e${globalThis.crypto.randomUUID().replaceAll("-", "")}`
+  const completion = Completion.make()
+  // The runner wakes the dispatcher when a slot frees, but the dispatcher needs the runner first: bound late.
+  let wake = (): void => {}
+  const runner = yield* WorkerRunner.make(
+    { maxWorkers, jobsPerWorker, cancelGraceMs: options.cancelGraceMs ?? 5000, workerUrl: options.workerUrl },
+    { store, files, registry, completion, freed: () => wake() }
+  )
+  const dispatcher = yield* Dispatcher.make({
+    queue,
+    registry,
+    runner,
+    owner: ownerId,
+    maxJobs: maxWorkers * jobsPerWorker,
+    pollIntervalMs
   })
-  const running = new Map<string, Running>()
-  const finished = new Map<string, Deferred.Deferred<Job.Job>>()
-  const wakeups = yield* Queue.sliding<void>(1)
-  const wake = (): void => {
-    Queue.offerUnsafe(wakeups, undefined)
-  }
-  let accepting = true
-
-  // Each service's maxConcurrentJobs, as data the store evaluates inside its claim.
-  const limits = registry.services.map((s) => ({ service: s.ref, max: s.maxConcurrentJobs }))
-  const definitionOf = (job: Job.Job) => {
-    const service = registry.find(job.service)
-    return { service, task: service?.tasks.get(job.task) }
-  }
-
-  /**
-   * Applies `change` to the stored job until the revision guard lets it through (another writer — a cancel from
-   * another process, say — may move the job between our read and our write). `change` may decline by returning
-   * `undefined`. Answers the written job, or `undefined` when declined or the job is gone.
-   */
-  const modify = (
-    id: string,
-    change: (job: Job.Job, now: number) => Job.Job | undefined,
-    current?: Job.Job
-  ): Effect.Effect<Job.Job | undefined, JobError.JobStoreError | JobError.InvalidTransition> =>
-    Effect.gen(function* () {
-      let job: Job.Job | undefined = current
-      for (let attempt = 0; attempt < 50; attempt++) {
-        if (job === undefined) {
-          job = yield* store.get(id).pipe(
-            Effect.map((j): Job.Job | undefined => j),
-            Effect.catchTag("NoSuchJob", () => Effect.succeed(undefined))
-          )
-          if (job === undefined) return undefined
-        }
-        const next = change(job, yield* Clock.currentTimeMillis)
-        if (next === undefined) return undefined
-        const written = yield* store.update(job.revision, next).pipe(
-          Effect.map((j): Job.Job | undefined => j),
-          Effect.catchTags({
-            StaleRevision: () => Effect.succeed(undefined),
-            NoSuchJob: () => Effect.succeed(undefined)
-          })
-        )
-        if (written !== undefined) return written
-        job = undefined
-      }
-      return yield* new JobError.JobStoreError({ operation: `update ${id}`, cause: "too many concurrent changes" })
-    })
-
-  /** The job moved to `to`, or `undefined` when the table does not allow it (the change is then declined). */
-  const moved = (job: Job.Job | undefined, to: JobStatus.JobStatus, now: number): Job.Job | undefined => {
-    if (job === undefined) return undefined
-    const result = Job.transitionAt(job, to, now)
-    return result._tag === "Success" ? result.success : undefined
-  }
-  const expire = (job: Job.Job | undefined, retentionMs: number) =>
-    job === undefined ? undefined : Job.expireAfter(job, retentionMs)
-  /** `modify` with a status change: declines (answers undefined) when the table does not allow it any more. */
-  const moveTo = (
-    id: string,
-    to: JobStatus.JobStatus,
-    also: (job: Job.Job, now: number) => Job.Job = (j) => j,
-    current?: Job.Job
-  ) =>
-    modify(
-      id,
-      (job, now) => {
-        const next = moved(job, to, now)
-        return next === undefined ? undefined : also(next, now)
-      },
-      current
-    )
-
-  const removeFiles = (id: string) => Effect.sync(() => rmSync(outputDir(id), { recursive: true, force: true }))
-  const removeJob = (id: string) =>
-    Effect.andThen(removeFiles(id), store.delete(id).pipe(Effect.catchTag("NoSuchJob", () => Effect.void)))
-
-  const listeners = new Set<(job: Job.Job) => void>()
-  const settle = (job: Job.Job) => {
-    for (const listener of listeners) {
-      try {
-        listener(job)
-      } catch {
-        // A listener's failure is its own; the job is finished either way.
-      }
-    }
-    const waiter = finished.get(job.id)
-    if (waiter !== undefined) {
-      finished.delete(job.id)
-      Deferred.doneUnsafe(waiter, Effect.succeed(job))
-    }
-  }
-
-  // --- running one job -------------------------------------------------------------------------------------------
-
-  /** Writes buffered progress and messages (at most once per interval) and notices cancels made elsewhere. */
-  const flush = (entry: Running) =>
-    Effect.gen(function* () {
-      const { pending, messages } = entry.progress
-      const drained = messages.splice(0, messages.length)
-      entry.progress.pending = undefined
-      const written = yield* modify(
-        entry.job.id,
-        (job, now) => {
-          if (job.status !== "Executing") return undefined
-          let next = job
-          for (const m of drained) next = Job.addMessageAt(next, m.level, m.text, now)
-          if (pending?.type === "progress") next = Job.setProgress(next, pending.percent, pending.message)
-          return next === job ? undefined : next
-        },
-        entry.job
-      )
-      if (written !== undefined) {
-        entry.job = written
-        return
-      }
-      // Nothing written: either nothing to write or the job moved on; look at what is stored.
-      const stored = yield* store.get(entry.job.id).pipe(
-        Effect.map((j): Job.Job | undefined => j),
-        Effect.catchTag("NoSuchJob", () => Effect.succeed(undefined))
-      )
-      if (stored === undefined || stored.status === "Cancelling" || stored.status === "Deleting") entry.requestCancel()
-      if (stored !== undefined) entry.job = stored
-    }).pipe(Effect.catch(() => Effect.void))
-
-  const finish = (
-    entry: Running,
-    outcome: { readonly ok: true; readonly results: WorkerResult } | { readonly ok: false; readonly error: unknown }
-  ) =>
-    Effect.gen(function* () {
-      const retention = entry.service.jobRetentionMs
-      const written = yield* modify(
-        entry.job.id,
-        (job, now) => {
-          let next = job
-          for (const m of entry.progress.messages) next = Job.addMessageAt(next, m.level, m.text, now)
-          if (next.status === "Deleting") return moved(next, "Deleted", now)
-          const cancelled = entry.cancel === "requested" || next.status === "Cancelling"
-          if (entry.interrupted && !cancelled) {
-            const requeue = entry.task.retryable && JobStatus.canTransition(next.status, "Submitted")
-            next = Job.addMessageAt(
-              next,
-              requeue ? "warning" : "error",
-              requeue ? "Interrupted by server shutdown; queued again." : "Interrupted by server shutdown.",
-              now
-            )
-            return requeue ? moved(next, "Submitted", now) : expire(moved(next, "Failed", now), retention)
-          }
-          if (cancelled) {
-            const cancelling = next.status === "Executing" ? moved(next, "Cancelling", now) : next
-            if (cancelling === undefined) return undefined
-            const noted = Job.addMessageAt(
-              cancelling,
-              "warning",
-              `Cancelled at ${stamp(now)} ${elapsed(next, now)}`,
-              now
-            )
-            return expire(moved(noted, "Cancelled", now), retention)
-          }
-          if (entry.timedOut) {
-            const limit = Math.round(entry.service.maxExecutionTimeMs / 1000)
-            next = Job.addMessageAt(
-              next,
-              "error",
-              `Job timed out: it ran longer than the service's maximum execution time of ${limit} seconds.`,
-              now
-            )
-            return expire(moved(next, "TimedOut", now), retention)
-          }
-          if (outcome.ok) {
-            next = Job.setResults(next, outcome.results)
-            next = Job.addMessageAt(next, "informative", `Succeeded at ${stamp(now)} ${elapsed(next, now)}`, now)
-            return expire(moved(next, "Succeeded", now), retention)
-          }
-          next = Job.addMessageAt(next, "error", errorText(outcome.error), now)
-          next = Job.addMessageAt(next, "error", `Failed at ${stamp(now)} ${elapsed(next, now)}`, now)
-          return expire(moved(next, "Failed", now), retention)
-        },
-        entry.job
-      )
-      if (written?.status === "Deleted") yield* removeJob(written.id)
-      return written
-    })
-
-  const runJob = (claimed: Job.Job) =>
-    Effect.gen(function* () {
-      const { service, task } = definitionOf(claimed)
-      if (service === undefined || task === undefined) {
-        const gone = yield* moveTo(claimed.id, "Failed", (job, now) =>
-          Job.expireAfter(
-            Job.addMessageAt(job, "error", `Task ${claimed.task} is no longer published by this server.`, now),
-            service?.jobRetentionMs ?? 3_600_000
-          )
-        )
-        if (gone !== undefined) settle(gone)
-        return
-      }
-      const dir = outputDir(claimed.id)
-      const channel = new MessageChannel()
-      const hardKill = new AbortController()
-      let graceTimer: ReturnType<typeof setTimeout> | undefined
-      const entry: Running = {
-        job: claimed,
-        service,
-        task,
-        progress: { pending: undefined, messages: [] },
-        cancel: "none",
-        timedOut: false,
-        interrupted: false,
-        requestCancel: () => {
-          if (entry.cancel !== "none") return
-          entry.cancel = "requested"
-          channel.port1.postMessage({ type: "abort" } satisfies EngineCommand)
-          graceTimer = setTimeout(() => hardKill.abort(), cancelGraceMs)
-        },
-        kill: () => hardKill.abort()
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined
-      channel.port1.on("message", (event: WorkerEvent) => {
-        if (event.type === "started") {
-          timer = setTimeout(() => {
-            entry.timedOut = true
-            hardKill.abort()
-          }, service.maxExecutionTimeMs)
-        } else if (event.type === "progress") entry.progress.pending = event
-        else entry.progress.messages.push(event)
-      })
-      running.set(claimed.id, entry)
-      // The job may have been cancelled between the claim and now.
-      entry.progress.messages.push({
-        type: "message",
-        level: "informative",
-        text: `Start Time: ${stamp(claimed.started ?? claimed.created)}`
-      })
-      const task_: WorkerTask = {
-        jobId: claimed.id,
-        moduleUrl: task.moduleUrl,
-        exportName: task.exportName,
-        inputs: claimed.inputs,
-        outputDir: dir,
-        port: channel.port2
-      }
-      const outcome = yield* Effect.promise(() =>
-        pool.run(task_, { transferList: [channel.port2], signal: hardKill.signal }).then(
-          (results) => ({ ok: true as const, results }),
-          (error: unknown) => ({ ok: false as const, error })
-        )
-      )
-      if (timer !== undefined) clearTimeout(timer)
-      if (graceTimer !== undefined) clearTimeout(graceTimer)
-      // Let the last events posted by the worker arrive before the port closes.
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      channel.port1.close()
-      const written = yield* finish(entry, outcome).pipe(
-        Effect.catch((error) => Effect.as(Effect.logError("could not record the end of a job", error), undefined))
-      )
-      running.delete(claimed.id)
-      if (written !== undefined) settle(written)
-      wake()
-    })
+  wake = dispatcher.wake
+  const recovery = Recovery.make({
+    store,
+    queue,
+    files,
+    registry,
+    ownerId,
+    leaseMs: options.leaseMs ?? 15_000,
+    runsHere: runner.isRunning,
+    changed: dispatcher.wake
+  })
+  const sweep = Retention.sweep({ store, queue, files })
+  const recover = recovery.recover
 
   // --- background fibers ---------------------------------------------------------------------------------------
 
-  const runs = yield* FiberSet.make()
-  // One flusher for every running job: progress and messages are written at most once per interval per job.
-  const flushAll = Effect.suspend(() => Effect.forEach([...running.values()], flush, { discard: true }))
-  const dispatch = Effect.gen(function* () {
-    while (true) {
-      yield* Effect.raceFirst(Queue.take(wakeups), Effect.sleep(pollIntervalMs))
-      if (!accepting) continue
-      const free = maxJobs - running.size
-      if (free <= 0) continue
-      // A claimed job must reach a runner: once the store has moved it to Executing, nothing may interrupt us.
-      const claimed = yield* Effect.uninterruptible(
-        queue.claim({ owner: owner.id, max: free, limits }).pipe(
-          Effect.catch((error) => Effect.as(Effect.logError("claim failed", error), [])),
-          Effect.tap((jobs) => Effect.forEach(jobs, (job) => FiberSet.run(runs, runJob(job)), { discard: true }))
-        )
-      )
-      if (claimed.length > 0 && claimed.length === free) wake()
-    }
-  })
-
-  /** Owners on this host whose process is gone (a crash is seen at once, not after the lease). */
-  const deadHere = (owners: ReadonlyArray<JobQueue.Owner>): ReadonlyArray<string> =>
-    owners.flatMap((other) => {
-      if (other.id === owner.id || other.host !== owner.host) return []
-      try {
-        process.kill(other.pid, 0)
-        return []
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === "ESRCH" ? [other.id] : []
-      }
-    })
-
-  const recover = Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    const dead = deadHere(yield* queue.owners)
-    const orphans = yield* queue.orphans({ self: owner.id, now, leaseMs, dead })
-    let count = 0
-    for (const { job } of orphans) {
-      if (running.has(job.id)) continue
-      const { service, task } = definitionOf(job)
-      const retention = service?.jobRetentionMs ?? 3_600_000
-      let written: Job.Job | undefined
-      if (job.status === "Deleting") {
-        yield* removeJob(job.id)
-        count++
-        continue
-      }
-      if (job.status === "Cancelling") {
-        written = yield* moveTo(
-          job.id,
-          "Cancelled",
-          (j, t) =>
-            Job.expireAfter(Job.addMessageAt(j, "warning", "Cancelled: interrupted by server restart.", t), retention),
-          job
-        )
-      } else if (task?.retryable === true) {
-        written = yield* moveTo(
-          job.id,
-          "Submitted",
-          (j, t) => Job.addMessageAt(j, "warning", "Interrupted by server restart; queued again.", t),
-          job
-        )
-      } else {
-        written = yield* moveTo(
-          job.id,
-          "Failed",
-          (j, t) => Job.expireAfter(Job.addMessageAt(j, "error", "interrupted by server restart", t), retention),
-          job
-        )
-      }
-      if (written !== undefined) count++
-    }
-    if (count > 0) wake()
-    return count
-  }).pipe(Effect.catchTag("InvalidTransition", () => Effect.succeed(0)))
-
-  const sweep = Effect.gen(function* () {
-    let count = 0
-    while (true) {
-      const expired = yield* queue.expired(yield* Clock.currentTimeMillis, 200)
-      for (const job of expired) {
-        yield* removeJob(job.id)
-        count++
-      }
-      if (expired.length < 200) return count
-    }
-  })
-
-  const heartbeat = Effect.andThen(
-    Effect.flatMap(Clock.currentTimeMillis, (now) => queue.heartbeat(owner, now)),
-    recover
-  ).pipe(Effect.catch((error) => Effect.logError("heartbeat failed", error)))
+  const heartbeat = Effect.andThen(recovery.heartbeat, recover).pipe(
+    Effect.catch((error) => Effect.logError("heartbeat failed", error))
+  )
 
   // Start: announce ourselves, recover what dead processes left, then run.
-  yield* queue.heartbeat(owner, yield* Clock.currentTimeMillis)
+  yield* recovery.heartbeat
   yield* recover.pipe(Effect.catch((error) => Effect.logError("recovery failed", error)))
   const background = yield* Effect.forkDetach(
     Effect.all(
       [
-        dispatch,
-        Effect.repeat(flushAll, Schedule.spaced(progressIntervalMs)),
-        Effect.repeat(heartbeat, Schedule.spaced(heartbeatMs)),
+        dispatcher.loop,
+        // One flusher for every running job: progress and messages are written at most once per interval per job.
+        Effect.repeat(runner.flushAll, Schedule.spaced(options.progressIntervalMs ?? 250)),
+        Effect.repeat(heartbeat, Schedule.spaced(options.heartbeatMs ?? 2000)),
         Effect.repeat(
           sweep.pipe(Effect.catch((error) => Effect.as(Effect.logError("sweep failed", error), 0))),
-          Schedule.spaced(sweepIntervalMs)
+          Schedule.spaced(options.sweepIntervalMs ?? 60_000)
         )
       ],
       { concurrency: "unbounded", discard: true }
     )
   )
-  wake()
+  dispatcher.wake()
 
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
-      accepting = false
+      dispatcher.stop()
       yield* Fiber.interrupt(background)
-      const deadline = Date.now() + shutdownGraceMs
-      while (running.size > 0 && Date.now() < deadline) yield* Effect.sleep(50)
-      for (const entry of running.values()) {
-        entry.interrupted = true
-        entry.kill()
-      }
-      yield* FiberSet.awaitEmpty(runs).pipe(Effect.timeout(5000), Effect.ignore)
-      yield* queue.release(owner.id).pipe(Effect.ignore)
-      yield* Effect.promise(() => pool.destroy())
+      const deadline = (yield* Clock.currentTimeMillis) + shutdownGraceMs
+      while (runner.size() > 0 && (yield* Clock.currentTimeMillis) < deadline) yield* Effect.sleep(50)
+      yield* runner.interruptAll
+      yield* recovery.release.pipe(Effect.ignore)
+      yield* runner.destroy
     })
   )
 
@@ -586,7 +248,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   }
 
   const submit = Effect.fn("Engine.submit")(function* (submission: Submission) {
-    if (!accepting) return yield* new EngineStopped()
+    if (!dispatcher.accepting()) return yield* new EngineStopped()
     const { service, task } = yield* find(submission)
     const inputs = yield* task.decodeInputs(submission.params)
     const job = yield* Job.make({ service: service.ref, task: task.name, user: submission.user, inputs }).pipe(
@@ -594,48 +256,38 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
       Effect.provideService(Entropy.Entropy, entropy)
     )
     const created = yield* store.create(job).pipe(Effect.catchTag("DuplicateJob", (e) => Effect.die(e)))
-    wake()
+    dispatcher.wake()
     return created
   })
 
   const awaitJob = (id: string) =>
     Effect.gen(function* () {
-      const waiter = finished.get(id) ?? Deferred.makeUnsafe<Job.Job>()
-      finished.set(id, waiter)
+      const finished = completion.waitFor(id)
       while (true) {
         const job = yield* store.get(id)
         if (JobStatus.isTerminal(job.status)) {
-          finished.delete(id)
+          completion.forget(id)
           return job
         }
         // Wake at once when this process finishes it; poll for jobs finished by others.
-        yield* Effect.raceFirst(Deferred.await(waiter), Effect.sleep(pollIntervalMs))
+        yield* Effect.raceFirst(finished, Effect.sleep(pollIntervalMs))
       }
     })
 
   const cancel = Effect.fn("Engine.cancel")(function* (id: string) {
     for (let attempt = 0; attempt < 50; attempt++) {
       const job = yield* store.get(id)
-      if (job.status === "Cancelling") return job
-      const target: JobStatus.JobStatus | undefined = JobStatus.cancelsAtOnce(job.status)
-        ? "Cancelled"
-        : JobStatus.canTransition(job.status, "Cancelling")
-          ? "Cancelling"
-          : undefined
-      if (target === undefined)
-        return yield* new JobError.InvalidTransition({ jobId: id, from: job.status, to: "Cancelled" })
-      const now = yield* Clock.currentTimeMillis
-      const to = moved(job, target, now)
-      if (to === undefined) continue
-      let next = Job.addMessageAt(to, "warning", target === "Cancelled" ? "Job cancelled." : "Cancelling job.", now)
-      if (target === "Cancelled") next = Job.expireAfter(next, definitionOf(job).service?.jobRetentionMs ?? 3_600_000)
-      const written = yield* store.update(job.revision, next).pipe(
+      const decided = JobLifecycle.cancelAt(job, settingsOf(registry, job), yield* Clock.currentTimeMillis)
+      if (Result.isFailure(decided)) return yield* decided.failure
+      const decision = decided.success
+      if (decision._tag === "AlreadyCancelling") return job
+      const written = yield* store.update(job.revision, decision.job).pipe(
         Effect.map((j): Job.Job | undefined => j),
         Effect.catchTag("StaleRevision", () => Effect.succeed(undefined))
       )
       if (written === undefined) continue
-      if (target === "Cancelled") settle(written)
-      else running.get(id)?.requestCancel()
+      if (decision._tag === "Cancelled") completion.settle(written)
+      else runner.requestCancel(id)
       return written
     }
     return yield* new JobError.JobStoreError({ operation: `cancel ${id}`, cause: "too many concurrent changes" })
@@ -643,21 +295,20 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
 
   const remove = Effect.fn("Engine.delete")(function* (id: string) {
     const job = yield* store.get(id)
-    if (JobStatus.isTerminal(job.status) || JobStatus.isQueued(job.status)) {
-      const deleting = JobStatus.isQueued(job.status)
-        ? yield* moveTo(id, "Deleting", (j) => j, job).pipe(
-            Effect.catchTag("InvalidTransition", () => Effect.succeed(undefined))
-          )
-        : job
-      if (deleting !== undefined) return yield* removeJob(id)
-    }
-    // Executing or Cancelling (or just claimed): the runner deletes it once the tool has stopped.
-    const deleting = yield* moveTo(id, "Deleting").pipe(
-      Effect.catchTag("InvalidTransition", () => Effect.succeed(undefined))
-    )
-    if (deleting === undefined) return yield* removeJob(id)
-    const local = running.get(id)
-    if (local !== undefined) local.requestCancel()
+    let decision = { _tag: "Remove" } as JobLifecycle.Removal
+    const written = yield* StoredJob.modify(
+      store,
+      id,
+      (current, now) => {
+        decision = JobLifecycle.removeAt(current, now)
+        return decision._tag === "Remove" ? undefined : decision.job
+      },
+      job
+    ).pipe(Effect.catchTag("InvalidTransition", () => Effect.succeed(undefined)))
+    // A worker holds it (here or in another process, which notices at its next flush): its runner removes it once
+    // the tool has stopped.
+    if (written !== undefined && decision._tag === "AwaitRunner") return runner.requestCancel(id)
+    return yield* StoredJob.remove(store, files, id)
   })
 
   const purgeQueue = (service: JobUrls.ServicePath) =>
@@ -691,13 +342,10 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     cancel,
     delete: remove,
     purgeQueue,
-    recover: recover,
+    recover,
     sweep,
-    outputDir,
-    runningHere: () => running.size,
-    onFinished: (listener) => {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    }
+    outputDir: files.folder,
+    runningHere: runner.size,
+    onFinished: completion.onFinished
   })
 })

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Job, type JobUrls, ServiceRef } from "@geojobs/core"
+import { type Job, JobLifecycle, type JobUrls, ServiceRef } from "@geojobs/core"
 import { GPValue, ServicesFile, type Tool } from "@geojobs/tools"
 import { Context, Effect, Layer } from "effect"
 
@@ -120,4 +120,22 @@ export const fromPublished = (published: ServicesFile.PublishedService): Service
 export const make = (services: ReadonlyArray<ServiceDefinition>): ServiceRegistry["Service"] => {
   const byPath = new Map(services.map((s) => [ServiceRef.path(s.ref), s]))
   return { services, find: (service) => byPath.get(ServiceRef.path(service)) }
+}
+
+/**
+ * The lifecycle settings of a job's service and task. A job whose service or task is no longer published is kept
+ * {@link JobLifecycle.fallbackRetentionMs}, and is not retried.
+ *
+ * @category combinators
+ */
+export const settingsOf = (
+  registry: ServiceRegistry["Service"],
+  job: Pick<Job.Job, "service" | "task">
+): JobLifecycle.Settings => {
+  const service = registry.find(job.service)
+  return {
+    retentionMs: service?.jobRetentionMs ?? JobLifecycle.fallbackRetentionMs,
+    maxExecutionTimeMs: service?.maxExecutionTimeMs ?? defaults.maxExecutionTimeMs,
+    retryable: service?.tasks.get(job.task)?.retryable ?? false
+  }
 }

@@ -3,7 +3,14 @@
  *
  * @module
  */
+export * as Completion from "./Completion.ts"
+export * as Dispatcher from "./Dispatcher.ts"
 export * as Engine from "./Engine.ts"
 export * as EngineError from "./EngineError.ts"
+export * as LocalJobFiles from "./LocalJobFiles.ts"
+export * as Recovery from "./Recovery.ts"
+export * as Retention from "./Retention.ts"
 export * as ServiceRegistry from "./ServiceRegistry.ts"
+export * as StoredJob from "./StoredJob.ts"
 export * as WorkerProtocol from "./WorkerProtocol.ts"
+export * as WorkerRunner from "./WorkerRunner.ts"

@@ -1,11 +1,13 @@
 /**
  * `@geojobs/core/testing`: test support for the job model — fast-check arbitraries, one sample job per status, and
- * the contract suites (JobStore, JobQueue, SecurityStore) that every storage adapter runs. Runner-agnostic; needs `fast-check` installed.
+ * the contract suites (JobStore, JobQueue, SecurityStore, JobFiles) that every adapter runs. Runner-agnostic; needs
+ * `fast-check` installed.
  *
  * @module
  */
 export * as Arbitraries from "./Arbitraries.ts"
 export * as Contract from "./Contract.ts"
+export * as JobFilesSuite from "./JobFilesSuite.ts"
 export * as JobQueueSuite from "./JobQueueSuite.ts"
 export * as JobStoreSuite from "./JobStoreSuite.ts"
 export * as SampleJobs from "./SampleJobs.ts"
