@@ -1,11 +1,17 @@
 /**
- * What a failed request answers: an ArcGIS error code, message and details, from any tagged error the server can meet
- * — unknown service, task or job (404), bad input (400 "Invalid or missing input parameters."), missing, invalid or
- * mismatched tokens (499, 498), missing privileges (403). One table, so every route answers the same way.
+ * What a failed request answers. Every route's error channel is the closed union {@link RouteError} — the job model's
+ * errors, the engine's, the tools', the accounts', and the few this package raises itself — and one total table gives
+ * each tag its ArcGIS code, message and details, from which both envelopes (REST and admin) and the HTTP status (when
+ * real status codes are on) are made. A new error is a type error here until its row exists; nothing becomes a 500 by
+ * omission.
  *
  * @module
  */
+import type { JobError, JobFiles, SecurityStore } from "@geojobs/core"
+import type { EngineError } from "@geojobs/engine"
+import type { GPValue } from "@geojobs/tools"
 import { Data } from "effect"
+import type { InvalidAccount, InvalidCredentials, InvalidToken, RefererMismatch, TokenRequired } from "./Accounts.ts"
 
 /**
  * A failure ready to render in either envelope.
@@ -31,18 +37,7 @@ export class Forbidden extends Data.TaggedError("Forbidden")<{ readonly reason: 
 }
 
 /**
- * A request the server cannot make sense of (a bad path, a missing parameter, a wrong method).
- *
- * @category errors
- */
-export class BadRequest extends Data.TaggedError("BadRequest")<{ readonly detail: string; readonly code?: number }> {
-  override get message(): string {
-    return this.detail
-  }
-}
-
-/**
- * Something that does not exist here.
+ * Something that does not exist here (or that the caller may not know of).
  *
  * @category errors
  */
@@ -52,19 +47,151 @@ export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: stri
   }
 }
 
+/**
+ * A request parameter with a value the operation cannot use; `detail` names the parameter.
+ *
+ * @category errors
+ */
+export class InvalidInput extends Data.TaggedError("InvalidInput")<{
+  readonly parameter: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * An operation that takes POST only, asked for with GET.
+ *
+ * @category errors
+ */
+export class MethodNotAllowed extends Data.TaggedError("MethodNotAllowed")<{ readonly operation: string }> {
+  override get message(): string {
+    return `${this.operation} is a POST operation`
+  }
+}
+
+/**
+ * `submitJob` on a synchronous service, or `execute` on an asynchronous one.
+ *
+ * @category errors
+ */
+export class WrongExecutionType extends Data.TaggedError("WrongExecutionType")<{
+  readonly service: string
+  readonly synchronous: boolean
+}> {
+  override get message(): string {
+    return this.synchronous
+      ? `${this.service} is synchronous: use execute.`
+      : `${this.service} is asynchronous: use submitJob.`
+  }
+}
+
+/**
+ * A result asked for before the job succeeded.
+ *
+ * @category errors
+ */
+export class NoResultsYet extends Data.TaggedError("NoResultsYet")<{ readonly jobId: string; readonly status: string }> {
+  override get message(): string {
+    return `Job ${this.jobId} has not succeeded (it is ${this.status}): it has no results yet.`
+  }
+}
+
+/**
+ * A synchronous `execute` whose job did not succeed.
+ *
+ * @category errors
+ */
+export class ToolFailed extends Data.TaggedError("ToolFailed")<{
+  readonly task: string
+  readonly status: string
+  readonly messages: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `Error executing tool ${this.task}: ${this.status}. ${this.messages.join(" ")}`
+  }
+}
+
+/**
+ * The admin `cancel` of a job that cannot be cancelled (ArcGIS answers it with 500 and this text).
+ *
+ * @category errors
+ */
+export class CannotCancel extends Data.TaggedError("CannotCancel")<{ readonly jobId: string }> {
+  override get message(): string {
+    return `Unable to cancel job :[${this.jobId}]`
+  }
+}
+
+/**
+ * Every error a route may fail with.
+ *
+ * @category errors
+ */
+export type RouteError =
+  | JobError.JobError
+  | JobError.NoSuchResource
+  | JobFiles.NoSuchFile
+  | JobFiles.JobFilesError
+  | EngineError.NoSuchService
+  | EngineError.NoSuchTask
+  | EngineError.EngineStopped
+  | GPValue.InvalidParameter
+  | SecurityStore.NoSuchUser
+  | SecurityStore.UserExists
+  | SecurityStore.UnknownRole
+  | SecurityStore.SecurityStoreError
+  | InvalidCredentials
+  | InvalidAccount
+  | TokenRequired
+  | InvalidToken
+  | RefererMismatch
+  | Forbidden
+  | NotFound
+  | InvalidInput
+  | MethodNotAllowed
+  | WrongExecutionType
+  | NoResultsYet
+  | ToolFailed
+  | CannotCancel
+
 const invalidInput = "Invalid or missing input parameters."
 const forbidden = "You do not have permissions to access this resource or perform this operation."
+const internal = "Unable to complete operation."
 
-const table: Readonly<Record<string, (error: { readonly message: string }) => Failure>> = {
-  NoSuchService: (e) => ({ code: 404, message: e.message, details: [] }),
-  NoSuchTask: (e) => ({ code: 404, message: e.message, details: [] }),
-  NoSuchJob: (e) => ({ code: 404, message: e.message, details: [] }),
-  NotFound: (e) => ({ code: 404, message: e.message, details: [] }),
-  InvalidParameter: (e) => ({ code: 400, message: invalidInput, details: [e.message] }),
-  InvalidReference: (e) => ({ code: 400, message: invalidInput, details: [e.message] }),
-  InvalidTransition: (e) => ({ code: 400, message: invalidInput, details: [e.message] }),
-  InvalidQuery: (e) => ({ code: 400, message: invalidInput, details: [e.message] }),
-  BadRequest: (e) => ({ code: (e as BadRequest).code ?? 400, message: invalidInput, details: [e.message] }),
+const notFound = (e: { readonly message: string }): Failure => ({ code: 404, message: e.message, details: [] })
+const badInput = (e: { readonly message: string }): Failure => ({ code: 400, message: invalidInput, details: [e.message] })
+// Infrastructure failures are logged with their cause; the client learns only that the server failed.
+const hidden = (): Failure => ({ code: 500, message: internal, details: [] })
+
+/**
+ * The table: every tag of {@link RouteError} and what it answers. Total by its type.
+ *
+ * @category models
+ */
+export const table: { readonly [T in RouteError["_tag"]]: (error: Extract<RouteError, { _tag: T }>) => Failure } = {
+  NoSuchJob: notFound,
+  NoSuchResource: notFound,
+  NoSuchService: notFound,
+  NoSuchTask: notFound,
+  NoSuchFile: () => ({ code: 404, message: "File does not exist or is inaccessible.", details: [] }),
+  NotFound: notFound,
+  NoSuchUser: notFound,
+  UnknownRole: badInput,
+  UserExists: (e) => ({ code: 409, message: invalidInput, details: [e.message] }),
+  DuplicateJob: hidden,
+  StaleRevision: (e) => ({ code: 409, message: "The job changed meanwhile: try again.", details: [e.message] }),
+  InvalidTransition: badInput,
+  InvalidReference: badInput,
+  InvalidQuery: badInput,
+  InvalidParameter: badInput,
+  InvalidInput: badInput,
+  InvalidAccount: badInput,
+  WrongExecutionType: badInput,
+  NoResultsYet: badInput,
+  MethodNotAllowed: (e) => ({ code: 405, message: invalidInput, details: [e.message] }),
   InvalidCredentials: () => ({
     code: 400,
     message: "Unable to generate token.",
@@ -74,17 +201,25 @@ const table: Readonly<Record<string, (error: { readonly message: string }) => Fa
   InvalidToken: () => ({ code: 498, message: "Invalid token.", details: [] }),
   RefererMismatch: (e) => ({ code: 498, message: "Invalid token.", details: [e.message] }),
   Forbidden: (e) => ({ code: 403, message: forbidden, details: [e.message] }),
-  EngineStopped: (e) => ({ code: 503, message: e.message, details: [] })
+  EngineStopped: (e) => ({ code: 503, message: e.message, details: [] }),
+  ToolFailed: (e) => ({ code: 500, message: invalidInput, details: [e.message] }),
+  CannotCancel: (e) => ({ code: 500, message: invalidInput, details: [e.message] }),
+  JobStoreError: hidden,
+  JobFilesError: hidden,
+  SecurityStoreError: hidden
 }
 
 /**
- * The failure for an error: by its `_tag` when known, else a 500 that hides the internals.
+ * The failure for a route's error.
  *
  * @category constructors
  */
-export const fromError = (error: unknown): Failure => {
-  const tag = typeof error === "object" && error !== null ? (error as { _tag?: unknown })._tag : undefined
-  const entry = typeof tag === "string" ? table[tag] : undefined
-  if (entry !== undefined) return entry(error as { message: string })
-  return { code: 500, message: "Unable to complete operation.", details: [] }
-}
+export const fromError = (error: RouteError): Failure =>
+  (table[error._tag] as (e: RouteError) => Failure)(error)
+
+/**
+ * The failure for a defect or an error outside the union (a bug): a 500 that hides the internals.
+ *
+ * @category constructors
+ */
+export const unexpected: Failure = { code: 500, message: internal, details: [] }
