@@ -4,6 +4,7 @@
  * @module
  */
 export * as AdminJob from "./AdminJob.ts"
+export * as ArcGISResource from "./ArcGISResource.ts"
 export * as Entropy from "./Entropy.ts"
 export * as ErrorEnvelope from "./ErrorEnvelope.ts"
 export * as Job from "./Job.ts"
