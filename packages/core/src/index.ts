@@ -4,6 +4,7 @@
  * @module
  */
 export * as AdminJob from "./AdminJob.ts"
+export * as AdminQuery from "./AdminQuery.ts"
 export * as ArcGISResource from "./ArcGISResource.ts"
 export * as Entropy from "./Entropy.ts"
 export * as ErrorEnvelope from "./ErrorEnvelope.ts"
@@ -15,4 +16,6 @@ export * as JobStore from "./JobStore.ts"
 export * as JobUrls from "./JobUrls.ts"
 export * as OgcStatusInfo from "./OgcStatusInfo.ts"
 export * as RestJob from "./RestJob.ts"
+export * as ServiceDirectory from "./ServiceDirectory.ts"
 export * as ServiceRef from "./ServiceRef.ts"
+export * as Token from "./Token.ts"
