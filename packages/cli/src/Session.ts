@@ -7,6 +7,7 @@
  * @module
  */
 import { type Client, ClientError, type JobRef, make } from "@geojobs/client"
+import { ArcGISResource } from "@geojobs/core"
 import { Effect } from "effect"
 import { Failure } from "./Failure.ts"
 import * as Profile from "./Profile.ts"
@@ -19,10 +20,7 @@ export interface Flags {
 const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === "" ? undefined : s)
 
 /** The server part of a job or service URL (everything before `/rest/services/` or `/admin/services/`). */
-export const baseOf = (url: string): string | undefined => {
-  const match = /^(https?:\/\/.+?)\/(?:rest|admin)\/services(?:\/|$)/.exec(url)
-  return match?.[1]
-}
+export const baseOf = (url: string): string | undefined => ArcGISResource.baseOf(url)
 
 const normalize = (url: string) => url.replace(/\/+$/, "")
 
