@@ -8,6 +8,7 @@
  * @module
  */
 import { type Client, ClientError, type JobRef, make } from "@geojobs/client"
+import { ArcGISResource } from "@geojobs/core"
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Failure from "./Failure.ts"
@@ -36,10 +37,7 @@ export const jobArgument = Argument.String("job").pipe(
 const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === "" ? undefined : s)
 
 /** The server part of a job or service URL (everything before `/rest/services/` or `/admin/services/`). */
-export const baseOf = (url: string): string | undefined => {
-  const match = /^(https?:\/\/.+?)\/(?:rest|admin)\/services(?:\/|$)/.exec(url)
-  return match?.[1]
-}
+export const baseOf = (url: string): string | undefined => ArcGISResource.baseOf(url)
 
 const normalize = (url: string) => url.replace(/\/+$/, "")
 

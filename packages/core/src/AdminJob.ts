@@ -7,10 +7,10 @@
  * @module
  */
 import { z } from "zod"
+import * as ArcGISResource from "./ArcGISResource.ts"
 import type { Job } from "./Job.ts"
 import * as JobId from "./JobId.ts"
 import * as JobStatus from "./JobStatus.ts"
-import * as JobUrls from "./JobUrls.ts"
 
 const seconds = z.number().int().nonnegative()
 
@@ -55,7 +55,7 @@ export const fromJob = (job: Job, options: { readonly baseUrl: string }): AdminJ
   job_created: Math.floor(job.created / 1000),
   job_execution_start: toSeconds(job.started),
   job_execution_end: toSeconds(job.ended),
-  url: JobUrls.restServiceJob(options.baseUrl, job.service, job.id),
+  url: ArcGISResource.url(options.baseUrl, ArcGISResource.jobOf(job.service, undefined, job.id)),
   revision: String(job.revision),
   status: job.status,
   username: job.user

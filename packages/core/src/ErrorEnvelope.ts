@@ -80,6 +80,7 @@ export const codes: { readonly [T in JobError["_tag"]]: number } = {
   InvalidTransition: 400,
   StaleRevision: 409,
   InvalidReference: 400,
+  NoSuchResource: 404,
   InvalidQuery: 400,
   JobStoreError: 500
 }

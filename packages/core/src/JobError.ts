@@ -75,6 +75,7 @@ export type ReferencePart =
   | "param"
   | "path"
   | "serviceId"
+  | "file"
 
 /**
  * A service, task, parameter or job reference (or a URL holding one) that is malformed.
@@ -88,6 +89,21 @@ export class InvalidReference extends Data.TaggedError("InvalidReference")<{
 }> {
   override get message(): string {
     return `Invalid ${this.part} ${JSON.stringify(this.value)}: ${this.reason}.`
+  }
+}
+
+/**
+ * A path that is no ArcGIS location at all (an HTTP server answers 404): not a malformed name in a known place, which
+ * is an {@link InvalidReference}.
+ *
+ * @category errors
+ */
+export class NoSuchResource extends Data.TaggedError("NoSuchResource")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `Resource ${JSON.stringify(this.path)} does not exist: ${this.reason}.`
   }
 }
 
@@ -131,5 +147,6 @@ export type JobError =
   | InvalidTransition
   | StaleRevision
   | InvalidReference
+  | NoSuchResource
   | InvalidQuery
   | JobStoreError

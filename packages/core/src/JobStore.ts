@@ -18,7 +18,7 @@ import {
 } from "./JobError.ts"
 import type { JobId } from "./JobId.ts"
 import * as JobStatus from "./JobStatus.ts"
-import type { ServicePath } from "./JobUrls.ts"
+import type { ServicePath } from "./ServiceRef.ts"
 
 /**
  * Filters of a job query. Times are milliseconds since the epoch and bound `created`, both ends inclusive.

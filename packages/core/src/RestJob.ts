@@ -1,6 +1,7 @@
 /**
  * The GP REST job document — what `…/GPServer/<task>/jobs/<id>` (and `submitJob`, and the service-level alias)
- * answers — and the parameter value document of `…/results/<param>` and `…/inputs/<param>`. Rendering follows what
+ * answers — the parameter value document of `…/results/<param>` and `…/inputs/<param>`, `execute`'s answer and the
+ * cancel operation's answer. Rendering follows what
  * real clients read (arcgis-api.md §5.6, §7): `results` is always present on a Succeeded job (maybe empty),
  * `progress` only while Executing, and pollers never see New (it reads as Submitted).
  *
@@ -84,6 +85,37 @@ export const parameterValueSchema = z.object({ paramName: z.string(), dataType: 
  * @category models
  */
 export type ParameterValue = z.output<typeof parameterValueSchema>
+
+/**
+ * zod schema of `execute`'s answer (a synchronous task): every result and the job's messages.
+ *
+ * @category models
+ */
+export const executeSchema = z.looseObject({
+  results: z.array(parameterValueSchema),
+  messages: z.array(z.looseObject({ type: z.string(), description: z.string() })).default([])
+})
+
+/**
+ * `execute`'s answer.
+ *
+ * @category models
+ */
+export type ExecuteAnswer = z.output<typeof executeSchema>
+
+/**
+ * zod schema of the cancel operation's answer (`…/jobs/<id>/cancel`): the job and the status it is in now.
+ *
+ * @category models
+ */
+export const cancelSchema = z.looseObject({ jobId: z.string(), jobStatus: z.string() })
+
+/**
+ * The cancel operation's answer.
+ *
+ * @category models
+ */
+export type CancelAnswer = z.output<typeof cancelSchema>
 
 const links = (kind: "results" | "inputs", values: Readonly<Record<string, JobValue>>) =>
   Object.fromEntries(Object.keys(values).map((name) => [name, { paramUrl: `${kind}/${encodeURIComponent(name)}` }]))

@@ -118,30 +118,49 @@ export const make = (options: {
   })
 
 /**
- * Reads `Folder/Name` or `Name` (the form of the services directory's `services[].name`).
+ * The part of a service reference that names it in URLs and in the services directory: optional folder and name.
+ *
+ * @category models
+ */
+export type ServicePath = Pick<ServiceRef, "folder" | "name">
+
+/**
+ * Reads `Folder/Name` or `Name` (the form of the services directory's `services[].name`, and how people type a
+ * service), checking both names. The one reader of that form: the URL grammar, the client and the CLI use it.
  *
  * @category constructors
  */
-export const fromPath = (path: string): Effect.Effect<ServiceRef, InvalidReference> => {
+export const parsePath = (path: string): Effect.Effect<ServicePath, InvalidReference> => {
   const parts = path.split("/")
-  if (parts.length === 1) return make({ name: parts[0] ?? "" })
-  if (parts.length === 2) return make({ folder: parts[0], name: parts[1] ?? "" })
+  if (parts.length === 1) return Effect.map(checkName("service", path), (name) => ({ name }))
+  if (parts.length === 2) {
+    const [folder = "", name = ""] = parts
+    return Effect.flatMap(checkName("folder", folder), (f) =>
+      Effect.map(checkName("service", name), (n) => ({ folder: f, name: n }))
+    )
+  }
   return Effect.fail(
     new InvalidReference({ part: "path", value: path, reason: "a service path is Name or Folder/Name" })
   )
 }
 
 /**
+ * Reads `Folder/Name` or `Name` into a service reference (its id derived).
+ *
+ * @category constructors
+ */
+export const fromPath = (path: string): Effect.Effect<ServiceRef, InvalidReference> =>
+  Effect.flatMap(parsePath(path), (p) => make(p))
+
+/**
  * `Folder/Name` or `Name`, unencoded: how the services directory lists a service.
  *
  * @category combinators
  */
-export const path = (ref: Pick<ServiceRef, "folder" | "name">): string =>
-  ref.folder === undefined ? ref.name : `${ref.folder}/${ref.name}`
+export const path = (ref: ServicePath): string => (ref.folder === undefined ? ref.name : `${ref.folder}/${ref.name}`)
 
 /** Whether two references name the same service. @category guards */
-export const equals = (a: Pick<ServiceRef, "folder" | "name">, b: Pick<ServiceRef, "folder" | "name">): boolean =>
-  a.folder === b.folder && a.name === b.name
+export const equals = (a: ServicePath, b: ServicePath): boolean => a.folder === b.folder && a.name === b.name
 
 /**
  * zod schema of a stored service reference (names are checked by the same rules as {@link make}).

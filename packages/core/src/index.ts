@@ -4,6 +4,8 @@
  * @module
  */
 export * as AdminJob from "./AdminJob.ts"
+export * as AdminQuery from "./AdminQuery.ts"
+export * as ArcGISResource from "./ArcGISResource.ts"
 export * as Entropy from "./Entropy.ts"
 export * as ErrorEnvelope from "./ErrorEnvelope.ts"
 export * as Job from "./Job.ts"
@@ -18,4 +20,6 @@ export * as JobUrls from "./JobUrls.ts"
 export * as OgcStatusInfo from "./OgcStatusInfo.ts"
 export * as RestJob from "./RestJob.ts"
 export * as SecurityStore from "./SecurityStore.ts"
+export * as ServiceDirectory from "./ServiceDirectory.ts"
 export * as ServiceRef from "./ServiceRef.ts"
+export * as Token from "./Token.ts"

@@ -8,16 +8,14 @@
  *
  * @module
  */
-import { AdminJob, JobQueue, JobStatus, JobStore, JobUrls, ServiceRef } from "@geojobs/core"
+import { AdminJob, type AdminQuery, JobQueue, JobStatus, JobStore, JobUrls, ServiceRef } from "@geojobs/core"
 import { Engine, ServiceRegistry } from "@geojobs/engine"
 import { Effect } from "effect"
-import type { FastifyInstance } from "fastify"
 import { TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
-import { BadRequest, NotFound } from "./Failure.ts"
-import { type Answer, authorize, type Call, call, run, type Services, type Settings, signedIn } from "./Handler.ts"
+import { CannotCancel, InvalidInput, MethodNotAllowed, NotFound } from "./Failure.ts"
+import { type Answer, authorize, type Call, type Routes, signedIn } from "./Handler.ts"
 import * as Html from "./Html.ts"
-import { segmentsAfter } from "./RestApi.ts"
 import * as Security from "./Security.ts"
 
 const reader = Effect.fnUntraced(function* (c: Call) {
@@ -38,7 +36,15 @@ const manager = Effect.fnUntraced(function* (c: Call) {
   return p
 })
 
-const success: Answer = { json: { status: "success" } }
+const success: Answer = { json: { status: "success" } satisfies AdminQuery.Operation }
+
+/** The service a location names, or NotFound (404). */
+const serviceAt = Effect.fnUntraced(function* (path: ServiceRef.ServicePath) {
+  const registry = yield* ServiceRegistry.ServiceRegistry
+  const service = registry.find(path)
+  if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
+  return service
+})
 
 const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.ServiceDefinition) {
   yield* reader(c)
@@ -46,11 +52,13 @@ const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.Ser
   const startTime = ArcGISRequest.time(p.startTime)
   const endTime = ArcGISRequest.time(p.endTime)
   if (startTime === null)
-    return yield* new BadRequest({
+    return yield* new InvalidInput({
+      parameter: "startTime",
       detail: `startTime ${p.startTime} is not a date (yyyy-mm-ddThh:mm:ss), seconds or milliseconds`
     })
   if (endTime === null)
-    return yield* new BadRequest({
+    return yield* new InvalidInput({
+      parameter: "endTime",
       detail: `endTime ${p.endTime} is not a date (yyyy-mm-ddThh:mm:ss), seconds or milliseconds`
     })
   const words = (p.jobStatus ?? "")
@@ -60,7 +68,10 @@ const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.Ser
   const statuses = words.map(JobStatus.parse)
   const unknown = words.find((_, i) => statuses[i] === undefined)
   if (unknown !== undefined)
-    return yield* new BadRequest({ detail: `jobStatus ${unknown} is not a job status (esriJobSucceeded, …)` })
+    return yield* new InvalidInput({
+      parameter: "jobStatus",
+      detail: `jobStatus ${unknown} is not a job status (esriJobSucceeded, …)`
+    })
   const number = p.number === undefined || p.number === "" ? undefined : Number(p.number)
   const start = p.start === undefined || p.start === "" ? undefined : Number(p.start)
   const store = yield* JobStore.JobStore
@@ -74,7 +85,7 @@ const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.Ser
     number,
     start
   })
-  const doc = {
+  const doc: AdminQuery.Page = {
     total: page.total,
     query: {
       serviceName: service.ref.name,
@@ -97,6 +108,7 @@ const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.Ser
         signedIn,
         title: `Jobs of ${ServiceRef.path(service.ref)}`,
         home: c.home,
+        account: c.account,
         extra: `<form method="get"><label>Status <input name="jobStatus" value="${Html.escapeHtml(p.jobStatus ?? "")}"></label><label>User <input name="userName" value="${Html.escapeHtml(p.userName ?? "")}"></label><label>From <input name="startTime" value="${Html.escapeHtml(p.startTime ?? "")}"></label><label>To <input name="endTime" value="${Html.escapeHtml(p.endTime ?? "")}"></label><label>Page size <input name="number" value="${number ?? 10}"></label><input type="hidden" name="start" value="1"><button>Query</button></form><p>${page.total} jobs; showing ${page.start} to ${page.start + page.num - 1}.${page.nextStart > 0 ? ` <a href="?${new URLSearchParams({ ...p, start: String(page.nextStart), f: "html" }).toString().replace(/token=[^&]*&?/, "")}">Next page</a>` : ""}</p>`,
         links: page.results.map((job) => ({
           href: JobUrls.adminJob(c.base, job.service, job.id),
@@ -110,105 +122,73 @@ const statistics = Effect.fnUntraced(function* (service: ServiceRegistry.Service
   const queue = yield* JobQueue.JobQueue
   const counts = yield* queue.countByStatus(service.ref)
   const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0)
-  return {
-    json: {
-      total,
-      cancelled: counts.Cancelled ?? 0,
-      failed: (counts.Failed ?? 0) + (counts.TimedOut ?? 0),
-      succeeded: counts.Succeeded ?? 0
-    }
-  } satisfies Answer
+  const bucket = (b: JobStatus.StatisticsBucket) =>
+    JobStatus.inBucket(b).reduce((n, status) => n + (counts[status] ?? 0), 0)
+  const doc: AdminQuery.Statistics = {
+    total,
+    cancelled: bucket("cancelled"),
+    failed: bucket("failed"),
+    succeeded: bucket("succeeded")
+  }
+  return { json: doc } satisfies Answer
 })
 
-const jobsOf = Effect.fnUntraced(function* (
-  c: Call,
-  raw: ReadonlyArray<string>
-): Effect.fn.Return<Answer, unknown, Services> {
-  const segments = raw.map((s) => {
-    try {
-      return decodeURIComponent(s)
-    } catch {
-      return ""
-    }
-  })
-  const at = segments[1] === "jobs" ? 0 : segments[2] === "jobs" ? 1 : -1
-  const typed = at < 0 ? "" : (segments[at] ?? "")
-  if (at < 0 || !typed.endsWith(".GPServer")) return yield* new NotFound({ what: `Resource ${segments.join("/")}` })
-  const path = { folder: at === 1 ? segments[0] : undefined, name: typed.slice(0, -".GPServer".length) }
-  const registry = yield* ServiceRegistry.ServiceRegistry
-  const service = registry.find(path)
-  if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
-  const below = segments.slice(at + 2)
-  const post = c.request.method === "POST"
-  if (below.length === 0) return yield* query(c, service)
-  if (below.length === 1 && below[0] === "query") return yield* query(c, service)
-  if (below.length === 1 && below[0] === "statistics") {
+const jobs: Routes<"AdminJobs">["AdminJobs"] = Effect.fnUntraced(function* (c, resource) {
+  const service = yield* serviceAt(resource.service)
+  if (resource.operation === "list" || resource.operation === "query") return yield* query(c, service)
+  if (resource.operation === "statistics") {
     yield* reader(c)
     return yield* statistics(service)
   }
-  if (below.length === 1 && below[0] === "purgeQueue") {
-    if (!post) return yield* new BadRequest({ detail: "purgeQueue is a POST operation", code: 405 })
-    yield* manager(c)
-    const engine = yield* Engine.Engine
-    yield* engine.purgeQueue(service.ref)
-    return success
-  }
-  const [id, operation, ...extra] = below
-  if (id === undefined || extra.length > 0) return yield* new NotFound({ what: `Resource ${below.join("/")}` })
+  if (c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: resource.operation })
+  yield* manager(c)
+  const engine = yield* Engine.Engine
+  yield* engine.purgeQueue(service.ref)
+  return success
+})
+
+const job: Routes<"AdminJob">["AdminJob"] = Effect.fnUntraced(function* (c, resource) {
+  const service = yield* serviceAt(resource.service)
   const store = yield* JobStore.JobStore
-  const job = yield* store.get(id)
-  if (!ServiceRef.equals(job.service, service.ref)) return yield* new NotFound({ what: `Job ${id}` })
-  if (operation === undefined) {
+  const found = yield* store.get(resource.jobId)
+  if (!ServiceRef.equals(found.service, service.ref)) return yield* new NotFound({ what: `Job ${resource.jobId}` })
+  if (resource.part.kind === "job") {
     yield* reader(c)
-    const doc = AdminJob.fromJob(job, { baseUrl: c.base })
+    const doc = AdminJob.fromJob(found, { baseUrl: c.base })
     return {
       json: doc,
       html: (signedIn) =>
         Html.page({
           signedIn,
-          title: `Job ${job.id}`,
+          title: `Job ${found.id}`,
           home: c.home,
+          account: c.account,
           document: doc,
           links: [
             {
-              href: JobUrls.restJob(c.base, job.service, job.task, job.id),
+              href: JobUrls.restJob(c.base, found.service, found.task, found.id),
               text: "The job in the services directory"
             }
           ]
         })
     } satisfies Answer
   }
-  if (operation !== "cancel" && operation !== "delete") return yield* new NotFound({ what: `Operation ${operation}` })
-  if (!post) return yield* new BadRequest({ detail: `${operation} is a POST operation`, code: 405 })
+  if (c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: resource.part.kind })
   yield* manager(c)
   const engine = yield* Engine.Engine
-  if (operation === "cancel") {
+  if (resource.part.kind === "cancel") {
     yield* engine
-      .cancel(job.id)
-      .pipe(
-        Effect.catchTag("InvalidTransition", () =>
-          Effect.fail(new BadRequest({ detail: `Unable to cancel job :[${job.id}]`, code: 500 }))
-        )
-      )
+      .cancel(found.id)
+      .pipe(Effect.catchTag("InvalidTransition", () => Effect.fail(new CannotCancel({ jobId: found.id }))))
   } else {
-    yield* engine.delete(job.id)
+    yield* engine.delete(found.id)
   }
   return success
 })
 
 /**
- * Registers the admin job routes.
+ * The admin job routes, by kind of location.
  *
  * @category constructors
  */
-export const register = (app: FastifyInstance, settings: Settings): void => {
-  const prefix = `${settings.contextPath}/admin/services/`
-  app.route({
-    method: ["GET", "POST"],
-    url: `${prefix}*`,
-    handler: (request, reply) => {
-      const c = call(request, settings)
-      return run(reply, c, "admin", jobsOf(c, segmentsAfter(request.url, prefix)))
-    }
-  })
-}
+export const routes: Routes<"AdminJobs" | "AdminJob"> = { AdminJobs: jobs, AdminJob: job }

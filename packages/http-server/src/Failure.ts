@@ -93,7 +93,10 @@ export class WrongExecutionType extends Data.TaggedError("WrongExecutionType")<{
  *
  * @category errors
  */
-export class NoResultsYet extends Data.TaggedError("NoResultsYet")<{ readonly jobId: string; readonly status: string }> {
+export class NoResultsYet extends Data.TaggedError("NoResultsYet")<{
+  readonly jobId: string
+  readonly status: string
+}> {
   override get message(): string {
     return `Job ${this.jobId} has not succeeded (it is ${this.status}): it has no results yet.`
   }
@@ -162,7 +165,11 @@ const forbidden = "You do not have permissions to access this resource or perfor
 const internal = "Unable to complete operation."
 
 const notFound = (e: { readonly message: string }): Failure => ({ code: 404, message: e.message, details: [] })
-const badInput = (e: { readonly message: string }): Failure => ({ code: 400, message: invalidInput, details: [e.message] })
+const badInput = (e: { readonly message: string }): Failure => ({
+  code: 400,
+  message: invalidInput,
+  details: [e.message]
+})
 // Infrastructure failures are logged with their cause; the client learns only that the server failed.
 const hidden = (): Failure => ({ code: 500, message: internal, details: [] })
 
@@ -214,8 +221,18 @@ export const table: { readonly [T in RouteError["_tag"]]: (error: Extract<RouteE
  *
  * @category constructors
  */
-export const fromError = (error: RouteError): Failure =>
-  (table[error._tag] as (e: RouteError) => Failure)(error)
+export const fromError = (error: RouteError): Failure => (table[error._tag] as (e: RouteError) => Failure)(error)
+
+/**
+ * Whether a value is a route error (a tagged error with a row in the table).
+ *
+ * @category guards
+ */
+export const isRouteError = (u: unknown): u is RouteError =>
+  typeof u === "object" &&
+  u !== null &&
+  typeof (u as { _tag?: unknown })._tag === "string" &&
+  Object.hasOwn(table, (u as { _tag: string })._tag)
 
 /**
  * The failure for a defect or an error outside the union (a bug): a 500 that hides the internals.

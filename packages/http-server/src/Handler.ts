@@ -12,13 +12,21 @@
  *
  * @module
  */
-import { ErrorEnvelope, type JobQueue, type JobStore } from "@geojobs/core"
+import { createReadStream } from "node:fs"
+import {
+  ArcGISResource,
+  ErrorEnvelope,
+  type JobFiles,
+  type JobQueue,
+  type JobStore,
+  type SecurityStore
+} from "@geojobs/core"
 import type { Engine, ServiceRegistry } from "@geojobs/engine"
 import { Cause, type Context, Effect, Exit } from "effect"
 import type { FastifyReply, FastifyRequest } from "fastify"
-import { Accounts, TokenRequired } from "./Accounts.ts"
+import { Accounts, type InvalidToken, type RefererMismatch, TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
-import { type Failure, Forbidden, fromError } from "./Failure.ts"
+import { type Failure, Forbidden, fromError, isRouteError, type RouteError, unexpected } from "./Failure.ts"
 import * as Html from "./Html.ts"
 import type * as Security from "./Security.ts"
 
@@ -29,6 +37,7 @@ export type Services =
   | ServiceRegistry.ServiceRegistry
   | Accounts
   | JobQueue.JobQueue
+  | JobFiles.JobFiles
 
 /**
  * Runs a route's program with the services: a `ManagedRuntime` of them, or {@link runnerOf} a layer's context.
@@ -85,7 +94,30 @@ export interface Answer {
   readonly text?: string | undefined
   /** Extra headers (a cookie after signing in). */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The HTTP status of a success (default 200; OGC answers a created job with 201 and a `location`). */
+  readonly status?: number | undefined
+  /** The `Location` header. */
+  readonly location?: string | undefined
+  /** A file to stream as it is (a job's output file), by its path on this machine. */
+  readonly file?: string | undefined
 }
+
+/**
+ * A route: what one kind of ArcGIS location answers. Its error channel is the closed union of route errors.
+ *
+ * @category models
+ */
+export type Route<T extends ArcGISResource.ArcGISResource["_tag"]> = (
+  call: Call,
+  resource: Extract<ArcGISResource.ArcGISResource, { readonly _tag: T }>
+) => Effect.Effect<Answer, RouteError, Services>
+
+/**
+ * Routes for some kinds of location; the server joins the tables into one that is total over every kind.
+ *
+ * @category models
+ */
+export type Routes<T extends ArcGISResource.ArcGISResource["_tag"]> = { readonly [K in T]: Route<K> }
 
 /**
  * A request as routes see it.
@@ -100,6 +132,8 @@ export interface Call {
   readonly base: string
   /** The HTML directory's home, for links. */
   readonly home: string
+  /** The HTML sign-in and sign-out pages of this dialect (`rest/login`, `admin/login`, …). */
+  readonly account: { readonly signIn: string; readonly signOut: string }
   readonly settings: Settings
 }
 
@@ -115,27 +149,36 @@ const cookieToken = (request: FastifyRequest): string | undefined => {
  *
  * @category constructors
  */
-export const principal: (call: Call) => Effect.Effect<Security.Principal | null, unknown, Accounts> = Effect.fnUntraced(
-  function* (call: Call) {
-    const token =
-      ArcGISRequest.token(call.request, call.params) ??
-      (call.format === "html" && call.request.method === "GET" ? cookieToken(call.request) : undefined)
-    if (token === undefined) return null
-    const store = yield* Accounts
-    return yield* store.verifyToken(token, {
-      referer: ArcGISRequest.referer(call.request, call.params),
-      ip: call.request.ip
-    })
-  }
-)
+export const principal: (
+  call: Call
+) => Effect.Effect<
+  Security.Principal | null,
+  InvalidToken | RefererMismatch | SecurityStore.SecurityStoreError,
+  Accounts
+> = Effect.fnUntraced(function* (call: Call) {
+  const token =
+    ArcGISRequest.token(call.request, call.params) ??
+    (call.format === "html" && call.request.method === "GET" ? cookieToken(call.request) : undefined)
+  if (token === undefined) return null
+  const store = yield* Accounts
+  return yield* store.verifyToken(token, {
+    referer: ArcGISRequest.referer(call.request, call.params),
+    ip: call.request.ip
+  })
+})
 
 /**
  * The principal, who must exist (499 Token Required otherwise).
  *
  * @category constructors
  */
-export const signedIn = (call: Call): Effect.Effect<Security.Principal, unknown, Accounts> =>
-  Effect.flatMap(principal(call), (p) => (p === null ? Effect.fail(new TokenRequired()) : Effect.succeed(p)))
+export const signedIn = (
+  call: Call
+): Effect.Effect<
+  Security.Principal,
+  TokenRequired | InvalidToken | RefererMismatch | SecurityStore.SecurityStoreError,
+  Accounts
+> => Effect.flatMap(principal(call), (p) => (p === null ? Effect.fail(new TokenRequired()) : Effect.succeed(p)))
 
 /**
  * Checks that `allowed` holds for the principal: 499 when anonymous, 403 when signed in without the right.
@@ -162,6 +205,9 @@ const apiHeaders = { "x-content-type-options": "nosniff", "cache-control": "no-s
 const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
   for (const [k, v] of Object.entries(answer.headers ?? {})) reply.header(k, v)
   if (answer.redirect !== undefined) return reply.redirect(answer.redirect, 303)
+  if (answer.location !== undefined) reply.header("location", answer.location)
+  if (answer.status !== undefined) reply.status(answer.status)
+  if (answer.file !== undefined) return reply.type("application/octet-stream").send(createReadStream(answer.file))
   if (answer.text !== undefined) return reply.headers(apiHeaders).type("text/plain; charset=utf-8").send(answer.text)
   if (call.format === "html") {
     // Who is signed in, for the page header; an invalid cookie just reads as signed out.
@@ -173,7 +219,13 @@ const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
     )
     const html =
       answer.html?.(who) ??
-      Html.page({ title: answer.title ?? "Resource", home: call.home, document: answer.json, signedIn: who })
+      Html.page({
+        title: answer.title ?? "Resource",
+        home: call.home,
+        account: call.account,
+        document: answer.json,
+        signedIn: who
+      })
     await reply.helmet()
     return reply.type("text/html; charset=utf-8").send(html)
   }
@@ -204,8 +256,9 @@ export const sendFailure = async (reply: FastifyReply, call: Call, failure: Fail
         Html.page({
           title: `Error ${failure.code}`,
           home: call.home,
+          account: call.account,
           document: { message: failure.message, details: failure.details },
-          extra: signIn ? Html.signInForm(`${call.home}/login`, call.request.url) : undefined
+          extra: signIn ? Html.signInForm(call.account.signIn, call.request.url) : undefined
         })
       )
   }
@@ -229,7 +282,11 @@ export const call = (request: FastifyRequest, settings: Settings, fallback: ArcG
     params: p,
     format: ArcGISRequest.format(p, fallback),
     base,
-    home: `${base}/rest/services`,
+    home: ArcGISResource.url(base, { _tag: "Catalog" }),
+    account: {
+      signIn: ArcGISResource.url(base, { _tag: "SignIn", api: "rest" }),
+      signOut: ArcGISResource.url(base, { _tag: "SignOut", api: "rest" })
+    },
     settings
   }
 }
@@ -243,12 +300,14 @@ export const run = async (
   reply: FastifyReply,
   c: Call,
   envelope: "rest" | "admin",
-  work: Effect.Effect<Answer, unknown, Services>
+  work: Effect.Effect<Answer, RouteError, Services>
 ): Promise<FastifyReply> => {
   const exit = await c.settings.runtime.runPromiseExit(work)
   if (Exit.isSuccess(exit)) return send(reply, c, exit.value)
   const error = Cause.findErrorOption(exit.cause)
+  // The runtime's own errors (a layer that failed) and defects are not route errors: a 500 that hides them.
+  const failure = error._tag === "Some" && isRouteError(error.value) ? fromError(error.value) : unexpected
   if (error._tag === "None") c.request.log.error({ cause: Cause.pretty(exit.cause) }, "request failed")
-  else if (fromError(error.value).code >= 500) c.request.log.error({ err: error.value }, "request failed")
-  return sendFailure(reply, c, fromError(error._tag === "Some" ? error.value : undefined), envelope)
+  else if (failure.code >= 500) c.request.log.error({ err: error.value }, "request failed")
+  return sendFailure(reply, c, failure, envelope)
 }

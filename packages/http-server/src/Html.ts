@@ -39,6 +39,8 @@ export const page = (options: {
   readonly links?: ReadonlyArray<{ readonly href: string; readonly text: string }> | undefined
   readonly extra?: string | undefined
   readonly signedIn?: string | undefined
+  /** Where the header's sign-in and sign-out links go. */
+  readonly account?: { readonly signIn: string; readonly signOut: string } | undefined
 }): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)} — GeoJobs</title>
@@ -51,8 +53,10 @@ input,select,textarea{font:inherit;padding:.2rem .4rem}progress{width:20rem}
 </style></head><body>
 <header><a href="${escapeHtml(options.home)}">GeoJobs Services Directory</a><span>${
   options.signedIn === undefined
-    ? `<a href="${escapeHtml(options.home)}/login">Sign in</a>`
-    : `Signed in as ${escapeHtml(options.signedIn)} · <a href="${escapeHtml(options.home)}/logout">Sign out</a>`
+    ? options.account === undefined
+      ? ""
+      : `<a href="${escapeHtml(options.account.signIn)}">Sign in</a>`
+    : `Signed in as ${escapeHtml(options.signedIn)}${options.account === undefined ? "" : ` · <a href="${escapeHtml(options.account.signOut)}">Sign out</a>`}`
 }</span></header>
 <h1>${escapeHtml(options.title)}</h1>
 ${options.links && options.links.length > 0 ? `<ul>${options.links.map((l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.text)}</a></li>`).join("")}</ul>` : ""}

@@ -7,34 +7,42 @@
  *
  * @module
  */
-import { createReadStream, realpathSync, statSync } from "node:fs"
-import { relative, resolve, sep } from "node:path"
-import { type Job, JobStatus, JobStore, JobUrls, RestJob, ServiceRef } from "@geojobs/core"
+import {
+  ArcGISResource,
+  type Job,
+  JobFiles,
+  JobStatus,
+  JobStore,
+  JobUrls,
+  RestJob,
+  type ServiceDirectory,
+  ServiceRef
+} from "@geojobs/core"
 import { Engine, ServiceRegistry } from "@geojobs/engine"
 import { EsriGeometry, TaskDescription } from "@geojobs/tools"
 import { Effect } from "effect"
-import type { FastifyInstance } from "fastify"
-import { BadRequest, NotFound } from "./Failure.ts"
-import { type Answer, authorize, type Call, call, principal, run, type Services, type Settings } from "./Handler.ts"
+import { InvalidInput, NoResultsYet, NotFound, type RouteError, ToolFailed, WrongExecutionType } from "./Failure.ts"
+import { type Answer, authorize, type Call, principal, type Routes, type Services } from "./Handler.ts"
 import * as Html from "./Html.ts"
 import * as Security from "./Security.ts"
 
 const maximumRecords = 1000
 
-const decode = (segment: string): string | undefined => {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return undefined
-  }
-}
+/** The service a location names, or NotFound (404). */
+const serviceAt = Effect.fnUntraced(function* (path: ServiceRef.ServicePath) {
+  const registry = yield* ServiceRegistry.ServiceRegistry
+  const service = registry.find(path)
+  if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
+  return service
+})
 
-/** The path below `prefix` (raw, query stripped), split into segments. */
-export const segmentsAfter = (url: string, prefix: string): ReadonlyArray<string> => {
-  const path = url.replace(/[?#].*$/s, "")
-  const rest = path.startsWith(prefix) ? path.slice(prefix.length) : ""
-  return rest === "" ? [] : rest.replace(/\/+$/, "").split("/")
-}
+/** The task a location names, or NotFound (404). */
+const taskAt = Effect.fnUntraced(function* (path: ServiceRef.ServicePath, name: string) {
+  const service = yield* serviceAt(path)
+  const task = service.tasks.get(name)
+  if (task === undefined) return yield* new NotFound({ what: `Task ${name} of ${ServiceRef.path(service.ref)}` })
+  return { service, task }
+})
 
 const serviceAccess = (c: Call, service: ServiceRegistry.ServiceDefinition) =>
   Effect.flatMap(principal(c), (p) =>
@@ -53,14 +61,14 @@ const visibleServices = Effect.fnUntraced(function* (c: Call) {
 const catalog = Effect.fnUntraced(function* (
   c: Call,
   folder: string | undefined
-): Effect.fn.Return<Answer, unknown, Services> {
+): Effect.fn.Return<Answer, RouteError, Services> {
   const services = yield* visibleServices(c)
   const registry = yield* ServiceRegistry.ServiceRegistry
   if (folder !== undefined && !registry.services.some((s) => s.ref.folder === folder)) {
     return yield* new NotFound({ what: `Folder ${folder}` })
   }
   const here = services.filter((s) => s.ref.folder === folder)
-  const doc = {
+  const doc: ServiceDirectory.Catalog = {
     currentVersion: c.settings.currentVersion,
     folders:
       folder === undefined
@@ -76,6 +84,7 @@ const catalog = Effect.fnUntraced(function* (
         signedIn,
         title,
         home: c.home,
+        account: c.account,
         links: [
           ...doc.folders.map((f) => ({ href: `${c.home}/${encodeURIComponent(f)}`, text: `${f} (folder)` })),
           ...here.map((s) => ({
@@ -87,7 +96,7 @@ const catalog = Effect.fnUntraced(function* (
   }
 })
 
-const serviceDoc = (c: Call, service: ServiceRegistry.ServiceDefinition) => ({
+const serviceDoc = (c: Call, service: ServiceRegistry.ServiceDefinition): ServiceDirectory.Service => ({
   currentVersion: c.settings.currentVersion,
   serviceDescription: service.description,
   tasks: [...service.tasks.keys()],
@@ -116,7 +125,7 @@ const findJob = Effect.fnUntraced(function* (
   id: string,
   service: ServiceRegistry.ServiceDefinition,
   task: string | undefined
-): Effect.fn.Return<Job.Job, unknown, JobStore.JobStore> {
+): Effect.fn.Return<Job.Job, RouteError, JobStore.JobStore> {
   const store = yield* JobStore.JobStore
   const job = yield* store.get(id)
   const belongs =
@@ -134,6 +143,7 @@ const jobPage = (c: Call, job: Job.Job, doc: RestJob.RestJob) => (signedIn: stri
     signedIn,
     title: `Job ${job.id}`,
     home: c.home,
+    account: c.account,
     document: {
       status: doc.jobStatus,
       task: job.task,
@@ -164,15 +174,13 @@ const jobPage = (c: Call, job: Job.Job, doc: RestJob.RestJob) => (signedIn: stri
  * A value as asked: a tool's output file as its URL; a feature set reprojected to `outSR` (a wkid or `{"wkid":…}`),
  * or as a GeoJSON FeatureCollection for `f=geojson`. Other values pass through.
  */
-const shaped = (c: Call, job: Job.Job, value: Job.JobValue): Effect.Effect<Job.JobValue, BadRequest> => {
+const shaped = (c: Call, job: Job.Job, value: Job.JobValue): Effect.Effect<Job.JobValue, InvalidInput> => {
   const file = value.value as { path?: unknown } | null
   if (value.dataType === "GPDataFile" && typeof file?.path === "string") {
     // A tool's output file, written in its job's folder: answered as the URL ArcGIS clients expect.
-    const path = file.path.split("/").map(encodeURIComponent).join("/")
-    const folder = `${encodeURIComponent(job.service.name.toLowerCase())}_gpserver`
     return Effect.succeed({
       dataType: value.dataType,
-      value: { url: `${c.base}/rest/directories/arcgisjobs/${folder}/${job.id}/scratch/${path}` }
+      value: { url: ArcGISResource.url(c.base, ArcGISResource.outputFileOf(job.service, job.id, file.path)) }
     })
   }
   if (value.dataType !== "GPFeatureRecordSetLayer" || value.value === null || typeof value.value !== "object") {
@@ -195,7 +203,11 @@ const shaped = (c: Call, job: Job.Job, value: Job.JobValue): Effect.Effect<Job.J
         })
       }
     },
-    catch: (cause) => new BadRequest({ detail: `outSR: ${cause instanceof Error ? cause.message : String(cause)}` })
+    catch: (cause) =>
+      new InvalidInput({
+        parameter: "outSR",
+        detail: `outSR: ${cause instanceof Error ? cause.message : String(cause)}`
+      })
   })
 }
 
@@ -204,12 +216,10 @@ const parameterAnswer = (
   job: Job.Job,
   kind: "results" | "inputs",
   param: string | undefined
-): Effect.Effect<Answer, unknown> => {
+): Effect.Effect<Answer, InvalidInput | NoResultsYet | NotFound> => {
   const values = kind === "results" ? job.results : job.inputs
   if (kind === "results" && !JobStatus.hasResults(job.status) && param !== undefined) {
-    return Effect.fail(
-      new BadRequest({ detail: `Job ${job.id} has not succeeded (it is ${job.status}): it has no results yet.` })
-    )
+    return Effect.fail(new NoResultsYet({ jobId: job.id, status: job.status }))
   }
   if (param === undefined) {
     return Effect.map(
@@ -230,37 +240,29 @@ const parameterAnswer = (
   )
 }
 
-const jobResource = Effect.fnUntraced(function* (
-  c: Call,
-  service: ServiceRegistry.ServiceDefinition,
-  task: string | undefined,
-  id: string,
-  below: ReadonlyArray<string>
-): Effect.fn.Return<Answer, unknown, Services> {
+const jobResource: Routes<"Job">["Job"] = Effect.fnUntraced(function* (c, resource) {
+  const service = yield* serviceAt(resource.service)
   yield* serviceAccess(c, service)
-  const job = yield* findJob(id, service, task)
-  const [head, param, ...extra] = below
-  if (extra.length > 0) return yield* new NotFound({ what: `Resource ${below.join("/")}` })
-  if (head === undefined) {
+  if (resource.task !== undefined && !service.tasks.has(resource.task)) {
+    return yield* new NotFound({ what: `Task ${resource.task} of ${ServiceRef.path(service.ref)}` })
+  }
+  const job = yield* findJob(resource.jobId, service, resource.task)
+  const part = resource.part
+  if (part.kind === "job") {
     const doc = RestJob.fromJob(job, { returnMessages: c.params.returnMessages?.toLowerCase() !== "false" })
     return { json: doc, html: jobPage(c, job, doc) }
   }
-  if (head === "cancel" && param === undefined) {
+  if (part.kind === "cancel") {
     const engine = yield* Engine.Engine
     const cancelled = yield* engine.cancel(job.id)
     const shown = JobStatus.pollerView(cancelled.status) ?? cancelled.status
+    const answer: RestJob.CancelAnswer = { jobId: cancelled.id, jobStatus: JobStatus.restName(shown) }
     return {
-      json: { jobId: cancelled.id, jobStatus: JobStatus.restName(shown) },
+      json: answer,
       redirect: c.format === "html" ? JobUrls.restJob(c.base, job.service, job.task, job.id) : undefined
     }
   }
-  if (head === "results" || head === "inputs") {
-    const name = param === undefined ? undefined : decode(param)
-    if (param !== undefined && name === undefined)
-      return yield* new BadRequest({ detail: `Bad parameter name ${param}` })
-    return yield* parameterAnswer(c, job, head, name)
-  }
-  return yield* new NotFound({ what: `Resource ${below.join("/")} of job ${id}` })
+  return yield* parameterAnswer(c, job, part.kind, part.param)
 })
 
 const submit = Effect.fnUntraced(function* (
@@ -271,11 +273,7 @@ const submit = Effect.fnUntraced(function* (
 ) {
   const p = yield* serviceAccess(c, service)
   if (sync !== (service.executionType === "sync")) {
-    return yield* new BadRequest({
-      detail: sync
-        ? `${ServiceRef.path(service.ref)} is asynchronous: use submitJob.`
-        : `${ServiceRef.path(service.ref)} is synchronous: use execute.`
-    })
+    return yield* new WrongExecutionType({ service: ServiceRef.path(service.ref), synchronous: !sync })
   }
   const engine = yield* Engine.Engine
   const submission = { service: service.ref, task: task.name, user: p?.username ?? null, params: c.params }
@@ -287,78 +285,67 @@ const submit = Effect.fnUntraced(function* (
   const job = yield* engine.execute(submission)
   const messages = RestJob.fromJob(job).messages ?? []
   if (!JobStatus.hasResults(job.status)) {
-    return yield* new BadRequest({
-      code: 500,
-      detail: `Error executing tool ${task.name}: ${job.status}. ${job.messages.map((m) => m.description).join(" ")}`
+    return yield* new ToolFailed({
+      task: task.name,
+      status: job.status,
+      messages: job.messages.map((m) => m.description)
     })
   }
+  const answer: RestJob.ExecuteAnswer = {
+    results: Object.entries(job.results).map(([name, v]) => RestJob.parameterValue(name, v)),
+    messages
+  }
+  return { json: answer, title: `${task.name}: results` } satisfies Answer
+})
+
+const serviceResource: Routes<"Service">["Service"] = Effect.fnUntraced(function* (c, resource) {
+  const service = yield* serviceAt(resource.service)
+  yield* serviceAccess(c, service)
+  const doc = serviceDoc(c, service)
   return {
-    json: { results: Object.entries(job.results).map(([name, v]) => RestJob.parameterValue(name, v)), messages },
-    title: `${task.name}: results`
+    json: doc,
+    html: (signedIn) =>
+      Html.page({
+        signedIn,
+        title: `${ServiceRef.path(service.ref)} (GPServer)`,
+        home: c.home,
+        account: c.account,
+        document: doc,
+        links: doc.tasks.map((t) => ({ href: JobUrls.restTask(c.base, service.ref, t), text: t }))
+      })
   } satisfies Answer
 })
 
-const services = Effect.fnUntraced(function* (
+const taskResource: Routes<"Task">["Task"] = Effect.fnUntraced(function* (c, resource) {
+  const { service, task } = yield* taskAt(resource.service, resource.task)
+  yield* serviceAccess(c, service)
+  const doc = taskDoc(service, task)
+  const action = ArcGISResource.url(c.base, {
+    _tag: service.executionType === "sync" ? "Execute" : "SubmitJob",
+    service: service.ref,
+    task: task.name
+  })
+  return {
+    json: doc,
+    html: (signedIn) =>
+      Html.page({
+        signedIn,
+        title: `Task: ${task.name}`,
+        home: c.home,
+        account: c.account,
+        document: doc,
+        extra: Html.submitForm(action, doc.parameters)
+      })
+  } satisfies Answer
+})
+
+const submitAt = Effect.fnUntraced(function* (
   c: Call,
-  raw: ReadonlyArray<string>
-): Effect.fn.Return<Answer, unknown, Services> {
-  const segments = raw.map(decode)
-  if (segments.some((s) => s === undefined || s === "")) return yield* new BadRequest({ detail: "Malformed path" })
-  const seg = segments as ReadonlyArray<string>
-  if (seg.length === 0) return yield* catalog(c, undefined)
-  const at = raw[1] === "GPServer" ? 1 : raw[2] === "GPServer" ? 2 : -1
-  if (at < 0) {
-    if (seg.length === 1) return yield* catalog(c, seg[0])
-    return yield* new NotFound({ what: `Service ${seg.join("/")}` })
-  }
-  const path = at === 2 ? { folder: seg[0], name: seg[1] ?? "" } : { name: seg[0] ?? "" }
-  const registry = yield* ServiceRegistry.ServiceRegistry
-  const service = registry.find(path)
-  if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
-  const below = seg.slice(at + 1)
-  if (below.length === 0) {
-    yield* serviceAccess(c, service)
-    const doc = serviceDoc(c, service)
-    return {
-      json: doc,
-      html: (signedIn) =>
-        Html.page({
-          signedIn,
-          title: `${ServiceRef.path(service.ref)} (GPServer)`,
-          home: c.home,
-          document: doc,
-          links: doc.tasks.map((t) => ({ href: JobUrls.restTask(c.base, service.ref, t), text: t }))
-        })
-    }
-  }
-  if (below[0] === "jobs" && below[1] !== "jobs" && below[1] !== undefined) {
-    return yield* jobResource(c, service, undefined, below[1], below.slice(2))
-  }
-  const taskName = below[0] ?? ""
-  const task = service.tasks.get(taskName)
-  if (task === undefined) return yield* new NotFound({ what: `Task ${taskName} of ${ServiceRef.path(service.ref)}` })
-  if (below.length === 1) {
-    yield* serviceAccess(c, service)
-    const doc = taskDoc(service, task)
-    const action = `${JobUrls.restTask(c.base, service.ref, task.name)}/${service.executionType === "sync" ? "execute" : "submitJob"}`
-    return {
-      json: doc,
-      html: (signedIn) =>
-        Html.page({
-          signedIn,
-          title: `Task: ${task.name}`,
-          home: c.home,
-          document: doc,
-          extra: Html.submitForm(action, doc.parameters)
-        })
-    }
-  }
-  if (below.length === 2 && (below[1] === "submitJob" || below[1] === "execute")) {
-    return yield* submit(c, service, task, below[1] === "execute")
-  }
-  if (below[1] === "jobs" && below[2] !== undefined)
-    return yield* jobResource(c, service, task.name, below[2], below.slice(3))
-  return yield* new NotFound({ what: `Resource ${seg.join("/")}` })
+  resource: { readonly service: ServiceRef.ServicePath; readonly task: string },
+  sync: boolean
+) {
+  const { service, task } = yield* taskAt(resource.service, resource.task)
+  return yield* submit(c, service, task, sync)
 })
 
 const info = (c: Call): Answer => ({
@@ -367,82 +354,43 @@ const info = (c: Call): Answer => ({
     fullVersion: c.settings.fullVersion,
     authInfo: {
       isTokenBasedSecurity: true,
-      tokenServicesUrl: `${c.base}/tokens/`,
+      tokenServicesUrl: ArcGISResource.url(c.base, { _tag: "Token", endpoint: "tokens/" }),
       shortLivedTokenValidity: c.settings.shortLivedTokenValidity
     }
-  },
+  } satisfies ServiceDirectory.Info,
   title: "Server Info"
 })
 
 /**
- * Serves a job's output file: `rest/directories/arcgisjobs/<service>_gpserver/<jobId>/scratch/<file>`. The file must
- * resolve inside the job's own folder — no path, link or encoding escapes it.
- *
- * @category constructors
+ * Serves a job's output file: `rest/directories/arcgisjobs/<service>_gpserver/<jobId>/scratch/<file>`. The URL's
+ * service segment must be the job's, the caller must be allowed to use that service, and the file must resolve inside
+ * the job's own folder (the `JobFiles` port checks paths, links and encodings).
  */
-const outputFile = Effect.fnUntraced(function* (c: Call, raw: ReadonlyArray<string>) {
-  const [, jobId, scratch, ...file] = raw.map(decode)
-  if (
-    jobId === undefined ||
-    scratch !== "scratch" ||
-    file.length === 0 ||
-    file.some((s) => s === undefined || s === "" || s === "." || s === "..")
-  ) {
-    return yield* new NotFound({ what: "File" })
-  }
+const outputFile: Routes<"OutputFile">["OutputFile"] = Effect.fnUntraced(function* (c, resource) {
   const store = yield* JobStore.JobStore
-  const job = yield* store.get(jobId)
-  const registry = yield* ServiceRegistry.ServiceRegistry
-  const service = registry.find(job.service)
-  if (service === undefined) return yield* new NotFound({ what: "File" })
+  const job = yield* store.get(resource.jobId)
+  if (!ArcGISResource.isOutputOf(resource, job.service)) return yield* new NotFound({ what: "File" })
+  const service = yield* serviceAt(job.service)
   yield* serviceAccess(c, service)
-  const engine = yield* Engine.Engine
-  const root = engine.outputDir(job.id)
-  const target = resolve(root, ...(file as Array<string>))
-  const real = yield* Effect.try({ try: () => realpathSync(target), catch: () => new NotFound({ what: "File" }) })
-  const realRoot = yield* Effect.try({ try: () => realpathSync(root), catch: () => new NotFound({ what: "File" }) })
-  const inside = relative(realRoot, real)
-  if (inside.startsWith("..") || inside.startsWith(sep) || !statSync(real).isFile())
-    return yield* new NotFound({ what: "File" })
-  return real
+  const files = yield* JobFiles.JobFiles
+  return { file: yield* files.resolve(job.id, resource.file.join("/")) } satisfies Answer
 })
 
 /**
- * Registers the REST routes.
+ * The REST routes, by kind of location.
  *
  * @category constructors
  */
-export const register = (app: FastifyInstance, settings: Settings): void => {
-  const prefix = `${settings.contextPath}/rest`
-  const both = ["GET", "POST"] as const
-  app.route({
-    method: [...both],
-    url: `${prefix}/info`,
-    handler: (request, reply) =>
-      run(reply, call(request, settings), "rest", Effect.succeed(info(call(request, settings))))
-  })
-  app.route({
-    method: [...both],
-    url: `${prefix}/services`,
-    handler: (request, reply) => {
-      const c = call(request, settings)
-      return run(reply, c, "rest", services(c, []))
-    }
-  })
-  app.route({
-    method: [...both],
-    url: `${prefix}/services/*`,
-    handler: (request, reply) => {
-      const c = call(request, settings)
-      return run(reply, c, "rest", services(c, segmentsAfter(request.url, `${prefix}/services/`)))
-    }
-  })
-  app.get(`${prefix}/directories/arcgisjobs/*`, async (request, reply) => {
-    const c = call(request, settings, "json")
-    const exit = await settings.runtime.runPromiseExit(
-      outputFile(c, segmentsAfter(request.url, `${prefix}/directories/arcgisjobs/`))
-    )
-    if (exit._tag === "Success") return reply.type("application/octet-stream").send(createReadStream(exit.value))
-    return run(reply, c, "rest", Effect.fail(new NotFound({ what: "File" })))
-  })
+export const routes: Routes<
+  "Info" | "Catalog" | "Folder" | "Service" | "Task" | "SubmitJob" | "Execute" | "Job" | "OutputFile"
+> = {
+  Info: (c) => Effect.succeed(info(c)),
+  Catalog: (c) => catalog(c, undefined),
+  Folder: (c, resource) => catalog(c, resource.folder),
+  Service: serviceResource,
+  Task: taskResource,
+  SubmitJob: (c, resource) => submitAt(c, resource, false),
+  Execute: (c, resource) => submitAt(c, resource, true),
+  Job: jobResource,
+  OutputFile: outputFile
 }

@@ -20,11 +20,9 @@ import Fastify, {
   LogController
 } from "fastify"
 import { Accounts } from "./Accounts.ts"
-import * as AdminApi from "./AdminApi.ts"
 import { call, type Runner, runnerOf, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
-import * as RestApi from "./RestApi.ts"
-import * as TokenApi from "./TokenApi.ts"
+import * as Router from "./Router.ts"
 
 /**
  * Plugin options.
@@ -138,9 +136,7 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()))
   app.get("/health", async () => ({ status: "ok" }))
 
-  RestApi.register(app, settings)
-  AdminApi.register(app, settings)
-  TokenApi.register(app, settings, { max: options.tokenRequestsPerMinute ?? 30, timeWindow: "1 minute" })
+  Router.register(app, settings, { max: options.tokenRequestsPerMinute ?? 30, timeWindow: "1 minute" })
 }
 
 /**

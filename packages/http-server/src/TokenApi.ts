@@ -7,12 +7,12 @@
  *
  * @module
  */
+import { type AdminQuery, ArcGISResource, type Token } from "@geojobs/core"
 import { Effect } from "effect"
-import type { FastifyInstance } from "fastify"
 import { Accounts } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
-import { BadRequest } from "./Failure.ts"
-import { type Answer, authorize, type Call, call, run, type Settings, signedIn } from "./Handler.ts"
+import { InvalidInput, MethodNotAllowed, NotFound } from "./Failure.ts"
+import { type Answer, authorize, type Call, type Routes, signedIn } from "./Handler.ts"
 import * as Html from "./Html.ts"
 import * as Security from "./Security.ts"
 
@@ -24,18 +24,22 @@ const generate = Effect.fnUntraced(function* (c: Call) {
   const legacy = (p.request ?? "").toLowerCase() === "gettoken"
   const expiration = p.expiration === undefined || p.expiration === "" ? undefined : Number(p.expiration)
   if (expiration !== undefined && !(Number.isFinite(expiration) && expiration > 0)) {
-    return yield* new BadRequest({ detail: "expiration must be a number of minutes greater than 0" })
+    return yield* new InvalidInput({
+      parameter: "expiration",
+      detail: "expiration must be a number of minutes greater than 0"
+    })
   }
   // Legacy clients bind with clientid=ref.<url>.
   const legacyReferer = p.clientid?.startsWith("ref.") ? p.clientid.slice(4) : undefined
   const requested = (p.client ?? (legacyReferer !== undefined ? "referer" : "requestip")).toLowerCase()
   if (!clients.includes(requested as (typeof clients)[number])) {
-    return yield* new BadRequest({ detail: `client must be one of ${clients.join(", ")}` })
+    return yield* new InvalidInput({ parameter: "client", detail: `client must be one of ${clients.join(", ")}` })
   }
   const client = requested as (typeof clients)[number]
   const referer = p.referer ?? legacyReferer ?? ArcGISRequest.referer(c.request, {})
-  if (client === "referer" && !referer) return yield* new BadRequest({ detail: "client=referer needs a referer" })
-  if (client === "ip" && !p.ip) return yield* new BadRequest({ detail: "client=ip needs an ip" })
+  if (client === "referer" && !referer)
+    return yield* new InvalidInput({ parameter: "referer", detail: "client=referer needs a referer" })
+  if (client === "ip" && !p.ip) return yield* new InvalidInput({ parameter: "ip", detail: "client=ip needs an ip" })
   const binding = {
     client,
     ...(client === "referer" && referer ? { referer } : {}),
@@ -49,18 +53,24 @@ const generate = Effect.fnUntraced(function* (c: Call) {
       ip: c.request.ip
     })
   } else {
-    if (!p.username || !p.password) return yield* new BadRequest({ detail: "username and password are required" })
+    if (!p.username || !p.password)
+      return yield* new InvalidInput({
+        parameter: p.username ? "password" : "username",
+        detail: "username and password are required"
+      })
     const principal = yield* store.authenticate(p.username, p.password)
     issued = yield* store.issueToken({ username: principal.username, ...binding })
   }
   if (legacy && (p.f === undefined || p.f === "")) return { text: issued.token } satisfies Answer
-  return { json: { token: issued.token, expires: issued.expires, ssl: issued.ssl }, title: "Token" } satisfies Answer
+  const doc: Token.Token = { token: issued.token, expires: issued.expires, ssl: issued.ssl }
+  return { json: doc, title: "Token" } satisfies Answer
 })
 
 const tokenFormPage = (c: Call, action: string) =>
   Html.page({
     title: "Generate Token",
     home: c.home,
+    account: c.account,
     extra: `<form method="post" action="${Html.escapeHtml(action)}"><label>Username <input name="username"></label><label>Password <input name="password" type="password"></label><label>Client <select name="client"><option>requestip</option><option>referer</option><option>ip</option></select></label><label>Referer <input name="referer"></label><label>Expiration (minutes) <input name="expiration" value="60"></label><input type="hidden" name="f" value="pjson"><button>Generate Token</button></form>`
   })
 
@@ -69,7 +79,13 @@ const login = Effect.fnUntraced(function* (c: Call) {
   const next = c.params.next?.startsWith("/") ? c.params.next : c.home
   if (c.request.method === "GET") {
     return {
-      html: () => Html.page({ title: "Sign in", home: c.home, extra: Html.signInForm(`${c.home}/login`, next) })
+      html: () =>
+        Html.page({
+          title: "Sign in",
+          home: c.home,
+          account: c.account,
+          extra: Html.signInForm(c.account.signIn, next)
+        })
     } satisfies Answer
   }
   const result = yield* Effect.result(store.authenticate(c.params.username ?? "", c.params.password ?? ""))
@@ -79,7 +95,8 @@ const login = Effect.fnUntraced(function* (c: Call) {
         Html.page({
           title: "Sign in",
           home: c.home,
-          extra: Html.signInForm(`${c.home}/login`, next, "Invalid username or password.")
+          account: c.account,
+          extra: Html.signInForm(c.account.signIn, next, "Invalid username or password.")
         })
     } satisfies Answer
   }
@@ -108,7 +125,8 @@ const logout = Effect.fnUntraced(function* (c: Call) {
   } satisfies Answer
 })
 
-const usersAndRoles = Effect.fnUntraced(function* (c: Call, path: string) {
+const usersAndRoles: Routes<"Security">["Security"] = Effect.fnUntraced(function* (c, resource) {
+  const path = resource.operation
   const store = yield* Accounts
   const p = yield* signedIn(c)
   yield* authorize(p, Security.canManageUsers(p), "Managing users and roles needs the Administrator role.")
@@ -120,7 +138,7 @@ const usersAndRoles = Effect.fnUntraced(function* (c: Call, path: string) {
     case "roles":
       return { json: { roles: yield* store.listRoles() }, title: "Roles" } satisfies Answer
   }
-  if (!post) return yield* new BadRequest({ detail: `${path} is a POST operation`, code: 405 })
+  if (!post) return yield* new MethodNotAllowed({ operation: path })
   switch (path) {
     case "users/add":
       yield* store.createUser({
@@ -149,63 +167,30 @@ const usersAndRoles = Effect.fnUntraced(function* (c: Call, path: string) {
     case "roles/remove":
       yield* store.deleteRole(q.name ?? "")
       break
-    default:
-      return yield* new BadRequest({ detail: `Unknown operation ${path}`, code: 404 })
   }
-  return { json: { status: "success" } } satisfies Answer
+  return { json: { status: "success" } satisfies AdminQuery.Operation } satisfies Answer
 })
 
+const token: Routes<"Token">["Token"] = (c, resource) => {
+  const asksForForm = c.request.method === "GET" && Object.keys(c.params).filter((k) => k !== "f").length === 0
+  if (asksForForm) {
+    const action = ArcGISResource.url(c.base, resource)
+    return Effect.succeed({ html: () => tokenFormPage(c, action) })
+  }
+  return generate(c)
+}
+
 /**
- * Registers the token, sign-in and user-management routes. `rateLimit` is the route config that limits requests.
+ * The token, sign-in and user-management routes, by kind of location. The HTML sign-in lives at `rest/login` (and
+ * `admin/login` for the admin directory), where ArcGIS Server has it.
  *
  * @category constructors
  */
-export const register = (app: FastifyInstance, settings: Settings, rateLimit: Record<string, unknown>): void => {
-  const ctx = settings.contextPath
-  const tokenUrls = [
-    `${ctx}/tokens`,
-    `${ctx}/tokens/`,
-    `${ctx}/tokens/generateToken`,
-    `${ctx}/admin/generateToken`,
-    `${ctx}/sharing/rest/generateToken`
-  ]
-  for (const url of tokenUrls) {
-    app.route({
-      method: ["GET", "POST"],
-      url,
-      config: { rateLimit },
-      handler: (request, reply) => {
-        const c = call(request, settings, "json")
-        const asksForForm = request.method === "GET" && Object.keys(c.params).filter((k) => k !== "f").length === 0
-        if (asksForForm)
-          return run(reply, { ...c, format: "html" }, "rest", Effect.succeed({ html: () => tokenFormPage(c, url) }))
-        return run(reply, c, url.includes("/admin/") ? "admin" : "rest", generate(c))
-      }
-    })
-  }
-  app.route({
-    method: ["GET", "POST"],
-    url: `${ctx}/rest/services/login`,
-    config: { rateLimit },
-    handler: (request, reply) => {
-      const c = { ...call(request, settings), format: "html" as const }
-      return run(reply, c, "rest", login(c))
-    }
-  })
-  app.get(`${ctx}/rest/services/logout`, (request, reply) => {
-    const c = { ...call(request, settings), format: "html" as const }
-    return run(reply, c, "rest", logout(c))
-  })
-  app.route({
-    method: ["GET", "POST"],
-    url: `${ctx}/admin/security/*`,
-    handler: (request, reply) => {
-      const c = call(request, settings, "json")
-      const path = request.url
-        .replace(/[?#].*$/s, "")
-        .slice(`${ctx}/admin/security/`.length)
-        .replace(/\/+$/, "")
-      return run(reply, c, "admin", usersAndRoles(c, path))
-    }
-  })
+export const routes: Routes<"Token" | "SignIn" | "SignOut" | "Security" | "PortalInfo"> = {
+  Token: token,
+  SignIn: (c) => login(c),
+  SignOut: (c) => logout(c),
+  Security: usersAndRoles,
+  // GeoJobs is a server, not a portal: a federated client asks a portal for this, never us.
+  PortalInfo: () => Effect.fail(new NotFound({ what: "Portal information" }))
 }

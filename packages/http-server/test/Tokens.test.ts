@@ -93,7 +93,7 @@ describe("tokens", () => {
   it("the HTML directory signs in with a cookie and out again", async () => {
     const login = await server.app.inject({
       method: "POST",
-      url: "/arcgis/rest/services/login",
+      url: "/arcgis/rest/login",
       payload: { username: "publisher", password, next: "/arcgis/rest/services/Private/GPServer" }
     })
     assert.strictEqual(login.statusCode, 303)
@@ -107,7 +107,7 @@ describe("tokens", () => {
     assert.include(page.body, "Echo")
     const wrong = await server.app.inject({
       method: "POST",
-      url: "/arcgis/rest/services/login",
+      url: "/arcgis/rest/login",
       payload: { username: "publisher", password: "nope" }
     })
     assert.include(wrong.body, "Invalid username or password.")

@@ -1,13 +1,14 @@
 /**
  * fast-check arbitraries for the job model: names (with spaces, non-ASCII letters and the words that could confuse
- * a URL parser), service references, job ids, job locations, status paths through the table, and whole jobs.
+ * a URL parser), service references, job ids, ArcGIS locations of every kind, status paths through the table, and
+ * whole jobs.
  *
  * @module
  */
 import * as fc from "fast-check"
+import * as ArcGISResource from "../ArcGISResource.ts"
 import type { Job, JobValue, MessageLevel } from "../Job.ts"
 import * as JobStatus from "../JobStatus.ts"
-import type { JobLocation, Resource } from "../JobUrls.ts"
 import * as ServiceRef from "../ServiceRef.ts"
 
 const tricky = [
@@ -25,7 +26,15 @@ const tricky = [
   "x?y#z",
   "..a",
   "Ελληνικά λέξη",
-  "rest"
+  "rest",
+  "login",
+  "logout",
+  "info",
+  "submitJob",
+  "execute",
+  "scratch",
+  "a_gpserver",
+  "(x)!*'~"
 ]
 
 /**
@@ -71,7 +80,27 @@ export const jobId: fc.Arbitrary<string> = fc
   .uint8Array({ minLength: 16, maxLength: 16 })
   .map((bytes) => `j${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`)
 
-const restResource: fc.Arbitrary<Resource> = fc.oneof(
+/**
+ * A service as URLs name it (folder and name only).
+ *
+ * @category arbitraries
+ */
+export const servicePath: fc.Arbitrary<ArcGISResource.ServicePath> = serviceRef.map((s) =>
+  s.folder === undefined ? { name: s.name } : { folder: s.folder, name: s.name }
+)
+
+/**
+ * A file name below a job's scratch folder: any name, and the ones only files may have (surrounding spaces, long,
+ * dotted).
+ *
+ * @category arbitraries
+ */
+export const fileName: fc.Arbitrary<string> = fc.oneof(
+  name,
+  fc.constantFrom(" leading space", "trailing space ", "x".repeat(200), "...", ".hidden", "a..b", "%41.txt")
+)
+
+const jobPart: fc.Arbitrary<ArcGISResource.JobPart> = fc.oneof(
   fc.constant({ kind: "job" as const }),
   fc.constant({ kind: "cancel" as const }),
   fc
@@ -81,34 +110,60 @@ const restResource: fc.Arbitrary<Resource> = fc.oneof(
     )
 )
 
-const adminResource: fc.Arbitrary<Resource> = fc.constantFrom(
+const adminJobPart: fc.Arbitrary<ArcGISResource.AdminJobPart> = fc.constantFrom(
   { kind: "job" as const },
   { kind: "cancel" as const },
   { kind: "delete" as const }
 )
 
 /**
- * A job location in any of the three URL families (admin, REST task level, REST service level).
+ * Any ArcGIS location, every kind of {@link ArcGISResource.ArcGISResource} (jobs at task and service level, output
+ * files of several segments, admin, security, tokens, sign-in).
  *
  * @category arbitraries
  */
-export const jobLocation: fc.Arbitrary<JobLocation> = fc
-  .record({
-    service: serviceRef.map((s) => (s.folder === undefined ? { name: s.name } : { folder: s.folder, name: s.name })),
-    jobId,
-    task: fc.option(name, { nil: undefined })
-  })
-  .chain(({ service, jobId, task }) =>
-    fc.oneof(
-      adminResource.map((resource): JobLocation => ({ api: "admin", service, jobId, resource })),
-      restResource.map(
-        (resource): JobLocation =>
-          task === undefined
-            ? { api: "rest", service, jobId, resource }
-            : { api: "rest", service, task, jobId, resource }
-      )
-    )
+export const resource: fc.Arbitrary<ArcGISResource.ArcGISResource> = fc.oneof(
+  fc.constantFrom<ArcGISResource.ArcGISResource>(
+    { _tag: "Info" },
+    { _tag: "Catalog" },
+    { _tag: "PortalInfo" },
+    ...ArcGISResource.securityOperations.map((operation) => ({ _tag: "Security" as const, operation })),
+    ...ArcGISResource.tokenEndpoints.map((endpoint) => ({ _tag: "Token" as const, endpoint })),
+    ...(["rest", "admin"] as const).flatMap((api) => [
+      { _tag: "SignIn" as const, api },
+      { _tag: "SignOut" as const, api }
+    ])
+  ),
+  name.map((folder): ArcGISResource.ArcGISResource => ({ _tag: "Folder", folder })),
+  servicePath.map((service): ArcGISResource.ArcGISResource => ({ _tag: "Service", service })),
+  fc
+    .record({
+      service: servicePath,
+      task: name,
+      tag: fc.constantFrom("Task" as const, "SubmitJob" as const, "Execute" as const)
+    })
+    .map(({ service, task, tag }): ArcGISResource.ArcGISResource => ({ _tag: tag, service, task })),
+  fc
+    .record({ service: servicePath, task: fc.option(name, { nil: undefined }), jobId, part: jobPart })
+    .map(({ service, task, jobId, part }) => ArcGISResource.jobOf(service, task, jobId, part)),
+  fc
+    .record({ service: servicePath, jobId, part: adminJobPart })
+    .map(({ service, jobId, part }) => ArcGISResource.adminJobOf(service, jobId, part)),
+  fc
+    .record({
+      service: servicePath,
+      operation: fc.constantFrom<ArcGISResource.AdminJobsOperation>("list", "query", "statistics", "purgeQueue")
+    })
+    .map(({ service, operation }): ArcGISResource.ArcGISResource => ({ _tag: "AdminJobs", service, operation })),
+  fc.record({ serviceName, jobId, file: fc.array(fileName, { minLength: 1, maxLength: 4 }) }).map(
+    ({ serviceName, jobId, file }): ArcGISResource.ArcGISResource => ({
+      _tag: "OutputFile",
+      serviceName,
+      jobId,
+      file
+    })
   )
+)
 
 /**
  * A path of legal transitions from New or Submitted, following the table until a terminal status or 12 steps.

@@ -1,0 +1,229 @@
+/**
+ * The client's GP REST operations over a `Session`: the services directory (catalog, folders, services, tasks),
+ * submitJob and execute, the job document, following a job to its end (backing-off polls, progress and message
+ * callbacks, an AbortSignal, a timeout), results (feature sets also as GeoJSON or in another spatial reference),
+ * inputs, cancel, output-file downloads, and job URLs both ways. Every URL comes from core's `ArcGISResource`.
+ *
+ * @module
+ */
+import { ArcGISResource, JobStatus, RestJob, ServiceDirectory, ServiceRef } from "@geojobs/core"
+import { Effect } from "effect"
+import { z } from "zod"
+import { ClientError } from "./ClientError.ts"
+import type { Session } from "./Session.ts"
+import * as Transport from "./Transport.ts"
+
+/**
+ * A job: its service (`Folder/Name`), task (absent for the service-level URL) and id.
+ *
+ * @category models
+ */
+export interface JobRef {
+  readonly service: string
+  readonly task?: string | undefined
+  readonly jobId: string
+}
+
+/** Parameter values: strings, numbers and booleans as they are; anything else as JSON. @category models */
+export type Params = Readonly<Record<string, unknown>>
+
+/** Options of `waitForJob`. @category models */
+export interface WaitOptions {
+  readonly onProgress?: ((doc: RestJob.RestJob) => void) | undefined
+  readonly onMessage?: ((message: { readonly type: string; readonly description: string }) => void) | undefined
+  /** Stop waiting when it aborts (at once, even between polls): fails with kind `aborted`. The job goes on. */
+  readonly signal?: AbortSignal | undefined
+  /** Give up after this many milliseconds (default: never): fails with kind `timeout`. The job goes on. */
+  readonly timeoutMs?: number | undefined
+  /** First poll interval, ms (default 500; it grows ×1.5 up to `maxIntervalMs`). */
+  readonly intervalMs?: number | undefined
+  readonly maxIntervalMs?: number | undefined
+}
+
+/** Options of `results`. @category models */
+export interface ResultOptions {
+  readonly geojson?: boolean | undefined
+  readonly outSR?: string | undefined
+}
+
+/**
+ * The REST operations.
+ *
+ * @category services
+ */
+export interface Jobs {
+  readonly services: (folder?: string) => Effect.Effect<ServiceDirectory.Catalog, ClientError>
+  readonly service: (service: string) => Effect.Effect<ServiceDirectory.Service, ClientError>
+  readonly task: (service: string, task: string) => Effect.Effect<ServiceDirectory.Task, ClientError>
+  readonly submitJob: (service: string, task: string, params: Params) => Effect.Effect<RestJob.RestJob, ClientError>
+  readonly execute: (service: string, task: string, params: Params) => Effect.Effect<RestJob.ExecuteAnswer, ClientError>
+  readonly jobRef: (service: string, task: string | undefined, jobId: string) => JobRef
+  readonly parseJobUrl: (url: string) => Effect.Effect<JobRef, ClientError>
+  /** The job's REST URL (the service-level one when the task is not known). */
+  readonly jobUrl: (ref: JobRef) => string
+  /** The bytes behind an output file's URL (a GPDataFile result's `url`), fetched with the client's token. */
+  readonly download: (url: string) => Effect.Effect<Uint8Array, ClientError>
+  readonly job: (ref: JobRef) => Effect.Effect<RestJob.RestJob, ClientError>
+  readonly waitForJob: (ref: JobRef, options?: WaitOptions) => Effect.Effect<RestJob.RestJob, ClientError>
+  readonly results: (ref: JobRef, param?: string, options?: ResultOptions) => Effect.Effect<unknown, ClientError>
+  readonly inputs: (ref: JobRef, param?: string) => Effect.Effect<unknown, ClientError>
+  readonly cancel: (ref: JobRef) => Effect.Effect<RestJob.CancelAnswer, ClientError>
+}
+
+/**
+ * A `Folder/Name` service as the grammar needs it; a name that cannot be one is the caller's mistake, reported
+ * before any request.
+ *
+ * @category constructors
+ */
+export const servicePath = (service: string): Effect.Effect<ServiceRef.ServicePath, ClientError> =>
+  ServiceRef.parsePath(service).pipe(
+    Effect.mapError((e) => new ClientError({ kind: "response", detail: e.message, details: [] }))
+  )
+
+// jobUrl is synchronous: a service string that is no valid path is put in the URL as the caller wrote it.
+const servicePathSync = (service: string): ServiceRef.ServicePath =>
+  Effect.runSync(
+    ServiceRef.parsePath(service).pipe(
+      Effect.orElseSucceed(() => {
+        const at = service.indexOf("/")
+        return at < 0 ? { name: service } : { folder: service.slice(0, at), name: service.slice(at + 1) }
+      })
+    )
+  )
+
+const refOf = (resource: ArcGISResource.ArcGISResource): JobRef | undefined =>
+  resource._tag === "Job"
+    ? { service: ServiceRef.path(resource.service), task: resource.task, jobId: resource.jobId }
+    : resource._tag === "AdminJob"
+      ? { service: ServiceRef.path(resource.service), task: undefined, jobId: resource.jobId }
+      : undefined
+
+/**
+ * Makes the REST operations over a session.
+ *
+ * @category constructors
+ */
+export const make = (session: Session): Jobs => {
+  const base = session.base
+  const onService = <A>(
+    service: string,
+    f: (path: ServiceRef.ServicePath) => Effect.Effect<A, ClientError>
+  ): Effect.Effect<A, ClientError> => Effect.flatMap(servicePath(service), f)
+  const jobResource = (ref: JobRef, part?: ArcGISResource.JobPart) =>
+    ArcGISResource.jobOf(servicePathSync(ref.service), ref.task, ref.jobId, part)
+  const jobUrl = (ref: JobRef) => ArcGISResource.url(base, jobResource(ref))
+  const atJob = <S extends z.ZodType>(
+    ref: JobRef,
+    part: ArcGISResource.JobPart,
+    fields: Readonly<Record<string, string>>,
+    schema: S
+  ) => onService(ref.service, () => session.request(jobResource(ref, part), fields, schema))
+
+  const job = (ref: JobRef) => atJob(ref, { kind: "job" }, {}, RestJob.schema)
+
+  const poll = (ref: JobRef, wait: WaitOptions) =>
+    Effect.gen(function* () {
+      let interval = wait.intervalMs ?? 500
+      let seen = 0
+      while (true) {
+        const doc = yield* job(ref)
+        const messages = doc.messages ?? []
+        for (const m of messages.slice(seen)) wait.onMessage?.(m)
+        seen = Math.max(seen, messages.length)
+        const status = JobStatus.parse(doc.jobStatus)
+        if (status !== undefined && JobStatus.isTerminal(status)) return doc
+        wait.onProgress?.(doc)
+        yield* Effect.sleep(interval)
+        interval = Math.min(wait.maxIntervalMs ?? 5000, interval * 1.5)
+      }
+    })
+
+  // The timeout and the signal each interrupt whatever the loop is doing (a poll's fetch or the sleep between
+  // polls), so neither waits for the next poll.
+  const waitForJob = (ref: JobRef, wait: WaitOptions = {}): Effect.Effect<RestJob.RestJob, ClientError> => {
+    const timed =
+      wait.timeoutMs === undefined
+        ? poll(ref, wait)
+        : Effect.timeoutOrElse(poll(ref, wait), {
+            duration: wait.timeoutMs,
+            orElse: () =>
+              Effect.fail(
+                new ClientError({
+                  kind: "timeout",
+                  detail: `Job ${ref.jobId} did not finish within ${wait.timeoutMs} ms`,
+                  details: ["The job goes on; wait again or cancel it."],
+                  url: jobUrl(ref)
+                })
+              )
+          })
+    const signal = wait.signal
+    if (signal === undefined) return timed
+    const abortError = () =>
+      new ClientError({
+        kind: "aborted",
+        detail: `Waiting for job ${ref.jobId} was aborted`,
+        details: signal.reason === undefined ? [] : [Transport.reason(signal.reason)],
+        url: jobUrl(ref)
+      })
+    const aborted = Effect.callback<never, ClientError>((resume) => {
+      const onAbort = () => resume(Effect.fail(abortError()))
+      signal.addEventListener("abort", onAbort, { once: true })
+      return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+    })
+    return Effect.suspend(() => (signal.aborted ? Effect.fail(abortError()) : Effect.raceFirst(timed, aborted)))
+  }
+
+  return {
+    services: (folder) =>
+      session.request(
+        folder === undefined ? { _tag: "Catalog" } : { _tag: "Folder", folder },
+        {},
+        ServiceDirectory.catalogSchema
+      ),
+    service: (service) =>
+      onService(service, (s) => session.request({ _tag: "Service", service: s }, {}, ServiceDirectory.serviceSchema)),
+    task: (service, task) =>
+      onService(service, (s) => session.request({ _tag: "Task", service: s, task }, {}, ServiceDirectory.taskSchema)),
+    submitJob: (service, task, params) =>
+      onService(service, (s) =>
+        session.request({ _tag: "SubmitJob", service: s, task }, Transport.form(params), RestJob.schema)
+      ),
+    execute: (service, task, params) =>
+      onService(service, (s) =>
+        session.request({ _tag: "Execute", service: s, task }, Transport.form(params), RestJob.executeSchema)
+      ),
+    jobRef: (service, task, jobId) => ({ service, task, jobId }),
+    parseJobUrl: (url) =>
+      ArcGISResource.parseUrl(base, url, { spelling: "lenient" }).pipe(
+        Effect.mapError((e) => new ClientError({ kind: "response", detail: e.message, details: [], url })),
+        Effect.flatMap((resource) => {
+          const ref = refOf(resource)
+          return ref === undefined
+            ? Effect.fail(new ClientError({ kind: "response", detail: `${url} is not a job's URL`, details: [], url }))
+            : Effect.succeed(ref)
+        })
+      ),
+    jobUrl,
+    download: session.download,
+    job,
+    waitForJob,
+    results: (ref, param, opts = {}) => {
+      const fields: Record<string, string> = {
+        ...(opts.geojson === true ? { f: "geojson" } : {}),
+        ...(opts.outSR === undefined ? {} : { outSR: opts.outSR })
+      }
+      const part: ArcGISResource.JobPart = { kind: "results", param }
+      return param === undefined
+        ? atJob(ref, { kind: "results" }, fields, z.array(RestJob.parameterValueSchema))
+        : opts.geojson === true
+          ? atJob(ref, part, fields, z.looseObject({ type: z.literal("FeatureCollection") }))
+          : atJob(ref, part, fields, RestJob.parameterValueSchema)
+    },
+    inputs: (ref, param) =>
+      param === undefined
+        ? atJob(ref, { kind: "inputs" }, {}, z.array(RestJob.parameterValueSchema))
+        : atJob(ref, { kind: "inputs", param }, {}, RestJob.parameterValueSchema),
+    cancel: (ref) => atJob(ref, { kind: "cancel" }, { returnMessages: "false" }, RestJob.cancelSchema)
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * One router for every ArcGIS location: a request's path is read by core's `ArcGISResource` grammar (the same one the
+ * client builds its URLs with), and the location's kind picks its route from one table that is total over every kind
+ * — a kind without a route is a type error. The kind also decides the envelope (REST or admin) and the format a
+ * request without `f` gets. Paths that are no location answer 404, malformed names 400, in the envelope of the area
+ * they were sent to.
+ *
+ * @module
+ */
+import { ArcGISResource } from "@geojobs/core"
+import { Effect, Result } from "effect"
+import type { FastifyInstance, FastifyRequest } from "fastify"
+import * as AdminApi from "./AdminApi.ts"
+import type * as ArcGISRequest from "./ArcGISRequest.ts"
+import { call, type Route, type Routes, run, type Settings } from "./Handler.ts"
+import * as RestApi from "./RestApi.ts"
+import * as TokenApi from "./TokenApi.ts"
+
+type Kind = ArcGISResource.ArcGISResource["_tag"]
+
+/** Every route, by kind of location. */
+const routes: Routes<Kind> = { ...RestApi.routes, ...AdminApi.routes, ...TokenApi.routes }
+
+interface Presentation {
+  readonly envelope: "rest" | "admin"
+  /** The format when the request has no (known) `f`; `force` ignores `f` (the HTML sign-in pages). */
+  readonly format: ArcGISRequest.Format
+  readonly force?: boolean
+}
+
+const directory: Presentation = { envelope: "rest", format: "html" }
+const operation: Presentation = { envelope: "rest", format: "json" }
+const admin: Presentation = { envelope: "admin", format: "html" }
+
+/** How each kind of location answers. */
+const presentation: { readonly [K in Kind]: (r: Extract<ArcGISResource.ArcGISResource, { _tag: K }>) => Presentation } =
+  {
+    Info: () => directory,
+    Catalog: () => directory,
+    Folder: () => directory,
+    Service: () => directory,
+    Task: () => directory,
+    SubmitJob: () => directory,
+    Execute: () => directory,
+    Job: () => directory,
+    OutputFile: () => operation,
+    AdminJobs: () => admin,
+    AdminJob: () => admin,
+    Security: () => ({ envelope: "admin", format: "json" }),
+    Token: (r) => ({ envelope: r.endpoint === "admin/generateToken" ? "admin" : "rest", format: "json" }),
+    SignIn: (r) => ({ envelope: r.api, format: "html", force: true }),
+    SignOut: (r) => ({ envelope: r.api, format: "html", force: true }),
+    PortalInfo: () => operation
+  }
+
+/** Where a path that is no location (or a malformed one) was sent: the admin area answers in the admin envelope. */
+const areaOf = (settings: Settings, request: FastifyRequest): Presentation =>
+  request.url.startsWith(`${settings.contextPath}/admin/`) ? admin : directory
+
+/**
+ * Answers one request.
+ *
+ * @category constructors
+ */
+export const handle = (settings: Settings) => (request: FastifyRequest, reply: import("fastify").FastifyReply) => {
+  const parsed = Effect.runSync(Effect.result(ArcGISResource.parseRequest(settings.contextPath, request.url)))
+  if (Result.isFailure(parsed)) {
+    const area = areaOf(settings, request)
+    return run(reply, call(request, settings, area.format), area.envelope, Effect.fail(parsed.failure))
+  }
+  const resource = parsed.success
+  const shown = (presentation[resource._tag] as (r: ArcGISResource.ArcGISResource) => Presentation)(resource)
+  const c = call(request, settings, shown.format)
+  const route = routes[resource._tag] as Route<Kind>
+  return run(
+    reply,
+    shown.force === true ? { ...c, format: shown.format } : c,
+    shown.envelope,
+    route(c, resource as never)
+  )
+}
+
+/**
+ * Registers the router under the context path. Sign-in and token locations get their own Fastify routes, so that
+ * `rateLimit` (the route config limiting requests per client) applies to them alone.
+ *
+ * @category constructors
+ */
+export const register = (app: FastifyInstance, settings: Settings, rateLimit: Record<string, unknown>): void => {
+  const handler = handle(settings)
+  const limited: ReadonlyArray<ArcGISResource.ArcGISResource> = [
+    ...ArcGISResource.tokenEndpoints.map((endpoint): ArcGISResource.ArcGISResource => ({ _tag: "Token", endpoint })),
+    { _tag: "SignIn", api: "rest" },
+    { _tag: "SignIn", api: "admin" }
+  ]
+  for (const resource of limited) {
+    app.route({
+      method: ["GET", "POST"],
+      url: `${settings.contextPath}/${ArcGISResource.build(resource)}`,
+      config: { rateLimit },
+      handler
+    })
+  }
+  app.route({ method: ["GET", "POST"], url: `${settings.contextPath}/*`, handler })
+}
