@@ -111,8 +111,6 @@ export interface EngineShape {
   readonly recover: Effect.Effect<number, JobError.JobStoreError>
   /** Removes expired jobs now (it also runs on the sweep interval); answers how many. */
   readonly sweep: Effect.Effect<number, JobError.JobStoreError>
-  /** The folder of a job's output files (the `JobFiles` port's `folder`; kept until the http-server uses the port). */
-  readonly outputDir: (id: string) => string
   /** Jobs executing in this process. */
   readonly runningHere: () => number
   /** Calls `listener` with every job this process finishes (for metrics); answers a function that stops the calls. */
@@ -344,7 +342,6 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     purgeQueue,
     recover,
     sweep,
-    outputDir: files.folder,
     runningHere: runner.size,
     onFinished: completion.onFinished
   })

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { type Job, JobStore } from "@geojobs/core"
+import { type Job, JobFiles, JobStore } from "@geojobs/core"
 import { SqliteJobStore } from "@geojobs/store-sqlite"
 import { Effect } from "effect"
 import { Engine } from "../src/Engine.ts"
@@ -208,7 +208,8 @@ describe("Engine", () => {
       assert.strictEqual(done.status, "Succeeded")
       const file = join(dataDir, "jobs", job.id, "result.txt")
       assert.strictEqual(readFileSync(file, "utf8"), `job ${job.id}\n`)
-      assert.strictEqual(engine.outputDir(job.id), join(dataDir, "jobs", job.id))
+      const files = yield* JobFiles.JobFiles
+      assert.strictEqual(files.folder(job.id), join(dataDir, "jobs", job.id))
       yield* Effect.sleep(300)
       assert.strictEqual(yield* engine.sweep, 1)
       assert.isFalse(existsSync(join(dataDir, "jobs", job.id)))

@@ -55,7 +55,11 @@ const presentation: { readonly [K in Kind]: (r: Extract<ArcGISResource.ArcGISRes
 
 /** Where a path that is no location (or a malformed one) was sent: the admin area answers in the admin envelope. */
 const areaOf = (settings: Settings, request: FastifyRequest): Presentation =>
-  request.url.startsWith(`${settings.contextPath}/admin/`) ? admin : directory
+  request.url.startsWith(`${settings.contextPath}/admin/`)
+    ? admin
+    : request.url.startsWith(`${settings.contextPath}/rest/directories/`)
+      ? operation
+      : directory
 
 /**
  * Answers one request.

@@ -10,12 +10,21 @@
 import formbody from "@fastify/formbody"
 import helmet from "@fastify/helmet"
 import rateLimit from "@fastify/rate-limit"
-import { Entropy, JobQueue, type JobStatus, type JobStore, type SecurityStore, ServiceRef } from "@geojobs/core"
+import {
+  Entropy,
+  ErrorEnvelope,
+  JobQueue,
+  type JobStatus,
+  type JobStore,
+  type SecurityStore,
+  ServiceRef
+} from "@geojobs/core"
 import { Engine, ServiceRegistry } from "@geojobs/engine"
 import { Data, Effect, Layer } from "effect"
 import Fastify, {
   type FastifyInstance,
   type FastifyPluginAsync,
+  type FastifyReply,
   type FastifyServerOptions,
   LogController
 } from "fastify"
@@ -152,7 +161,21 @@ export const fastifyOptions = (options: {
   readonly trustProxy?: boolean | undefined
   /** Where the JSON log lines go (default stdout). */
   readonly logStream?: NodeJS.WritableStream | undefined
+  readonly contextPath?: string | undefined
+  readonly realStatusCodes?: boolean | undefined
 }): FastifyServerOptions => ({
+  // A URL Fastify cannot even decode (`%zz`) never reaches a route: answer it in the area's envelope, not Fastify's.
+  frameworkErrors: (error, request, reply) => {
+    const detail = error.code === "FST_ERR_BAD_URL" ? "The URL cannot be decoded." : error.message
+    const admin = request.url.startsWith(`${normalizeContext(options.contextPath)}/admin/`)
+    const doc = admin
+      ? ErrorEnvelope.admin({ code: 400, messages: ["Invalid or missing input parameters.", detail] })
+      : ErrorEnvelope.rest({ code: 400, message: "Invalid or missing input parameters.", details: [detail] })
+    void (reply as FastifyReply)
+      .status(options.realStatusCodes === true ? 400 : 200)
+      .type("application/json; charset=utf-8")
+      .send(JSON.stringify(doc))
+  },
   bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
   trustProxy: options.trustProxy ?? false,
   logController: new LogController({ disableRequestLogging: true }),

@@ -404,4 +404,34 @@ describe("GP REST API: results as clients ask for them", () => {
       assert.notInclude(response.body, "SQLite format")
     }
   })
+
+  it("an output file is not served under another service's segment, nor for a job of a service the caller cannot use", async () => {
+    const url = await run("Report", { title: "Q5" })
+    const result = (await inject("GET", `${url}/results/report?f=json`)).json() as { value: { url: string } }
+    const path = new URL(result.value.url).pathname
+    assert.strictEqual((await inject("GET", path)).status, 200)
+    const elsewhere = path.replace("/geometry_gpserver/", "/utilities_gpserver/")
+    const response = await inject("GET", `${elsewhere}?f=json`)
+    assert.notStrictEqual(response.body, "Report: Q5\n")
+    assert.strictEqual(errorOf(response.json()).code, 404)
+  })
+
+  it("a malformed path is 400 naming its part, a path that is no location 404, each in its area's envelope", async () => {
+    const undecodable = errorOf(
+      (await inject("GET", "/arcgis/rest/services/System/Utilities/GPServer/Echo/jobs/%zz?f=json")).json()
+    )
+    assert.strictEqual(undecodable.code, 400)
+    assert.include(undecodable.details.join(" "), "cannot be decoded")
+    const bad = errorOf(
+      (await inject("GET", "/arcgis/rest/services/System/Utilities/GPServer/Echo/jobs/x1?f=json")).json()
+    )
+    assert.strictEqual(bad.code, 400)
+    assert.include(bad.details.join(" "), "jobId")
+    const empty = errorOf((await inject("GET", "/arcgis/rest/services/System//GPServer?f=json")).json())
+    assert.strictEqual(empty.code, 400)
+    const nowhere = errorOf((await inject("GET", "/arcgis/rest/nowhere?f=json")).json())
+    assert.strictEqual(nowhere.code, 404)
+    const admin = (await inject("GET", "/arcgis/admin/services/System/Utilities.MapServer/jobs?f=json")).json()
+    assert.deepStrictEqual(ErrorEnvelope.adminSchema.parse(admin).code, 404)
+  })
 })

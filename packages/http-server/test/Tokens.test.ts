@@ -157,4 +157,15 @@ describe("tokens", () => {
     }
     assert.isAbove(limited, 0)
   })
+
+  it("the HTML sign-in is at rest/login and admin/login; rest/services/login is the service named login, not a sign-in", async () => {
+    for (const url of ["/arcgis/rest/login", "/arcgis/admin/login"]) {
+      const page = await server.app.inject({ method: "GET", url })
+      assert.strictEqual(page.statusCode, 200, url)
+      assert.include(page.body, 'type="password"', url)
+    }
+    const service = await server.app.inject({ method: "GET", url: "/arcgis/rest/services/login?f=json" })
+    assert.notInclude(service.body, 'type="password"')
+    assert.include(service.body, '"code":404')
+  })
 })
