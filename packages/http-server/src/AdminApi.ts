@@ -9,13 +9,14 @@
  * @module
  */
 import { AdminJob, type AdminQuery, JobQueue, JobStatus, JobStore, JobUrls, ServiceRef } from "@geojobs/core"
-import { Engine, ServiceRegistry } from "@geojobs/engine"
+import { Engine, type ServiceRegistry } from "@geojobs/engine"
 import { Effect } from "effect"
 import { TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import { CannotCancel, InvalidInput, MethodNotAllowed, NotFound } from "./Failure.ts"
 import { type Answer, authorize, type Call, type Routes, signedIn } from "./Handler.ts"
 import * as Html from "./Html.ts"
+import { serviceAt } from "./RestApi.ts"
 import * as Security from "./Security.ts"
 
 const reader = Effect.fnUntraced(function* (c: Call) {
@@ -37,14 +38,6 @@ const manager = Effect.fnUntraced(function* (c: Call) {
 })
 
 const success: Answer = { json: { status: "success" } satisfies AdminQuery.Operation }
-
-/** The service a location names, or NotFound (404). */
-const serviceAt = Effect.fnUntraced(function* (path: ServiceRef.ServicePath) {
-  const registry = yield* ServiceRegistry.ServiceRegistry
-  const service = registry.find(path)
-  if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
-  return service
-})
 
 const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.ServiceDefinition) {
   yield* reader(c)

@@ -28,8 +28,8 @@ import * as Security from "./Security.ts"
 
 const maximumRecords = 1000
 
-/** The service a location names, or NotFound (404). */
-const serviceAt = Effect.fnUntraced(function* (path: ServiceRef.ServicePath) {
+/** The service a location names, or NotFound (404); the admin routes use it too. */
+export const serviceAt = Effect.fnUntraced(function* (path: ServiceRef.ServicePath) {
   const registry = yield* ServiceRegistry.ServiceRegistry
   const service = registry.find(path)
   if (service === undefined) return yield* new NotFound({ what: `Service ${ServiceRef.path(path)}` })
