@@ -53,8 +53,13 @@ const presentation: { readonly [K in Kind]: (r: Extract<ArcGISResource.ArcGISRes
     PortalInfo: () => operation
   }
 
-/** Where a path that is no location (or a malformed one) was sent: the admin area answers in the admin envelope. */
-const areaOf = (settings: Settings, request: FastifyRequest): Presentation =>
+/**
+ * Where a path that is no location (or a malformed one, or one Fastify refused) was sent: the admin area answers in
+ * the admin envelope, the output-file area in JSON.
+ *
+ * @category constructors
+ */
+export const areaOf = (settings: Settings, request: FastifyRequest): Presentation =>
   request.url.startsWith(`${settings.contextPath}/admin/`)
     ? admin
     : request.url.startsWith(`${settings.contextPath}/rest/directories/`)

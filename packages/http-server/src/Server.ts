@@ -82,7 +82,6 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
     crossOriginResourcePolicy: { policy: "cross-origin" }
   })
   await app.register(rateLimit, { global: false })
-  const envelope = (url: string) => (url.startsWith(`${settings.contextPath}/admin`) ? "admin" : "rest")
 
   app.setErrorHandler((error: { statusCode?: number; message: string; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500
@@ -100,7 +99,7 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
       reply,
       c,
       { code: status, message, details: status >= 500 ? [] : [error.message] },
-      envelope(request.url)
+      Router.areaOf(settings, request).envelope
     )
   })
   app.setNotFoundHandler((request, reply) =>
@@ -108,7 +107,7 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
       reply,
       call(request, settings, "json"),
       { code: 404, message: "Resource not found.", details: [request.url.replace(/[?#].*$/s, "")] },
-      envelope(request.url)
+      Router.areaOf(settings, request).envelope
     )
   )
 
