@@ -360,74 +360,65 @@ const afterTask = new Set(["jobs", "submitJob", "execute"])
 
 // Generators defined once (`fnUntraced`), not `Effect.gen` per call: a generator function created per request makes
 // V8 carry what it reaches through scavenges (BENCHMARKS.md, http 2026-11-29: 17–25 ms pauses against 1.3 ms).
-const readRestServices = Effect.fnUntraced(function* (
-  reader: Reader,
-  s: ReadonlyArray<string>
-) {
-    if (s.length === 0) return { _tag: "Catalog" } as const
-    // A service name can never be `GPServer` (ServiceRef reserves it), so its position tells a folder apart.
-    const at = s[1] === "GPServer" ? 1 : s[2] === "GPServer" ? 2 : -1
-    if (at < 0) {
-      if (s.length === 1) return { _tag: "Folder", folder: yield* readName(reader, "folder", s[0] ?? "") } as const
-      return yield* nowhere(reader.path, "a service is rest/services/[<folder>/]<Name>/GPServer")
-    }
-    const service = yield* readService(reader, at === 2 ? s[0] : undefined, s[at - 1] ?? "")
-    const below = s.slice(at + 1)
-    const [first, second] = below
-    if (first === undefined) return { _tag: "Service", service } as const
-    // `jobs/<id>` is the service-level job; a task may itself be named `jobs` (then a keyword, never an id, follows).
-    if (first === "jobs" && second !== undefined && !afterTask.has(second)) {
-      const jobId = yield* readJobId(second)
-      const part = yield* readJobPart(reader, below.slice(2))
-      return { _tag: "Job", service, jobId, part } as const
-    }
-    const task = yield* readName(reader, "task", first)
-    const third = below[2]
-    if (second === undefined) return { _tag: "Task", service, task } as const
-    if (second === "submitJob" && third === undefined) return { _tag: "SubmitJob", service, task } as const
-    if (second === "execute" && third === undefined) return { _tag: "Execute", service, task } as const
-    if (second === "jobs" && third !== undefined) {
-      const jobId = yield* readJobId(third)
-      const part = yield* readJobPart(reader, below.slice(3))
-      return { _tag: "Job", service, task, jobId, part } as const
-    }
-    return yield* nowhere(reader.path, "a task's resources are submitJob, execute and jobs/<id>")
-  })
+const readRestServices = Effect.fnUntraced(function* (reader: Reader, s: ReadonlyArray<string>) {
+  if (s.length === 0) return { _tag: "Catalog" } as const
+  // A service name can never be `GPServer` (ServiceRef reserves it), so its position tells a folder apart.
+  const at = s[1] === "GPServer" ? 1 : s[2] === "GPServer" ? 2 : -1
+  if (at < 0) {
+    if (s.length === 1) return { _tag: "Folder", folder: yield* readName(reader, "folder", s[0] ?? "") } as const
+    return yield* nowhere(reader.path, "a service is rest/services/[<folder>/]<Name>/GPServer")
+  }
+  const service = yield* readService(reader, at === 2 ? s[0] : undefined, s[at - 1] ?? "")
+  const below = s.slice(at + 1)
+  const [first, second] = below
+  if (first === undefined) return { _tag: "Service", service } as const
+  // `jobs/<id>` is the service-level job; a task may itself be named `jobs` (then a keyword, never an id, follows).
+  if (first === "jobs" && second !== undefined && !afterTask.has(second)) {
+    const jobId = yield* readJobId(second)
+    const part = yield* readJobPart(reader, below.slice(2))
+    return { _tag: "Job", service, jobId, part } as const
+  }
+  const task = yield* readName(reader, "task", first)
+  const third = below[2]
+  if (second === undefined) return { _tag: "Task", service, task } as const
+  if (second === "submitJob" && third === undefined) return { _tag: "SubmitJob", service, task } as const
+  if (second === "execute" && third === undefined) return { _tag: "Execute", service, task } as const
+  if (second === "jobs" && third !== undefined) {
+    const jobId = yield* readJobId(third)
+    const part = yield* readJobPart(reader, below.slice(3))
+    return { _tag: "Job", service, task, jobId, part } as const
+  }
+  return yield* nowhere(reader.path, "a task's resources are submitJob, execute and jobs/<id>")
+})
 
-const readAdminServices = Effect.fnUntraced(function* (
-  reader: Reader,
-  s: ReadonlyArray<string>
-) {
-    const typed = (i: number) => s[i + 1] === "jobs" && (s[i] ?? "").endsWith(".GPServer")
-    const at = typed(0) ? 0 : typed(1) ? 1 : -1
-    if (at < 0) return yield* nowhere(reader.path, "admin jobs are admin/services/[<folder>/]<Name>.GPServer/jobs")
-    const service = yield* readService(reader, at === 1 ? s[0] : undefined, (s[at] ?? "").slice(0, -".GPServer".length))
-    const [first, ...rest] = s.slice(at + 2)
-    if (first === undefined) return { _tag: "AdminJobs", service, operation: "list" } as const
-    if ((first === "query" || first === "statistics" || first === "purgeQueue") && rest.length === 0) {
-      return { _tag: "AdminJobs", service, operation: first } as const
-    }
-    const jobId = yield* readJobId(first)
-    const part = yield* readAdminJobPart(reader, rest)
-    return { _tag: "AdminJob", service, jobId, part } as const
-  })
+const readAdminServices = Effect.fnUntraced(function* (reader: Reader, s: ReadonlyArray<string>) {
+  const typed = (i: number) => s[i + 1] === "jobs" && (s[i] ?? "").endsWith(".GPServer")
+  const at = typed(0) ? 0 : typed(1) ? 1 : -1
+  if (at < 0) return yield* nowhere(reader.path, "admin jobs are admin/services/[<folder>/]<Name>.GPServer/jobs")
+  const service = yield* readService(reader, at === 1 ? s[0] : undefined, (s[at] ?? "").slice(0, -".GPServer".length))
+  const [first, ...rest] = s.slice(at + 2)
+  if (first === undefined) return { _tag: "AdminJobs", service, operation: "list" } as const
+  if ((first === "query" || first === "statistics" || first === "purgeQueue") && rest.length === 0) {
+    return { _tag: "AdminJobs", service, operation: first } as const
+  }
+  const jobId = yield* readJobId(first)
+  const part = yield* readAdminJobPart(reader, rest)
+  return { _tag: "AdminJob", service, jobId, part } as const
+})
 
-const readOutputFile = Effect.fnUntraced(function* (
-  reader: Reader,
-  s: ReadonlyArray<string>
-) {
-    const [folder = "", id = "", scratch, ...file] = s
-    if (!folder.endsWith("_gpserver") || scratch !== "scratch" || file.length === 0) {
-      return yield* nowhere(
-        reader.path,
-        "an output file is rest/directories/arcgisjobs/<name>_gpserver/<jobId>/scratch/<file>"
-      )
-    }
-    const serviceName = yield* readName(reader, "service", folder.slice(0, -"_gpserver".length))
-    const jobId = yield* readJobId(id)
-    const names = yield* Effect.forEach(file, (segment) => readName(reader, "file", segment))
-    return { _tag: "OutputFile", serviceName, jobId, file: names } as const
-  })
+const readOutputFile = Effect.fnUntraced(function* (reader: Reader, s: ReadonlyArray<string>) {
+  const [folder = "", id = "", scratch, ...file] = s
+  if (!folder.endsWith("_gpserver") || scratch !== "scratch" || file.length === 0) {
+    return yield* nowhere(
+      reader.path,
+      "an output file is rest/directories/arcgisjobs/<name>_gpserver/<jobId>/scratch/<file>"
+    )
+  }
+  const serviceName = yield* readName(reader, "service", folder.slice(0, -"_gpserver".length))
+  const jobId = yield* readJobId(id)
+  const names = yield* Effect.forEach(file, (segment) => readName(reader, "file", segment))
+  return { _tag: "OutputFile", serviceName, jobId, file: names } as const
+})
 
 const fixed: ReadonlyMap<string, ArcGISResource> = new Map<string, ArcGISResource>([
   ["rest/info", { _tag: "Info" }],
