@@ -19,28 +19,36 @@ import * as Html from "./Html.ts"
 import { serviceAt } from "./RestApi.ts"
 import * as Security from "./Security.ts"
 
-const reader = Effect.fnUntraced(function* (c: Call) {
+// A service the caller may not use reads as missing here too: the admin API never shows its jobs.
+const usable = (p: Security.Principal, service: ServiceRegistry.ServiceDefinition) =>
+  Security.canUseService(p, service.access)
+    ? Effect.void
+    : Effect.fail(new NotFound({ what: `Service ${ServiceRef.path(service.ref)}` }))
+
+const reader = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.ServiceDefinition) {
   const p = yield* signedIn(c)
   yield* authorize(
     p,
     Security.canReadAdminJobs(p),
     "The admin job resources need the Geoprocessing privilege or the Publisher or Administrator role."
   )
+  yield* usable(p, service)
   return p
 })
 
-const manager = Effect.fnUntraced(function* (c: Call) {
+const manager = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.ServiceDefinition) {
   // The Enterprise Administrator API: every POST carries its token in the request body.
   if (!ArcGISRequest.tokenInBody(c.request)) return yield* new TokenRequired()
   const p = yield* signedIn(c)
   yield* authorize(p, Security.canManageJobs(p), "Cancelling, deleting and purging jobs needs the Administrator role.")
+  yield* usable(p, service)
   return p
 })
 
 const success: Answer = { json: { status: "success" } satisfies AdminQuery.Operation }
 
 const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.ServiceDefinition) {
-  yield* reader(c)
+  const caller = yield* reader(c, service)
   const p = c.params
   const startTime = ArcGISRequest.time(p.startTime)
   const endTime = ArcGISRequest.time(p.endTime)
@@ -68,16 +76,24 @@ const query = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.Ser
   const number = p.number === undefined || p.number === "" ? undefined : Number(p.number)
   const start = p.start === undefined || p.start === "" ? undefined : Number(p.start)
   const store = yield* JobStore.JobStore
-  const page = yield* store.query({
+  const asked = p.userName === undefined || p.userName === "" ? undefined : p.userName
+  // Without viewJobs or manageJobs a caller lists only their own jobs; asking for another user's finds none.
+  const user = Security.canViewAllJobs(caller)
+    ? asked
+    : asked === undefined || asked === caller.username
+      ? caller.username
+      : null
+  const found = yield* store.query({
     service: service.ref,
     statuses: statuses.length === 0 ? undefined : (statuses as Array<JobStatus.JobStatus>),
-    user: p.userName === undefined || p.userName === "" ? undefined : p.userName,
+    user: user === null ? undefined : user,
     createdFrom: startTime,
     // endTime defaults to now; given alone, startTime bounds nothing above.
     createdTo: endTime,
     number,
     start
   })
+  const page = user === null ? { ...found, total: 0, num: 0, nextStart: -1, results: [] } : found
   const doc: AdminQuery.Page = {
     total: page.total,
     query: {
@@ -130,11 +146,13 @@ const jobs: Routes<"AdminJobs">["AdminJobs"] = Effect.fnUntraced(function* (c, r
   const service = yield* serviceAt(resource.service)
   if (resource.operation === "list" || resource.operation === "query") return yield* query(c, service)
   if (resource.operation === "statistics") {
-    yield* reader(c)
+    const p = yield* reader(c, service)
+    // Counts over every user's jobs: only for callers who may see them all.
+    yield* authorize(p, Security.canViewAllJobs(p), "The statistics of all jobs need the viewJobs privilege.")
     return yield* statistics(service)
   }
   if (c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: resource.operation })
-  yield* manager(c)
+  yield* manager(c, service)
   const engine = yield* Engine.Engine
   yield* engine.purgeQueue(service.ref)
   return success
@@ -142,11 +160,16 @@ const jobs: Routes<"AdminJobs">["AdminJobs"] = Effect.fnUntraced(function* (c, r
 
 const job: Routes<"AdminJob">["AdminJob"] = Effect.fnUntraced(function* (c, resource) {
   const service = yield* serviceAt(resource.service)
+  const isRead = resource.part.kind === "job"
+  if (!isRead && c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: resource.part.kind })
+  // Who is asking first: a bad token answers 498/499 whether or not the job exists.
+  const p = isRead ? yield* reader(c, service) : yield* manager(c, service)
   const store = yield* JobStore.JobStore
-  const found = yield* store.get(resource.jobId)
-  if (!ServiceRef.equals(found.service, service.ref)) return yield* new NotFound({ what: `Job ${resource.jobId}` })
+  const missing = new NotFound({ what: `Job ${resource.jobId}` })
+  const found = yield* store.get(resource.jobId).pipe(Effect.catchTag("NoSuchJob", () => Effect.fail(missing)))
+  // Another service's job, or another user's for a caller who sees only their own: as if it did not exist.
+  if (!ServiceRef.equals(found.service, service.ref) || !Security.canSeeInAdmin(p, found.user)) return yield* missing
   if (resource.part.kind === "job") {
-    yield* reader(c)
     const doc = AdminJob.fromJob(found, { baseUrl: c.base })
     return {
       json: doc,
@@ -166,8 +189,6 @@ const job: Routes<"AdminJob">["AdminJob"] = Effect.fnUntraced(function* (c, reso
         })
     } satisfies Answer
   }
-  if (c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: resource.part.kind })
-  yield* manager(c)
   const engine = yield* Engine.Engine
   if (resource.part.kind === "cancel") {
     yield* engine

@@ -44,13 +44,11 @@ const taskAt = Effect.fnUntraced(function* (path: ServiceRef.ServicePath, name: 
   return { service, task }
 })
 
+const mayUse = (p: Security.Principal | null, service: ServiceRegistry.ServiceDefinition) =>
+  authorize(p, Security.canUseService(p, service.access), `You may not use ${ServiceRef.path(service.ref)}.`)
+
 const serviceAccess = (c: Call, service: ServiceRegistry.ServiceDefinition) =>
-  Effect.flatMap(principal(c), (p) =>
-    Effect.as(
-      authorize(p, Security.canUseService(p, service.access), `You may not use ${ServiceRef.path(service.ref)}.`),
-      p
-    )
-  )
+  Effect.flatMap(principal(c), (p) => Effect.as(mayUse(p, service), p))
 
 const visibleServices = Effect.fnUntraced(function* (c: Call) {
   const registry = yield* ServiceRegistry.ServiceRegistry
@@ -120,18 +118,25 @@ const taskDoc = (service: ServiceRegistry.ServiceDefinition, task: ServiceRegist
       }
     : TaskDescription.describeTask(task.tool, { name: task.name, executionType: service.executionType })
 
-/** Jobs of another service (or task) read as missing, as do jobs being deleted. */
+/**
+ * The job a location names, as the caller may see it: jobs of another service (or task), jobs being deleted and other
+ * users' jobs the caller may not read (Security's ownership rules) all answer exactly as an unknown id does.
+ */
 const findJob = Effect.fnUntraced(function* (
+  p: Security.Principal | null,
   id: string,
   service: ServiceRegistry.ServiceDefinition,
   task: string | undefined
 ): Effect.fn.Return<Job.Job, RouteError, JobStore.JobStore> {
   const store = yield* JobStore.JobStore
-  const job = yield* store.get(id)
+  const job = yield* store
+    .get(id)
+    .pipe(Effect.catchTag("NoSuchJob", () => Effect.fail(new NotFound({ what: `Job ${id}` }))))
   const belongs =
     ServiceRef.equals(job.service, service.ref) &&
     (task === undefined || job.task === task) &&
-    JobStatus.pollerView(job.status) !== null
+    JobStatus.pollerView(job.status) !== null &&
+    Security.canReadJob(p, job.user)
   if (!belongs) return yield* new NotFound({ what: `Job ${id}` })
   return job
 })
@@ -242,17 +247,19 @@ const parameterAnswer = (
 
 const jobResource: Routes<"Job">["Job"] = Effect.fnUntraced(function* (c, resource) {
   const service = yield* serviceAt(resource.service)
-  yield* serviceAccess(c, service)
+  const p = yield* serviceAccess(c, service)
   if (resource.task !== undefined && !service.tasks.has(resource.task)) {
     return yield* new NotFound({ what: `Task ${resource.task} of ${ServiceRef.path(service.ref)}` })
   }
-  const job = yield* findJob(resource.jobId, service, resource.task)
+  const job = yield* findJob(p, resource.jobId, service, resource.task)
   const part = resource.part
   if (part.kind === "job") {
     const doc = RestJob.fromJob(job, { returnMessages: c.params.returnMessages?.toLowerCase() !== "false" })
     return { json: doc, html: jobPage(c, job, doc) }
   }
   if (part.kind === "cancel") {
+    // A reader who may not cancel (a publisher, another user's job): refused, the job is visible to them anyway.
+    yield* authorize(p, Security.canCancelJob(p, job.user), `You may not cancel job ${job.id}.`)
     const engine = yield* Engine.Engine
     const cancelled = yield* engine.cancel(job.id)
     const shown = JobStatus.pollerView(cancelled.status) ?? cancelled.status
@@ -367,11 +374,17 @@ const info = (c: Call): Answer => ({
  * the job's own folder (the `JobFiles` port checks paths, links and encodings).
  */
 const outputFile: Routes<"OutputFile">["OutputFile"] = Effect.fnUntraced(function* (c, resource) {
+  // The token first, as on every route: a bad one answers 498 whatever the file (not a 404 that reveals less).
+  const p = yield* principal(c)
   const store = yield* JobStore.JobStore
-  const job = yield* store.get(resource.jobId)
+  const job = yield* store
+    .get(resource.jobId)
+    .pipe(Effect.catchTag("NoSuchJob", () => Effect.fail(new NotFound({ what: "File" }))))
   if (!ArcGISResource.isOutputOf(resource, job.service)) return yield* new NotFound({ what: "File" })
   const service = yield* serviceAt(job.service)
-  yield* serviceAccess(c, service)
+  yield* mayUse(p, service)
+  // Another user's job: the same answer as a file that does not exist.
+  if (!Security.canReadJob(p, job.user)) return yield* new NotFound({ what: "File" })
   const files = yield* JobFiles.JobFiles
   return { file: yield* files.resolve(job.id, resource.file.join("/")) } satisfies Answer
 })

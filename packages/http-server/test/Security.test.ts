@@ -1,10 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   builtinRoles,
+  canCancelJob,
   canManageJobs,
   canManageUsers,
   canReadAdminJobs,
+  canReadJob,
+  canSeeInAdmin,
   canUseService,
+  canViewAllJobs,
   isPrivilege,
   type Principal,
   type Privilege,
@@ -147,5 +151,67 @@ describe("access rules", () => {
       barePublisher: false
     })
     assert.isTrue(canManageUsers(as("administrator", [])))
+  })
+
+  it("canViewAllJobs: administrators, or the viewJobs or manageJobs privilege", () => {
+    check("canViewAllJobs", canViewAllJobs, {
+      anonymous: false,
+      administrator: true,
+      publisher: true,
+      user: false,
+      viewer: false,
+      featureEditor: false,
+      jobWatcher: true,
+      jobManager: true,
+      userManager: false,
+      publishOnly: false,
+      barePublisher: false
+    })
+  })
+})
+
+describe("job ownership", () => {
+  const owner = "a-user"
+  it("canReadJob: a user's job for its owner and those who see all jobs; an anonymous job for whoever has its id", () => {
+    check("canReadJob(owned)", (p) => canReadJob(p, owner), {
+      anonymous: false,
+      administrator: true,
+      publisher: true,
+      user: true,
+      viewer: false,
+      featureEditor: false,
+      jobWatcher: true,
+      jobManager: true,
+      userManager: false,
+      publishOnly: false,
+      barePublisher: false
+    })
+    for (const p of Object.values(callers)) assert.isTrue(canReadJob(p, null))
+  })
+
+  it("canCancelJob: a user's job for its owner and job managers; an anonymous job for whoever has its id", () => {
+    check("canCancelJob(owned)", (p) => canCancelJob(p, owner), {
+      anonymous: false,
+      administrator: true,
+      publisher: false,
+      user: true,
+      viewer: false,
+      featureEditor: false,
+      jobWatcher: false,
+      jobManager: true,
+      userManager: false,
+      publishOnly: false,
+      barePublisher: false
+    })
+    for (const p of Object.values(callers)) assert.isTrue(canCancelJob(p, null))
+  })
+
+  it("canSeeInAdmin: every job for those who see all jobs, otherwise only one's own (never anonymous jobs)", () => {
+    for (const [name, p] of Object.entries(callers)) {
+      if (p === null) continue
+      assert.strictEqual(canSeeInAdmin(p, null), canViewAllJobs(p), `${name}, anonymous job`)
+      assert.isTrue(canSeeInAdmin(p, p.username), `${name}, own job`)
+      assert.strictEqual(canSeeInAdmin(p, "someone-else"), canViewAllJobs(p), `${name}, another's job`)
+    }
   })
 })

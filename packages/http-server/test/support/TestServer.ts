@@ -14,7 +14,7 @@ export interface TestServer {
   readonly app: FastifyInstance
   readonly dataDir: string
   readonly close: () => Promise<void>
-  /** A token for one of the test users: admin, publisher, analyst (user), viewer. */
+  /** A token for one of the test users: admin, publisher, analyst and colleague (user), viewer. */
   readonly token: (username: string) => Promise<string>
 }
 
@@ -43,6 +43,7 @@ export const start = async (
     users: [
       { username: "publisher", role: "publisher" },
       { username: "analyst", role: "user" },
+      { username: "colleague", role: "user" },
       { username: "viewer", role: "viewer" }
     ],
     listen: false,
