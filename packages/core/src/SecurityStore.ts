@@ -59,6 +59,8 @@ export interface UserRecord {
   readonly fullName: string
   /** Milliseconds since the epoch. */
   readonly created: number
+  /** A disabled user cannot sign in and holds no tokens; the account and its jobs are kept. */
+  readonly disabled: boolean
 }
 
 /** A user as listed: never with the hash. @category models */
@@ -104,10 +106,17 @@ export interface TokenGrant {
 export interface SecurityStoreShape {
   readonly getUser: (username: string) => Effect.Effect<UserRecord, NoSuchUser | SecurityStoreError>
   readonly createUser: (user: UserRecord) => Effect.Effect<void, UserExists | SecurityStoreError>
-  /** Changes a user's hash or role (whichever is given). */
+  /**
+   * Changes a user's hash, role or standing (whichever are given) and revokes every token of theirs in the same step,
+   * so no request is ever served with a credential or role the user no longer has.
+   */
   readonly updateUser: (
     username: string,
-    change: { readonly passwordHash?: string | undefined; readonly role?: string | undefined }
+    change: {
+      readonly passwordHash?: string | undefined
+      readonly role?: string | undefined
+      readonly disabled?: boolean | undefined
+    }
   ) => Effect.Effect<void, NoSuchUser | SecurityStoreError>
   /** Removes a user and every token of theirs, in one step. */
   readonly deleteUser: (username: string) => Effect.Effect<void, NoSuchUser | SecurityStoreError>
@@ -121,7 +130,11 @@ export interface SecurityStoreShape {
   readonly deleteRole: (name: string) => Effect.Effect<void, UnknownRole | SecurityStoreError>
   /** Every custom role, by name. */
   readonly listRoles: Effect.Effect<ReadonlyArray<RoleRecord>, SecurityStoreError>
-  readonly insertToken: (token: TokenRecord) => Effect.Effect<void, SecurityStoreError>
+  /**
+   * Keeps a token, only while its user exists and is enabled (checked in the same step: a token issued while the user
+   * is being removed or disabled is refused, not kept).
+   */
+  readonly insertToken: (token: TokenRecord) => Effect.Effect<void, NoSuchUser | SecurityStoreError>
   /** The hot path (every authenticated request): one read of the token and its user's current role. */
   readonly findToken: (digest: string) => Effect.Effect<TokenGrant, NoSuchToken | SecurityStoreError>
   readonly deleteToken: (digest: string) => Effect.Effect<void, SecurityStoreError>
@@ -185,8 +198,10 @@ const makeMemory = (): SecurityStoreShape => {
             users.set(username, {
               ...found,
               ...(change.passwordHash === undefined ? {} : { passwordHash: change.passwordHash }),
-              ...(change.role === undefined ? {} : { role: change.role })
+              ...(change.role === undefined ? {} : { role: change.role }),
+              ...(change.disabled === undefined ? {} : { disabled: change.disabled })
             })
+            dropTokens((t) => t.username === username)
           })
       ),
     deleteUser: (username) =>
@@ -213,7 +228,13 @@ const makeMemory = (): SecurityStoreShape => {
     deleteRole: (name) =>
       Effect.suspend(() => (roles.delete(name) ? Effect.void : Effect.fail(new UnknownRole({ role: name })))),
     listRoles: Effect.sync(() => [...roles.values()].sort(byKey((r: RoleRecord) => r.name))),
-    insertToken: (token) => Effect.sync(() => void tokens.set(token.digest, { ...token })),
+    insertToken: (token) =>
+      Effect.suspend(() => {
+        const owner = users.get(token.username)
+        if (owner === undefined || owner.disabled) return Effect.fail(new NoSuchUser({ username: token.username }))
+        tokens.set(token.digest, { ...token })
+        return Effect.void
+      }),
     findToken: (digest) =>
       Effect.suspend(() => {
         const token = tokens.get(digest)

@@ -11,6 +11,7 @@ import { hash, randomBytes, scrypt, timingSafeEqual } from "node:crypto"
 import { SecurityStore } from "@geojobs/core"
 import { Clock, Context, Data, Effect, Layer } from "effect"
 import { builtinRoles, isPrivilege, type Principal, type Privilege } from "./Security.ts"
+import * as SignInThrottle from "./SignInThrottle.ts"
 
 /** @category errors */
 export const { NoSuchUser, UnknownRole, UserExists, SecurityStoreError } = SecurityStore
@@ -59,6 +60,10 @@ export class InvalidAccount extends Data.TaggedError("InvalidAccount")<{ readonl
   }
 }
 
+/** @category errors */
+export const { TooManyAttempts } = SignInThrottle
+type TooManyAttempts = SignInThrottle.TooManyAttempts
+
 /** A user as listed (never with the password hash). @category models */
 export type User = SecurityStore.UserSummary
 
@@ -79,10 +84,16 @@ export interface Binding {
 
 /** Account operations. @category services */
 export interface AccountsShape {
+  /**
+   * Checks a password; `from` is the client's address, for throttling (failed sign-ins are counted per username and
+   * per address, and a blocked attempt fails with `TooManyAttempts` before its password is checked). A disabled user
+   * fails like a wrong password.
+   */
   readonly authenticate: (
     username: string,
-    password: string
-  ) => Effect.Effect<Principal, InvalidCredentials | SecurityStoreError>
+    password: string,
+    from: string
+  ) => Effect.Effect<Principal, InvalidCredentials | TooManyAttempts | SecurityStoreError>
   readonly issueToken: (
     request: Binding & { readonly username: string; readonly expirationMinutes?: number | undefined }
   ) => Effect.Effect<IssuedToken, NoSuchUser | SecurityStoreError>
@@ -103,15 +114,23 @@ export interface AccountsShape {
     readonly role: string
     readonly fullName?: string | undefined
   }) => Effect.Effect<User, UserExists | UnknownRole | InvalidAccount | SecurityStoreError>
-  readonly deleteUser: (username: string) => Effect.Effect<void, NoSuchUser | SecurityStoreError>
+  /** Removes a user and their tokens; the last enabled administrator cannot be removed. */
+  readonly deleteUser: (username: string) => Effect.Effect<void, NoSuchUser | InvalidAccount | SecurityStoreError>
+  /** Sets a user's password and revokes every token of theirs. */
   readonly setPassword: (
     username: string,
     password: string
   ) => Effect.Effect<void, NoSuchUser | InvalidAccount | SecurityStoreError>
+  /** Changes a user's role; the last enabled administrator keeps theirs. Revokes the user's tokens. */
   readonly setRole: (
     username: string,
     role: string
-  ) => Effect.Effect<void, NoSuchUser | UnknownRole | SecurityStoreError>
+  ) => Effect.Effect<void, NoSuchUser | UnknownRole | InvalidAccount | SecurityStoreError>
+  /** Disables or enables a user; the last enabled administrator cannot be disabled. Disabling revokes their tokens. */
+  readonly setDisabled: (
+    username: string,
+    disabled: boolean
+  ) => Effect.Effect<void, NoSuchUser | InvalidAccount | SecurityStoreError>
   readonly getUser: (username: string) => Effect.Effect<User, NoSuchUser | SecurityStoreError>
   readonly listUsers: () => Effect.Effect<ReadonlyArray<User>, SecurityStoreError>
   readonly createRole: (role: {
@@ -193,7 +212,15 @@ const origin = (url: string): string => {
 const passwordProblem = (password: string) =>
   password.length < 8 ? new InvalidAccount({ detail: "A password needs at least 8 characters." }) : undefined
 
-const make = (db: SecurityStore.SecurityStoreShape, maxTokenMinutes: number): AccountsShape => {
+// Names a role may not have: the keys every plain object answers (`constructor`, `__proto__`, `toString`, …), so that
+// no lookup anywhere can mistake one for a role.
+const prototypeKeys = new Set(Object.getOwnPropertyNames(Object.prototype))
+
+const make = (
+  db: SecurityStore.SecurityStoreShape,
+  maxTokenMinutes: number,
+  throttle: SignInThrottle.SignInThrottle
+): AccountsShape => {
   /** A role's privileges: built-in roles by an own-key lookup (never `constructor` or `__proto__`), custom ones stored. */
   const privilegesOf = (role: string): Effect.Effect<ReadonlyArray<Privilege> | undefined, SecurityStoreError> =>
     Object.hasOwn(builtinRoles, role)
@@ -209,6 +236,20 @@ const make = (db: SecurityStore.SecurityStoreShape, maxTokenMinutes: number): Ac
     )
   const roleExists = (role: string) => Effect.map(privilegesOf(role), (p) => p !== undefined)
 
+  /** Refuses a change that would leave no enabled administrator (nobody could manage the server any more). */
+  const keepsAnAdministrator = Effect.fnUntraced(function* (username: string, change: string) {
+    const target = yield* db.getUser(username)
+    if (target.role !== "administrator" || target.disabled) return
+    const others = (yield* db.listUsers).filter(
+      (u) => u.role === "administrator" && !u.disabled && u.username !== username
+    )
+    if (others.length === 0) {
+      return yield* new InvalidAccount({
+        detail: `${username} is the last administrator and cannot be ${change}; make another user an administrator first.`
+      })
+    }
+  })
+
   const issue = (username: string, binding: Binding, expires: number) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
@@ -223,6 +264,10 @@ const make = (db: SecurityStore.SecurityStoreShape, maxTokenMinutes: number): Ac
       })
       return { token, expires, ssl: false }
     })
+
+  // The exchanged token's user was removed or disabled between the check and the new token: the old one is dead too.
+  const issueFor = (username: string, binding: Binding, expires: number) =>
+    issue(username, binding, expires).pipe(Effect.catchTag("NoSuchUser", () => Effect.fail(new InvalidToken())))
 
   // Every check reads the store: a revocation, a role change or a deleted user takes effect at once in every
   // process sharing it (a cache here measured ~30 µs faster per request, not worth a stale revocation).
@@ -241,10 +286,15 @@ const make = (db: SecurityStore.SecurityStoreShape, maxTokenMinutes: number): Ac
   })
 
   const accounts: AccountsShape = {
-    authenticate: Effect.fnUntraced(function* (username: string, password: string) {
+    authenticate: Effect.fnUntraced(function* (username: string, password: string, from: string) {
+      yield* throttle.check(username, from)
       const row = yield* db.getUser(username).pipe(Effect.catchTag("NoSuchUser", () => Effect.succeed(undefined)))
       const ok = yield* checkPassword(password, row?.passwordHash ?? decoy)
-      if (row === undefined || !ok) return yield* new InvalidCredentials()
+      if (row === undefined || row.disabled || !ok) {
+        yield* throttle.failed(username, from)
+        return yield* new InvalidCredentials()
+      }
+      yield* throttle.succeeded(username, from)
       return yield* principalOf(username, row.role)
     }),
     issueToken: Effect.fnUntraced(function* (request: Parameters<AccountsShape["issueToken"]>[0]) {
@@ -256,7 +306,7 @@ const make = (db: SecurityStore.SecurityStoreShape, maxTokenMinutes: number): Ac
     verifyToken: (token, request) => Effect.map(verify(token, request), (v) => v.principal),
     exchangeToken: (token, _serverUrl, request) =>
       Effect.flatMap(verify(token, request), ({ row }) =>
-        issue(
+        issueFor(
           row.username,
           row.referer !== null
             ? { client: "referer", referer: row.referer }
@@ -282,11 +332,21 @@ const make = (db: SecurityStore.SecurityStoreShape, maxTokenMinutes: number): Ac
       if (exists) return yield* new UserExists({ username: user.username })
       const passwordHash = yield* encodePassword(user.password)
       const created = yield* Clock.currentTimeMillis
-      const record = { username: user.username, passwordHash, role: user.role, fullName: user.fullName ?? "", created }
+      const record = {
+        username: user.username,
+        passwordHash,
+        role: user.role,
+        fullName: user.fullName ?? "",
+        created,
+        disabled: false
+      }
       yield* db.createUser(record)
-      return { username: record.username, role: record.role, fullName: record.fullName, created }
+      return { username: record.username, role: record.role, fullName: record.fullName, created, disabled: false }
     }),
-    deleteUser: (username) => db.deleteUser(username),
+    deleteUser: Effect.fnUntraced(function* (username: string) {
+      yield* keepsAnAdministrator(username, "removed")
+      yield* db.deleteUser(username)
+    }),
     setPassword: Effect.fnUntraced(function* (username: string, password: string) {
       yield* db.getUser(username)
       const weak = passwordProblem(password)
@@ -296,19 +356,26 @@ const make = (db: SecurityStore.SecurityStoreShape, maxTokenMinutes: number): Ac
     setRole: Effect.fnUntraced(function* (username: string, role: string) {
       yield* db.getUser(username)
       if (!(yield* roleExists(role))) return yield* new UnknownRole({ role })
+      if (role !== "administrator") yield* keepsAnAdministrator(username, "given another role")
       yield* db.updateUser(username, { role })
+    }),
+    setDisabled: Effect.fnUntraced(function* (username: string, disabled: boolean) {
+      if (disabled) yield* keepsAnAdministrator(username, "disabled")
+      yield* db.updateUser(username, { disabled })
     }),
     getUser: (username) =>
       Effect.map(db.getUser(username), (u) => ({
         username: u.username,
         role: u.role,
         fullName: u.fullName,
-        created: u.created
+        created: u.created,
+        disabled: u.disabled
       })),
     listUsers: () => db.listUsers,
     createRole: Effect.fnUntraced(function* (role: Parameters<AccountsShape["createRole"]>[0]) {
       if (!/^[\w.-]{1,64}$/.test(role.name))
         return yield* new InvalidAccount({ detail: "A role name is 1–64 letters, digits, or . _ -" })
+      if (prototypeKeys.has(role.name)) return yield* new InvalidAccount({ detail: `${role.name} cannot name a role.` })
       if (Object.hasOwn(builtinRoles, role.name))
         return yield* new InvalidAccount({ detail: `${role.name} is a built-in role.` })
       const unknown = role.privileges.find((p) => !isPrivilege(p))
@@ -356,12 +423,20 @@ export class Accounts extends Context.Service<Accounts, AccountsShape>()("@geojo
    * @category layers
    */
   static readonly layer = (
-    options: { readonly maxTokenMinutes?: number | undefined } = {}
+    options: {
+      readonly maxTokenMinutes?: number | undefined
+      /** Failed sign-in limits (see `SignInThrottle.defaults`). */
+      readonly signInThrottle?: SignInThrottle.Options | undefined
+    } = {}
   ): Layer.Layer<Accounts, never, SecurityStore.SecurityStore> =>
     Layer.effect(
       Accounts,
       Effect.gen(function* () {
-        return make(yield* SecurityStore.SecurityStore, options.maxTokenMinutes ?? 20_160)
+        return make(
+          yield* SecurityStore.SecurityStore,
+          options.maxTokenMinutes ?? 20_160,
+          SignInThrottle.make(options.signInThrottle)
+        )
       })
     )
 }

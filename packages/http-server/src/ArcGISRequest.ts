@@ -75,14 +75,15 @@ export const tokenInBody = (request: FastifyRequest): boolean =>
   ((request.body as Record<string, unknown>).token as string).length > 0
 
 /**
- * The Referer a token is checked against: the header, or the `referer` field a client may send instead.
+ * The Referer a token is checked against: the header only. A `referer=` field would let whoever holds a token bound to
+ * a web app's origin use it from anywhere by naming that origin; browsers set the header and scripts on other
+ * origins cannot forge it.
  *
  * @category constructors
  */
-export const referer = (request: FastifyRequest, p: Readonly<Record<string, string>>): string | undefined => {
+export const referer = (request: FastifyRequest): string | undefined => {
   const header = request.headers.referer ?? request.headers.referrer
-  const text = Array.isArray(header) ? header[0] : header
-  return text ?? p.referer ?? undefined
+  return Array.isArray(header) ? header[0] : header
 }
 
 /**

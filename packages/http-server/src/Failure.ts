@@ -12,6 +12,7 @@ import type { EngineError } from "@geojobs/engine"
 import type { GPValue } from "@geojobs/tools"
 import { Data } from "effect"
 import type { InvalidAccount, InvalidCredentials, InvalidToken, RefererMismatch, TokenRequired } from "./Accounts.ts"
+import type { TooManyAttempts } from "./SignInThrottle.ts"
 
 /**
  * A failure ready to render in either envelope.
@@ -147,6 +148,7 @@ export type RouteError =
   | SecurityStore.UnknownRole
   | SecurityStore.SecurityStoreError
   | InvalidCredentials
+  | TooManyAttempts
   | InvalidAccount
   | TokenRequired
   | InvalidToken
@@ -204,6 +206,7 @@ export const table: { readonly [T in RouteError["_tag"]]: (error: Extract<RouteE
     message: "Unable to generate token.",
     details: ["Invalid username or password."]
   }),
+  TooManyAttempts: (e) => ({ code: 429, message: "Unable to generate token.", details: [e.message] }),
   TokenRequired: () => ({ code: 499, message: "Token Required", details: [], messageCode: "GWM_0003" }),
   InvalidToken: () => ({ code: 498, message: "Invalid token.", details: [] }),
   RefererMismatch: (e) => ({ code: 498, message: "Invalid token.", details: [e.message] }),

@@ -162,7 +162,7 @@ export const principal: (
   if (token === undefined) return null
   const store = yield* Accounts
   return yield* store.verifyToken(token, {
-    referer: ArcGISRequest.referer(call.request, call.params),
+    referer: ArcGISRequest.referer(call.request),
     ip: call.request.ip
   })
 })

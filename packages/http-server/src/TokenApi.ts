@@ -9,7 +9,7 @@
  */
 import { type AdminQuery, ArcGISResource, type Token } from "@geojobs/core"
 import { Effect } from "effect"
-import { Accounts } from "./Accounts.ts"
+import { Accounts, TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import { InvalidInput, MethodNotAllowed, NotFound } from "./Failure.ts"
 import { type Answer, authorize, type Call, type Routes, signedIn } from "./Handler.ts"
@@ -21,6 +21,9 @@ const clients = ["referer", "ip", "requestip"] as const
 const generate = Effect.fnUntraced(function* (c: Call) {
   const store = yield* Accounts
   const p = c.params
+  // Credentials and tokens travel in a POST body only, as ArcGIS requires: a GET puts them in URLs, which proxies,
+  // browser histories and access logs keep.
+  if (c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: "generateToken" })
   const legacy = (p.request ?? "").toLowerCase() === "gettoken"
   const expiration = p.expiration === undefined || p.expiration === "" ? undefined : Number(p.expiration)
   if (expiration !== undefined && !(Number.isFinite(expiration) && expiration > 0)) {
@@ -36,7 +39,7 @@ const generate = Effect.fnUntraced(function* (c: Call) {
     return yield* new InvalidInput({ parameter: "client", detail: `client must be one of ${clients.join(", ")}` })
   }
   const client = requested as (typeof clients)[number]
-  const referer = p.referer ?? legacyReferer ?? ArcGISRequest.referer(c.request, {})
+  const referer = p.referer ?? legacyReferer ?? ArcGISRequest.referer(c.request)
   if (client === "referer" && !referer)
     return yield* new InvalidInput({ parameter: "referer", detail: "client=referer needs a referer" })
   if (client === "ip" && !p.ip) return yield* new InvalidInput({ parameter: "ip", detail: "client=ip needs an ip" })
@@ -49,7 +52,7 @@ const generate = Effect.fnUntraced(function* (c: Call) {
   let issued: { readonly token: string; readonly expires: number; readonly ssl: boolean }
   if (p.username === undefined && p.token !== undefined && p.serverUrl !== undefined) {
     issued = yield* store.exchangeToken(p.token, p.serverUrl, {
-      referer: ArcGISRequest.referer(c.request, p),
+      referer: ArcGISRequest.referer(c.request),
       ip: c.request.ip
     })
   } else {
@@ -58,7 +61,7 @@ const generate = Effect.fnUntraced(function* (c: Call) {
         parameter: p.username ? "password" : "username",
         detail: "username and password are required"
       })
-    const principal = yield* store.authenticate(p.username, p.password)
+    const principal = yield* store.authenticate(p.username, p.password, c.request.ip)
     issued = yield* store.issueToken({ username: principal.username, ...binding })
   }
   if (legacy && (p.f === undefined || p.f === "")) return { text: issued.token } satisfies Answer
@@ -74,9 +77,16 @@ const tokenFormPage = (c: Call, action: string) =>
     extra: `<form method="post" action="${Html.escapeHtml(action)}"><label>Username <input name="username"></label><label>Password <input name="password" type="password"></label><label>Client <select name="client"><option>requestip</option><option>referer</option><option>ip</option></select></label><label>Referer <input name="referer"></label><label>Expiration (minutes) <input name="expiration" value="60"></label><input type="hidden" name="f" value="pjson"><button>Generate Token</button></form>`
   })
 
+/**
+ * Where a sign-in may send the browser afterwards: a path on this site only. `//host`, `/\host` and paths with
+ * whitespace or backslashes (which browsers strip or turn into `/`, making the same) would leave it: an open redirect.
+ */
+export const sameSitePath = (next: string | undefined): next is string =>
+  next !== undefined && /^\/(?![/\\])[^\s\\]*$/.test(next)
+
 const login = Effect.fnUntraced(function* (c: Call) {
   const store = yield* Accounts
-  const next = c.params.next?.startsWith("/") ? c.params.next : c.home
+  const next = sameSitePath(c.params.next) ? c.params.next : c.home
   if (c.request.method === "GET") {
     return {
       html: () =>
@@ -88,17 +98,23 @@ const login = Effect.fnUntraced(function* (c: Call) {
         })
     } satisfies Answer
   }
-  const result = yield* Effect.result(store.authenticate(c.params.username ?? "", c.params.password ?? ""))
-  if (result._tag === "Failure") {
-    return {
+  const refused = (message: string) =>
+    Effect.succeed({
       html: () =>
         Html.page({
           title: "Sign in",
           home: c.home,
           account: c.account,
-          extra: Html.signInForm(c.account.signIn, next, "Invalid username or password.")
+          extra: Html.signInForm(c.account.signIn, next, message)
         })
-    } satisfies Answer
+    } satisfies Answer)
+  const result = yield* Effect.result(
+    store.authenticate(c.params.username ?? "", c.params.password ?? "", c.request.ip)
+  )
+  if (result._tag === "Failure") {
+    const error = result.failure
+    if (error._tag === "SecurityStoreError") return yield* error
+    return yield* refused(error._tag === "TooManyAttempts" ? error.message : "Invalid username or password.")
   }
   const issued = yield* store.issueToken({
     username: result.success.username,
@@ -131,6 +147,8 @@ const usersAndRoles: Routes<"Security">["Security"] = Effect.fnUntraced(function
   const p = yield* signedIn(c)
   yield* authorize(p, Security.canManageUsers(p), "Managing users and roles needs the Administrator role.")
   const post = c.request.method === "POST"
+  // The Enterprise Administrator API: every POST carries its token in the request body (the seed's rule).
+  if (post && !ArcGISRequest.tokenInBody(c.request)) return yield* new TokenRequired()
   const q = c.params
   switch (path) {
     case "users":
@@ -151,10 +169,16 @@ const usersAndRoles: Routes<"Security">["Security"] = Effect.fnUntraced(function
     case "users/remove":
       yield* store.deleteUser(q.username ?? "")
       break
-    case "users/update":
+    case "users/update": {
+      const disabled = q.disabled === undefined || q.disabled === "" ? undefined : q.disabled.toLowerCase()
+      if (disabled !== undefined && disabled !== "true" && disabled !== "false") {
+        return yield* new InvalidInput({ parameter: "disabled", detail: "disabled must be true or false" })
+      }
       if (q.role) yield* store.setRole(q.username ?? "", q.role)
       if (q.password) yield* store.setPassword(q.username ?? "", q.password)
+      if (disabled !== undefined) yield* store.setDisabled(q.username ?? "", disabled === "true")
       break
+    }
     case "roles/add":
       yield* store.createRole({
         name: q.name ?? "",

@@ -6,8 +6,9 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { SqliteDatabase, SqliteSecurityStore } from "@geojobs/store-sqlite"
 import { Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { Accounts, InvalidToken, TokenRequired } from "../src/Accounts.ts"
+import { Accounts, type AccountsShape, InvalidToken, TokenRequired } from "../src/Accounts.ts"
 import { privileges } from "../src/Security.ts"
+import type * as SignInThrottle from "../src/SignInThrottle.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "geojobs-security-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -15,9 +16,11 @@ let n = 0
 const newFile = () => join(dir, `security-${++n}.sqlite`)
 
 /** Builds a store on `filename` in the test's scope; two calls on one file stand for two server processes. */
-const open = (filename: string, maxTokenMinutes?: number) =>
+const open = (filename: string, maxTokenMinutes?: number, signInThrottle?: SignInThrottle.Options) =>
   Effect.map(
-    Layer.build(Accounts.layer({ maxTokenMinutes }).pipe(Layer.provide(SqliteSecurityStore.layer({ filename })))),
+    Layer.build(
+      Accounts.layer({ maxTokenMinutes, signInThrottle }).pipe(Layer.provide(SqliteSecurityStore.layer({ filename })))
+    ),
     (context) => Context.get(context, Accounts)
   )
 
@@ -62,7 +65,7 @@ describe("authenticate", () => {
   it.effect("the right password gives the user's principal", () =>
     Effect.gen(function* () {
       const { store } = yield* setup()
-      const principal = yield* store.authenticate("boss", password)
+      const principal = yield* store.authenticate("boss", password, "192.0.2.1")
       assert.strictEqual(principal.username, "boss")
       assert.strictEqual(principal.role, "publisher")
       assert.sameMembers([...principal.privileges], ["geoprocessing", "featureLayer", "viewJobs", "publish"])
@@ -78,7 +81,7 @@ describe("authenticate", () => {
         ["nobody", password],
         ["BOSS", password]
       ] as const) {
-        const error = yield* Effect.flip(store.authenticate(username, pw))
+        const error = yield* Effect.flip(store.authenticate(username, pw, "192.0.2.1"))
         assert.strictEqual(error._tag, "InvalidCredentials", `${username}/${pw}`)
         assert.strictEqual(error.message, "Invalid username or password.")
       }
@@ -91,7 +94,7 @@ describe("authenticate", () => {
       const time = (username: string) =>
         Effect.gen(function* () {
           const start = performance.now()
-          yield* Effect.flip(store.authenticate(username, "wrong password"))
+          yield* Effect.flip(store.authenticate(username, "wrong password", "192.0.2.1"))
           return performance.now() - start
         })
       const wrong: Array<number> = []
@@ -130,8 +133,8 @@ describe("users", () => {
       const { store } = yield* setup()
       const users = yield* store.listUsers()
       assert.deepStrictEqual(users, [
-        { username: "analyst", role: "user", fullName: "An Analyst", created: t0 },
-        { username: "boss", role: "publisher", fullName: "", created: t0 }
+        { username: "analyst", role: "user", fullName: "An Analyst", created: t0, disabled: false },
+        { username: "boss", role: "publisher", fullName: "", created: t0, disabled: false }
       ])
       assert.deepStrictEqual(yield* store.getUser("analyst"), users[0])
       assert.notInclude(JSON.stringify(users), "scrypt")
@@ -151,7 +154,7 @@ describe("users", () => {
       for (const row of rows) assert.match(row.password, /^scrypt\$/)
       // Same password, different salts: different stored values.
       assert.notStrictEqual(rows[0]?.password, rows[1]?.password)
-      yield* store.authenticate("analyst", password)
+      yield* store.authenticate("analyst", password, "192.0.2.1")
     })
   )
 
@@ -159,8 +162,11 @@ describe("users", () => {
     Effect.gen(function* () {
       const { store } = yield* setup()
       yield* store.setPassword("analyst", "a new long password")
-      assert.strictEqual((yield* Effect.flip(store.authenticate("analyst", password)))._tag, "InvalidCredentials")
-      assert.strictEqual((yield* store.authenticate("analyst", "a new long password")).username, "analyst")
+      assert.strictEqual(
+        (yield* Effect.flip(store.authenticate("analyst", password, "192.0.2.1")))._tag,
+        "InvalidCredentials"
+      )
+      assert.strictEqual((yield* store.authenticate("analyst", "a new long password", "192.0.2.1")).username, "analyst")
       assert.strictEqual((yield* Effect.flip(store.setPassword("analyst", "short")))._tag, "InvalidAccount")
       assert.strictEqual((yield* Effect.flip(store.setPassword("nobody", "long enough")))._tag, "NoSuchUser")
       assert.strictEqual((yield* Effect.flip(store.setRole("analyst", "superuser")))._tag, "UnknownRole")
@@ -177,7 +183,10 @@ describe("users", () => {
         (yield* store.listUsers()).map((u) => u.username),
         ["boss"]
       )
-      assert.strictEqual((yield* Effect.flip(store.authenticate("analyst", password)))._tag, "InvalidCredentials")
+      assert.strictEqual(
+        (yield* Effect.flip(store.authenticate("analyst", password, "192.0.2.1")))._tag,
+        "InvalidCredentials"
+      )
       assert.strictEqual((yield* Effect.flip(store.deleteUser("analyst")))._tag, "NoSuchUser")
     })
   )
@@ -212,7 +221,7 @@ describe("roles", () => {
       const { store } = yield* setup()
       yield* store.createRole({ name: "jobManager", privileges: ["manageJobs", "viewJobs"] })
       yield* store.createUser({ username: "ops", password, role: "jobManager" })
-      const principal = yield* store.authenticate("ops", password)
+      const principal = yield* store.authenticate("ops", password, "192.0.2.1")
       assert.strictEqual(principal.role, "jobManager")
       assert.sameMembers([...principal.privileges], ["manageJobs", "viewJobs"])
     })
@@ -413,7 +422,7 @@ describe("tokens", () => {
     })
   )
 
-  it.effect("a role change shows in the principal on the next verify", () =>
+  it.effect("a role change revokes the user's tokens; a new token carries the new role", () =>
     Effect.gen(function* () {
       const { store } = yield* setup()
       const { token } = yield* store.issueToken({ username: "analyst", client: "requestip" })
@@ -421,11 +430,23 @@ describe("tokens", () => {
       assert.strictEqual(before.role, "user")
       assert.isFalse(before.privileges.has("publish"))
       yield* store.setRole("analyst", "publisher")
-      const after = yield* store.verifyToken(token, {})
+      assert.strictEqual((yield* Effect.flip(store.verifyToken(token, {})))._tag, "InvalidToken")
+      const again = yield* store.issueToken({ username: "analyst", client: "requestip" })
+      const after = yield* store.verifyToken(again.token, {})
       assert.strictEqual(after.role, "publisher")
       assert.isTrue(after.privileges.has("publish"))
-      yield* store.setRole("analyst", "viewer")
-      assert.strictEqual((yield* store.verifyToken(token, {})).privileges.size, 0)
+    })
+  )
+
+  it.effect("a custom role's changed privileges show on the next verify of its users' tokens", () =>
+    Effect.gen(function* () {
+      const { store } = yield* setup()
+      yield* store.createRole({ name: "reviewers", privileges: ["viewJobs"] })
+      yield* store.createUser({ username: "rita", password, role: "reviewers" })
+      const { token } = yield* store.issueToken({ username: "rita", client: "requestip" })
+      assert.sameMembers([...(yield* store.verifyToken(token, {})).privileges], ["viewJobs"])
+      yield* store.createRole({ name: "reviewers", privileges: ["viewJobs", "manageJobs"] })
+      assert.sameMembers([...(yield* store.verifyToken(token, {})).privileges], ["viewJobs", "manageJobs"])
     })
   )
 
@@ -506,10 +527,10 @@ describe("bootstrapAdmin", () => {
       const store = yield* open(newFile())
       const first = yield* store.bootstrapAdmin("the admin password")
       assert.deepStrictEqual(first, { created: true })
-      const admin = yield* store.authenticate("admin", "the admin password")
+      const admin = yield* store.authenticate("admin", "the admin password", "192.0.2.1")
       assert.strictEqual(admin.role, "administrator")
       assert.deepStrictEqual(yield* store.bootstrapAdmin("another password"), { created: false })
-      yield* store.authenticate("admin", "the admin password")
+      yield* store.authenticate("admin", "the admin password", "192.0.2.1")
       assert.lengthOf(yield* store.listUsers(), 1)
     })
   )
@@ -521,7 +542,7 @@ describe("bootstrapAdmin", () => {
       assert.isTrue(first.created)
       const generated = first.password ?? ""
       assert.isAtLeast(generated.length, 16)
-      assert.strictEqual((yield* store.authenticate("admin", generated)).role, "administrator")
+      assert.strictEqual((yield* store.authenticate("admin", generated, "192.0.2.1")).role, "administrator")
       const second = yield* store.bootstrapAdmin(undefined)
       assert.deepStrictEqual(second, { created: false })
       assert.isUndefined(second.password)
@@ -552,13 +573,13 @@ describe("several processes on one file", () => {
       const b = yield* open(filename)
       yield* a.createRole({ name: "jobWatcher", privileges: ["viewJobs"] })
       yield* a.createUser({ username: "watcher", password, role: "jobWatcher" })
-      const principal = yield* b.authenticate("watcher", password)
+      const principal = yield* b.authenticate("watcher", password, "192.0.2.1")
       assert.sameMembers([...principal.privileges], ["viewJobs"])
       const issued = yield* b.issueToken({ username: "watcher", client: "requestip" })
       assert.strictEqual((yield* a.verifyToken(issued.token, {})).username, "watcher")
       // A role change or a revocation in one process applies in the other at once.
       yield* b.setRole("watcher", "publisher")
-      assert.strictEqual((yield* a.verifyToken(issued.token, {})).role, "publisher")
+      assert.strictEqual((yield* Effect.flip(a.verifyToken(issued.token, {})))._tag, "InvalidToken")
       const other = yield* b.issueToken({ username: "watcher", client: "requestip" })
       yield* a.revokeToken(other.token)
       assert.strictEqual((yield* Effect.flip(b.verifyToken(other.token, {})))._tag, "InvalidToken")
@@ -577,16 +598,19 @@ describe("several processes on one file", () => {
       const b = yield* open(filename)
       yield* a.createUser({ username: "u", password, role: "user" })
       yield* a.createUser({ username: "v", password, role: "user" })
+      yield* a.createUser({ username: "w", password, role: "user" })
       const revoked = yield* a.issueToken({ username: "u", client: "requestip" })
       const kept = yield* a.issueToken({ username: "u", client: "requestip" })
       const deleted = yield* a.issueToken({ username: "v", client: "requestip" })
-      for (const t of [revoked, kept, deleted]) yield* b.verifyToken(t.token, {})
+      const promoted = yield* a.issueToken({ username: "w", client: "requestip" })
+      for (const t of [revoked, kept, deleted, promoted]) yield* b.verifyToken(t.token, {})
       yield* a.revokeToken(revoked.token)
-      yield* a.setRole("u", "publisher")
+      yield* a.setRole("w", "publisher")
       yield* a.deleteUser("v")
       assert.strictEqual((yield* Effect.flip(b.verifyToken(revoked.token, {})))._tag, "InvalidToken")
-      assert.strictEqual((yield* b.verifyToken(kept.token, {})).role, "publisher")
+      assert.strictEqual((yield* b.verifyToken(kept.token, {})).username, "u")
       assert.strictEqual((yield* Effect.flip(b.verifyToken(deleted.token, {})))._tag, "InvalidToken")
+      assert.strictEqual((yield* Effect.flip(b.verifyToken(promoted.token, {})))._tag, "InvalidToken")
     })
   )
 
@@ -602,6 +626,182 @@ describe("several processes on one file", () => {
       db.close()
       assert.isAbove(version, 0)
       assert.strictEqual(mode, "wal")
+    })
+  )
+})
+
+describe("account changes revoke tokens at once", () => {
+  it.effect("a password change, a role change and disabling each revoke every token of that user, no one else's", () =>
+    Effect.gen(function* () {
+      const { store } = yield* setup()
+      const bosses = yield* store.issueToken({ username: "boss", client: "requestip" })
+      const changes: ReadonlyArray<readonly [string, Effect.Effect<void, unknown>]> = [
+        ["password", store.setPassword("analyst", "another long password")],
+        ["role", store.setRole("analyst", "viewer")],
+        ["disable", store.setDisabled("analyst", true)]
+      ]
+      for (const [what, change] of changes) {
+        yield* store.setDisabled("analyst", false)
+        const first = yield* store.issueToken({ username: "analyst", client: "requestip" })
+        const second = yield* store.issueToken({ username: "analyst", client: "referer", referer: "https://a.example" })
+        yield* store.verifyToken(first.token, {})
+        yield* change
+        for (const t of [first, second]) {
+          const error = yield* Effect.flip(store.verifyToken(t.token, { referer: "https://a.example" }))
+          assert.strictEqual(error._tag, "InvalidToken", what)
+        }
+      }
+      assert.strictEqual((yield* store.verifyToken(bosses.token, {})).username, "boss")
+    })
+  )
+
+  it.effect("a disabled user cannot sign in (like a wrong password) nor get a token; enabled again, they can", () =>
+    Effect.gen(function* () {
+      const { store } = yield* setup()
+      yield* store.setDisabled("analyst", true)
+      assert.strictEqual((yield* store.getUser("analyst")).disabled, true)
+      const error = yield* Effect.flip(store.authenticate("analyst", password, "192.0.2.1"))
+      assert.strictEqual(error._tag, "InvalidCredentials")
+      assert.strictEqual(
+        (yield* Effect.flip(store.issueToken({ username: "analyst", client: "requestip" })))._tag,
+        "NoSuchUser"
+      )
+      yield* store.setDisabled("analyst", false)
+      assert.strictEqual((yield* store.authenticate("analyst", password, "192.0.2.1")).username, "analyst")
+    })
+  )
+
+  it.effect("an exchanged token of a user disabled meanwhile is refused", () =>
+    Effect.gen(function* () {
+      const { store } = yield* setup()
+      const { token } = yield* store.issueToken({ username: "analyst", client: "requestip" })
+      yield* store.setDisabled("analyst", true)
+      const error = yield* Effect.flip(store.exchangeToken(token, "https://server.example/arcgis", {}))
+      assert.strictEqual(error._tag, "InvalidToken")
+    })
+  )
+})
+
+describe("the last administrator", () => {
+  it.effect("cannot be removed, demoted or disabled; with a second administrator, either can", () =>
+    Effect.gen(function* () {
+      const { store } = yield* setup()
+      yield* store.createUser({ username: "root", password, role: "administrator" })
+      for (const attempt of [
+        store.deleteUser("root"),
+        store.setRole("root", "publisher"),
+        store.setDisabled("root", true)
+      ]) {
+        const error = yield* Effect.flip(attempt)
+        assert.strictEqual(error._tag, "InvalidAccount")
+        assert.include(error.message, "last administrator")
+      }
+      assert.strictEqual((yield* store.getUser("root")).role, "administrator")
+      assert.strictEqual((yield* store.getUser("root")).disabled, false)
+      // A disabled administrator does not count as one who can manage the server.
+      yield* store.createUser({ username: "second", password, role: "administrator" })
+      yield* store.setDisabled("second", true)
+      assert.strictEqual((yield* Effect.flip(store.setRole("root", "user")))._tag, "InvalidAccount")
+      yield* store.setDisabled("second", false)
+      yield* store.setRole("root", "publisher")
+      assert.strictEqual((yield* Effect.flip(store.deleteUser("second")))._tag, "InvalidAccount")
+      yield* store.setRole("root", "administrator")
+      yield* store.deleteUser("second")
+      yield* store.setRole("analyst", "viewer")
+    })
+  )
+
+  it.effect("role names that are prototype keys are refused; such a role is never found", () =>
+    Effect.gen(function* () {
+      const { store } = yield* setup()
+      for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+        const error = yield* Effect.flip(store.createRole({ name, privileges: ["viewJobs"] }))
+        assert.strictEqual(error._tag, "InvalidAccount", name)
+        const unknown = yield* Effect.flip(store.createUser({ username: `u${name.length}`, password, role: name }))
+        assert.strictEqual(unknown._tag, "UnknownRole", name)
+      }
+      assert.deepStrictEqual(
+        (yield* store.listRoles()).map((r) => r.name),
+        ["administrator", "publisher", "user", "viewer"]
+      )
+    })
+  )
+})
+
+describe("sign-in throttling", () => {
+  const limits: SignInThrottle.Options = {
+    perUserAndAddress: { failures: 3, windowSeconds: 600, blockSeconds: 600 },
+    perUser: { failures: 6, windowSeconds: 600, blockSeconds: 600 },
+    perAddress: { failures: 8, windowSeconds: 600, blockSeconds: 600 }
+  }
+  const throttled = () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(t0)
+      const store = yield* open(newFile(), undefined, limits)
+      for (const username of ["ann", "bob", "cat", "dan"]) yield* store.createUser({ username, password, role: "user" })
+      return store
+    })
+  const attempt = (store: AccountsShape, username: string, pw: string, from: string) =>
+    Effect.map(
+      Effect.result(store.authenticate(username, pw, from)),
+      (r) => (r._tag === "Success" ? "ok" : r.failure._tag) as string
+    )
+
+  it.effect("a user and address pair is blocked after its failures, even with the right password; others are not", () =>
+    Effect.gen(function* () {
+      const store = yield* throttled()
+      for (let i = 0; i < 3; i++)
+        assert.strictEqual(yield* attempt(store, "ann", "wrong", "10.0.0.1"), "InvalidCredentials")
+      assert.strictEqual(yield* attempt(store, "ann", password, "10.0.0.1"), "TooManyAttempts")
+      const error = yield* Effect.flip(store.authenticate("ann", password, "10.0.0.1"))
+      assert.match(error.message, /Too many failed sign-in attempts\. Try again in \d+ seconds\./)
+      assert.strictEqual(yield* attempt(store, "ann", password, "10.0.0.2"), "ok", "the same user elsewhere")
+      assert.strictEqual(yield* attempt(store, "bob", password, "10.0.0.1"), "ok", "another user at that address")
+    })
+  )
+
+  it.effect("a success clears the pair's failures", () =>
+    Effect.gen(function* () {
+      const store = yield* throttled()
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 2; i++) yield* attempt(store, "ann", "wrong", "10.0.0.1")
+        assert.strictEqual(yield* attempt(store, "ann", password, "10.0.0.1"), "ok", `round ${round}`)
+      }
+    })
+  )
+
+  it.effect("guesses at one user spread over many addresses block that user, but not where they signed in before", () =>
+    Effect.gen(function* () {
+      const store = yield* throttled()
+      assert.strictEqual(yield* attempt(store, "ann", password, "10.0.0.9"), "ok")
+      for (let i = 0; i < 6; i++) yield* attempt(store, "ann", "wrong", `198.51.100.${i}`)
+      assert.strictEqual(yield* attempt(store, "ann", password, "203.0.113.1"), "TooManyAttempts", "a new address")
+      assert.strictEqual(yield* attempt(store, "ann", password, "10.0.0.9"), "ok", "ann's own address")
+      assert.strictEqual(yield* attempt(store, "bob", password, "203.0.113.1"), "ok", "another user")
+    })
+  )
+
+  it.effect("one address guessing many users is blocked, but its users who signed in there before are not", () =>
+    Effect.gen(function* () {
+      const store = yield* throttled()
+      assert.strictEqual(yield* attempt(store, "cat", password, "10.0.0.1"), "ok")
+      const names = ["ann", "bob", "dan", "eve", "fay", "gus", "hal", "ivy"]
+      for (const name of names) yield* attempt(store, name, "wrong", "10.0.0.1")
+      assert.strictEqual(yield* attempt(store, "dan", password, "10.0.0.1"), "TooManyAttempts", "a user new there")
+      assert.strictEqual(yield* attempt(store, "cat", password, "10.0.0.1"), "ok", "a colleague behind the same NAT")
+      assert.strictEqual(yield* attempt(store, "dan", password, "10.0.0.2"), "ok", "dan elsewhere")
+    })
+  )
+
+  it.effect("a blocked attempt is refused before its password is checked and counts nothing more", () =>
+    Effect.gen(function* () {
+      const store = yield* throttled()
+      for (let i = 0; i < 3; i++) yield* attempt(store, "ann", "wrong", "10.0.0.1")
+      for (let i = 0; i < 5; i++) {
+        assert.strictEqual(yield* attempt(store, "ann", "wrong", "10.0.0.1"), "TooManyAttempts")
+      }
+      // Blocked attempts did not count: ann's per-user count (6) is not reached from another address.
+      assert.strictEqual(yield* attempt(store, "ann", password, "10.0.0.2"), "ok")
     })
   )
 })

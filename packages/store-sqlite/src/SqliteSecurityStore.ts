@@ -29,7 +29,9 @@ export const migrations: ReadonlyArray<string> = [
    CREATE TABLE tokens (digest TEXT PRIMARY KEY, username TEXT NOT NULL, expires INTEGER NOT NULL, referer TEXT, ip TEXT,
      created INTEGER NOT NULL);
    CREATE INDEX tokens_user ON tokens (username);
-   CREATE INDEX tokens_expires ON tokens (expires);`
+   CREATE INDEX tokens_expires ON tokens (expires);`,
+  // Disabled users (issue 10): kept with their jobs, unable to sign in.
+  `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;`
 ]
 
 const storeError = (operation: string, cause: unknown) => new SecurityStore.SecurityStoreError({ operation, cause })
@@ -41,12 +43,13 @@ interface UserRow {
   readonly role: string
   readonly full_name: string
   readonly created: number
+  readonly disabled: number
 }
 
 const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
   const run = SqliteDatabase.runner(storeError)
   const sql = SqliteDatabase.statements(db)
-  const userRow = sql("SELECT username, password, role, full_name, created FROM users WHERE username = ?")
+  const userRow = sql("SELECT username, password, role, full_name, created, disabled FROM users WHERE username = ?")
   // One indexed read per check (tokens by digest, the user's role by username). Written as a subquery, not a JOIN:
   // SQLite marks a JOIN's bound parameter as one the plan depends on, so every new binding expired the statement and
   // each check compiled it again (≈ 10 µs, half of a check); this form stays prepared. Its row comes back as an array:
@@ -67,19 +70,16 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
               passwordHash: row.password,
               role: row.role,
               fullName: row.full_name,
-              created: row.created
+              created: row.created,
+              disabled: row.disabled !== 0
             })
       }),
     createUser: (user) =>
       run("create user", () => {
         try {
-          sql("INSERT INTO users (username, password, role, full_name, created) VALUES (?, ?, ?, ?, ?)").run(
-            user.username,
-            user.passwordHash,
-            user.role,
-            user.fullName,
-            user.created
-          )
+          sql(
+            "INSERT INTO users (username, password, role, full_name, created, disabled) VALUES (?, ?, ?, ?, ?, ?)"
+          ).run(user.username, user.passwordHash, user.role, user.fullName, user.created, user.disabled ? 1 : 0)
         } catch (error) {
           // SQLITE_CONSTRAINT_PRIMARYKEY
           if ((error as { errcode?: number }).errcode === 1555)
@@ -89,12 +89,21 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
         return ok(undefined)
       }),
     updateUser: (username, change) =>
-      run("update user", () => {
-        const changes = sql(
-          "UPDATE users SET password = coalesce(?, password), role = coalesce(?, role) WHERE username = ?"
-        ).run(change.passwordHash ?? null, change.role ?? null, username).changes
-        return changes === 1 ? ok(undefined) : noSuchUser(username)
-      }),
+      run("update user", () =>
+        SqliteDatabase.transaction(db, () => {
+          const changes = sql(
+            "UPDATE users SET password = coalesce(?, password), role = coalesce(?, role), disabled = coalesce(?, disabled) WHERE username = ?"
+          ).run(
+            change.passwordHash ?? null,
+            change.role ?? null,
+            change.disabled === undefined ? null : change.disabled ? 1 : 0,
+            username
+          ).changes
+          if (changes !== 1) return noSuchUser(username)
+          sql("DELETE FROM tokens WHERE username = ?").run(username)
+          return ok(undefined)
+        })
+      ),
     deleteUser: (username) =>
       run("delete user", () =>
         SqliteDatabase.transaction(db, () => {
@@ -108,9 +117,15 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
       ok(
         (
           sql(
-            "SELECT username, role, full_name, created FROM users ORDER BY username"
+            "SELECT username, role, full_name, created, disabled FROM users ORDER BY username"
           ).all() as unknown as ReadonlyArray<Omit<UserRow, "password">>
-        ).map((r) => ({ username: r.username, role: r.role, fullName: r.full_name, created: r.created }))
+        ).map((r) => ({
+          username: r.username,
+          role: r.role,
+          fullName: r.full_name,
+          created: r.created,
+          disabled: r.disabled !== 0
+        }))
       )
     ),
     countUsers: (role) =>
@@ -155,15 +170,20 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
     ),
     insertToken: (token) =>
       run("issue token", () => {
-        sql("INSERT INTO tokens (digest, username, expires, referer, ip, created) VALUES (?, ?, ?, ?, ?, ?)").run(
+        // One statement: the user is checked and the token kept atomically (a concurrent disable or removal wins).
+        const changes = sql(
+          `INSERT INTO tokens (digest, username, expires, referer, ip, created)
+           SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE username = ? AND disabled = 0)`
+        ).run(
           token.digest,
           token.username,
           token.expires,
           token.referer,
           token.ip,
-          token.created
-        )
-        return ok(undefined)
+          token.created,
+          token.username
+        ).changes
+        return changes === 1 ? ok(undefined) : noSuchUser(token.username)
       }),
     findToken: (digest) =>
       run("verify token", () => {

@@ -5,6 +5,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { SecurityStore } from "@geojobs/core"
 import { SecurityStoreSuite } from "@geojobs/core/testing"
 import { Effect } from "effect"
+import * as SqliteDatabase from "../src/SqliteDatabase.ts"
 import * as SqliteSecurityStore from "../src/SqliteSecurityStore.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "geojobs-security-"))
@@ -22,7 +23,7 @@ describe("SqliteSecurityStore", () => {
   it.effect("keeps users and tokens across a close and reopen, and shares them between connections", () =>
     Effect.gen(function* () {
       const filename = join(dir, "reopen.sqlite")
-      const user = { username: "ann", passwordHash: "h", role: "user", fullName: "Ann", created: 1 }
+      const user = { username: "ann", passwordHash: "h", role: "user", fullName: "Ann", created: 1, disabled: false }
       const token = { digest: "d", username: "ann", expires: 99, referer: null, ip: "10.0.0.1", created: 1 }
       yield* SecurityStore.SecurityStore.use((s) => Effect.andThen(s.createUser(user), s.insertToken(token))).pipe(
         Effect.provide(SqliteSecurityStore.layer({ filename }))
@@ -32,6 +33,34 @@ describe("SqliteSecurityStore", () => {
       ).pipe(Effect.provide(SqliteSecurityStore.layer({ filename })))
       assert.deepStrictEqual(again, user)
       assert.deepStrictEqual(grant, { username: "ann", role: "user", expires: 99, referer: null, ip: "10.0.0.1" })
+    })
+  )
+
+  it.effect("a file made before users could be disabled opens with every user enabled", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, "before-disabled.sqlite")
+      const old = SqliteDatabase.open({ filename }, SqliteSecurityStore.migrations.slice(0, 1))
+      old
+        .prepare("INSERT INTO users (username, password, role, full_name, created) VALUES (?, ?, ?, ?, ?)")
+        .run("old", "h", "administrator", "", 5)
+      old.close()
+      const [user, after] = yield* SecurityStore.SecurityStore.use((s) =>
+        Effect.gen(function* () {
+          const before = yield* s.getUser("old")
+          yield* s.insertToken({ digest: "d", username: "old", expires: 99, referer: null, ip: null, created: 1 })
+          yield* s.updateUser("old", { disabled: true })
+          return [before, yield* s.getUser("old")] as const
+        })
+      ).pipe(Effect.provide(SqliteSecurityStore.layer({ filename })))
+      assert.deepStrictEqual(user, {
+        username: "old",
+        passwordHash: "h",
+        role: "administrator",
+        fullName: "",
+        created: 5,
+        disabled: false
+      })
+      assert.strictEqual(after.disabled, true)
     })
   )
 
