@@ -172,6 +172,29 @@ describe("token rules over HTTP", () => {
     assert.isString((await signIn("colleague")).token)
   })
 
+  it("user and role mistakes answer 400, 404 or 409 in the admin envelope naming the problem, never 500", async () => {
+    const admin = await server.token("admin")
+    await adminPost("users/add", { username: "dup", password: "long enough pw", role: "user", token: admin })
+    const cases: ReadonlyArray<readonly [string, Record<string, string>, number, string]> = [
+      ["users/add", { username: "dup", password: "long enough pw", role: "user" }, 409, "dup already exists"],
+      ["users/add", { username: "new1", password: "long enough pw", role: "nosuchrole" }, 400, "nosuchrole"],
+      ["users/add", { username: "new2", password: "short", role: "user" }, 400, "at least 8 characters"],
+      ["users/add", { username: "bad name!", password: "long enough pw", role: "user" }, 400, "username"],
+      ["users/remove", { username: "nobody-here" }, 404, "nobody-here"],
+      ["users/update", { username: "nobody-here", role: "user" }, 404, "nobody-here"],
+      ["users/update", { username: "dup", role: "nosuchrole" }, 400, "nosuchrole"],
+      ["roles/add", { name: "odd name!", privileges: "viewJobs" }, 400, "role name"],
+      ["roles/add", { name: "fine", privileges: "flyPlanes" }, 400, "flyPlanes"],
+      ["roles/remove", { name: "user" }, 400, "built-in"],
+      ["roles/remove", { name: "never-made" }, 400, "never-made"]
+    ]
+    for (const [operation, fields, code, mention] of cases) {
+      const doc = await adminPost(operation, { ...fields, token: admin })
+      assert.strictEqual(ErrorEnvelope.adminSchema.parse(doc).code, code, `${operation} ${JSON.stringify(fields)}`)
+      assert.include(JSON.stringify(doc), mention, `${operation} ${JSON.stringify(fields)}`)
+    }
+  })
+
   it("the sign-in's next goes only to a path on this site", async () => {
     for (const next of [
       "//evil.example.com/",
