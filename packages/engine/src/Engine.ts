@@ -30,6 +30,7 @@ import * as Recovery from "./Recovery.ts"
 import * as Retention from "./Retention.ts"
 import { ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
 import * as StoredJob from "./StoredJob.ts"
+import type * as WorkerLimits from "./WorkerLimits.ts"
 import * as WorkerRunner from "./WorkerRunner.ts"
 
 /**
@@ -62,6 +63,12 @@ export interface EngineOptions {
   readonly sweepIntervalMs?: number | undefined
   /** On shutdown, how long running jobs may go on before they are interrupted (default 10000). */
   readonly shutdownGraceMs?: number | undefined
+  /**
+   * The memory of each tool worker thread (default: a 512 MB old generation, retired after a job that left more than
+   * 256 MB in use; see `WorkerLimits`). A tool going past it fails its own job — "The tool ran out of memory (limit
+   * 512 MB)." — and its thread is replaced. A service's `workerLimits` go over these.
+   */
+  readonly workerLimits?: WorkerLimits.Settings | undefined
   /** The worker module (default this package's `ToolWorker`). */
   readonly workerUrl?: string | undefined
   /** This process's id in the store (default random). */
@@ -171,7 +178,13 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   // The runner wakes the dispatcher when a slot frees, but the dispatcher needs the runner first: bound late.
   let wake = (): void => {}
   const runner = yield* WorkerRunner.make(
-    { maxWorkers, jobsPerWorker, cancelGraceMs: options.cancelGraceMs ?? 5000, workerUrl: options.workerUrl },
+    {
+      maxWorkers,
+      jobsPerWorker,
+      cancelGraceMs: options.cancelGraceMs ?? 5000,
+      workerLimits: options.workerLimits,
+      workerUrl: options.workerUrl
+    },
     { store, files, registry, completion, freed: () => wake() }
   )
   const dispatcher = yield* Dispatcher.make({

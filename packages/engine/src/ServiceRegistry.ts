@@ -9,6 +9,7 @@
 import { type Job, JobLifecycle, type JobUrls, ServiceRef } from "@geojobs/core"
 import { GPValue, ServicesFile, type Tool } from "@geojobs/tools"
 import { Context, Effect, Layer } from "effect"
+import type * as WorkerLimits from "./WorkerLimits.ts"
 
 /**
  * A task as the engine needs it.
@@ -46,6 +47,8 @@ export interface ServiceDefinition {
   readonly tasks: ReadonlyMap<string, TaskDefinition>
   /** `public`, or the roles that may use the service. */
   readonly access: "public" | { readonly roles: ReadonlyArray<string> }
+  /** The memory of this service's worker threads, over the engine's `workerLimits` (like ArcGIS's per-service heap size). */
+  readonly workerLimits?: WorkerLimits.Settings | undefined
 }
 
 /** ArcGIS's defaults: 600 s max usage time, the 360-minute jobs-directory cleanup. @category models */

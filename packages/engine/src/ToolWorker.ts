@@ -1,11 +1,15 @@
 /**
  * The worker-thread side of a job: imports the task's tool module (once per worker), gives the tool a context whose
  * progress, messages and AbortSignal travel over the job's MessagePort, runs it, and answers its outputs. A tool that
- * throws fails its job; the engine terminates this thread when a job times out or ignores a cancel.
+ * throws fails its job; the engine terminates this thread when a job times out or ignores a cancel. When the thread
+ * itself is ending (an exception nobody caught, `process.exit`), the running jobs' ports are told why first; after a
+ * job that left the heap big, the thread asks the engine to retire it.
  *
  * @module
  */
 import { mkdirSync } from "node:fs"
+import { getHeapStatistics } from "node:v8"
+import { type MessagePort, threadId } from "node:worker_threads"
 import type { Job } from "@geojobs/core"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
@@ -43,6 +47,38 @@ const load = (moduleUrl: string, exportName: string): Promise<RunnableTool> => {
   return tool
 }
 
+/** The ports of the jobs running on this thread, to say why it ends. */
+const active = new Set<MessagePort>()
+
+const textOf = (error: unknown): string => (error instanceof Error ? error.message || error.name : String(error))
+
+// Neither handler keeps the thread alive: the monitor only watches, and "exit" runs as the thread stops. Messages
+// posted here are queued on the engine's side at once, and it reads them after the run has failed. (An out-of-memory
+// end runs no JavaScript: the engine recognises it by its error code.)
+process.on("uncaughtExceptionMonitor", (error) => {
+  for (const port of active) port.postMessage({ type: "crashed", text: textOf(error) } satisfies WorkerEvent)
+})
+process.on("exit", (code) => {
+  for (const port of active) port.postMessage({ type: "exited", code } satisfies WorkerEvent)
+})
+
+const MB = 1024 * 1024
+
+/**
+ * Asks to be retired when the heap is above the threshold, and waits for the engine's answer: piscina hands this
+ * thread its next job as soon as it answers this one, so the engine must know before the answer leaves.
+ */
+const retireIfBig = (task: WorkerTask): Promise<void> | undefined => {
+  const heapUsedMb = Math.round(getHeapStatistics().used_heap_size / MB)
+  if (heapUsedMb <= task.retireAboveHeapMb) return undefined
+  return new Promise<void>((resolve) => {
+    task.port.on("message", (command: EngineCommand) => {
+      if (command.type === "retired") resolve()
+    })
+    task.port.postMessage({ type: "retire", threadId, heapUsedMb } satisfies WorkerEvent)
+  })
+}
+
 const outputType = (tool: RunnableTool, name: string): string =>
   tool.parameters?.find((p) => p.name === name)?.dataType ?? "GPString"
 
@@ -53,6 +89,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
     if (command.type === "abort") controller.abort(new Error("Job cancelled"))
   })
   const post = (event: WorkerEvent) => task.port.postMessage(event)
+  active.add(task.port)
   // The time limit counts from here: starting a thread and loading modules is not the tool's time.
   post({ type: "started" })
   try {
@@ -73,6 +110,9 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
       Object.entries(outputs ?? {}).map(([name, value]) => [name, { dataType: outputType(tool, name), value }])
     )
   } finally {
+    // After a failed job too: what it allocated stays on this thread either way.
+    await retireIfBig(task)
+    active.delete(task.port)
     task.port.close()
   }
 }

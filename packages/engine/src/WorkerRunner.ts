@@ -2,17 +2,21 @@
  * Runs claimed jobs on a piscina pool of worker threads, one `WorkerTask` each: the tool's progress and messages come
  * back over a MessageChannel and are written at most once per interval, the time limit starts when the worker reports
  * `started` and ends in a terminated worker, a cancel asks the tool to stop and terminates its worker after a grace
- * period, and shutdown interrupts what is left. What the job becomes at the end is `JobLifecycle.finishAt`'s decision.
+ * period, and shutdown interrupts what is left. Threads run under their service's `WorkerLimits` (one pool per
+ * distinct `resourceLimits`); a thread that runs out of memory or crashes fails only its own job and is replaced, and
+ * one left with a big heap after a job is retired. What the job becomes at the end is `JobLifecycle.finishAt`'s
+ * decision.
  *
  * @module
  */
-import { MessageChannel } from "node:worker_threads"
+import { MessageChannel, receiveMessageOnPort, type Worker } from "node:worker_threads"
 import { Job, type JobFiles, JobLifecycle, type JobStore } from "@geojobs/core"
 import { Effect, FiberSet, type Scope } from "effect"
 import { Piscina } from "piscina"
 import type { Completion } from "./Completion.ts"
 import { type ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
 import * as StoredJob from "./StoredJob.ts"
+import * as WorkerLimits from "./WorkerLimits.ts"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
 /**
@@ -24,6 +28,8 @@ export interface RunnerOptions {
   readonly maxWorkers: number
   readonly jobsPerWorker: number
   readonly cancelGraceMs: number
+  /** The engine's thread limits; a service's `workerLimits` go over them. */
+  readonly workerLimits?: WorkerLimits.Settings | undefined
   /** The worker module (default this package's `ToolWorker`). */
   readonly workerUrl?: string | undefined
 }
@@ -69,6 +75,11 @@ interface Running {
   cancel: "none" | "requested"
   timedOut: boolean
   interrupted: boolean
+  readonly limits: WorkerLimits.WorkerLimits
+  /** Why the thread ended, as it said before it did (`crashed`, `exited`). */
+  ended: string | undefined
+  /** The thread asked to be retired after this job. */
+  retire: number | undefined
   readonly requestCancel: () => void
   readonly kill: () => void
 }
@@ -86,9 +97,17 @@ const addMessages = (
   now: number
 ): Job.Job => messages.reduce((next, m) => Job.addMessageAt(next, m.level, m.text, now), job)
 
+/** The job's error text: the tool's own error, or what ended its thread. */
+const failureText = (entry: Running, error: unknown): string => {
+  if ((error as { readonly code?: unknown } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+    return WorkerLimits.outOfMemoryMessage(entry.limits)
+  }
+  return entry.ended ?? errorText(error)
+}
+
 /**
  * How a run ended, from what the runner saw: a shutdown interrupt without a cancel, any cancel, the time limit, then
- * the tool's own answer.
+ * the tool's own answer (or what ended its thread).
  */
 const outcomeOf = (
   entry: Running,
@@ -99,7 +118,7 @@ const outcomeOf = (
   if (entry.timedOut) return { _tag: "TimedOut" }
   return settled.ok
     ? { _tag: "Succeeded", results: settled.results }
-    : { _tag: "Failed", error: errorText(settled.error) }
+    : { _tag: "Failed", error: failureText(entry, settled.error) }
 }
 
 /**
@@ -110,13 +129,38 @@ const outcomeOf = (
 export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<WorkerRunner, never, Scope.Scope> =>
   Effect.gen(function* () {
     const { store, files, registry, completion } = deps
-    const pool = new Piscina<WorkerTask, WorkerResult>({
-      filename: options.workerUrl ?? defaultWorkerUrl,
-      maxThreads: options.maxWorkers,
-      minThreads: Math.min(1, options.maxWorkers),
-      idleTimeout: 60_000,
-      concurrentTasksPerWorker: options.jobsPerWorker
-    })
+    // Threads that asked to be retired: piscina must not give them another job before they are terminated.
+    const retiring = new Set<number>()
+    const pools = new Map<string, Piscina<WorkerTask, WorkerResult>>()
+    const engineLimits = WorkerLimits.resolve(options.workerLimits)
+    const poolFor = (limits: WorkerLimits.WorkerLimits) => {
+      const key = WorkerLimits.poolKey(limits)
+      let pool = pools.get(key)
+      if (pool === undefined) {
+        pool = new Piscina<WorkerTask, WorkerResult>({
+          filename: options.workerUrl ?? defaultWorkerUrl,
+          maxThreads: options.maxWorkers,
+          // One warm thread for the engine's limits; threads of services with their own limits start on demand.
+          minThreads: key === WorkerLimits.poolKey(engineLimits) ? Math.min(1, options.maxWorkers) : 0,
+          idleTimeout: 60_000,
+          concurrentTasksPerWorker: options.jobsPerWorker,
+          resourceLimits: WorkerLimits.toResourceLimits(limits),
+          // What piscina's default balancer does with our tasks (each carries an AbortSignal, so a thread running one
+          // is never given another: only idle threads), minus the threads being retired.
+          loadBalancer: (_task, workers) => workers.find((w) => w.currentUsage === 0 && !retiring.has(w.id)) ?? null
+        })
+        pools.set(key, pool)
+      }
+      return pool
+    }
+    poolFor(engineLimits)
+    /** Ends a retired thread (it runs nothing: no job is given to it); piscina replaces it. */
+    const retireThread = (id: number) =>
+      Effect.promise(async () => {
+        const thread = [...pools.values()].flatMap((p) => p.threads).find((w: Worker) => w.threadId === id)
+        await thread?.terminate()
+        retiring.delete(id)
+      })
     const running = new Map<string, Running>()
     const runs = yield* FiberSet.make()
 
@@ -176,6 +220,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           if (gone !== undefined) completion.settle(gone)
           return
         }
+        const limits = WorkerLimits.resolve(options.workerLimits, service.workerLimits)
         const channel = new MessageChannel()
         const hardKill = new AbortController()
         let graceTimer: ReturnType<typeof setTimeout> | undefined
@@ -185,6 +230,9 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           cancel: "none",
           timedOut: false,
           interrupted: false,
+          limits,
+          ended: undefined,
+          retire: undefined,
           requestCancel: () => {
             if (entry.cancel !== "none") return
             entry.cancel = "requested"
@@ -194,15 +242,35 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           kill: () => hardKill.abort()
         }
         let timer: ReturnType<typeof setTimeout> | undefined
-        channel.port1.on("message", (event: WorkerEvent) => {
-          if (event.type === "started") {
-            timer = setTimeout(() => {
-              entry.timedOut = true
-              hardKill.abort()
-            }, service.maxExecutionTimeMs)
-          } else if (event.type === "progress") entry.progress.pending = event
-          else entry.progress.messages.push(event)
-        })
+        const onEvent = (event: WorkerEvent) => {
+          switch (event.type) {
+            case "started":
+              timer = setTimeout(() => {
+                entry.timedOut = true
+                hardKill.abort()
+              }, service.maxExecutionTimeMs)
+              return
+            case "progress":
+              entry.progress.pending = event
+              return
+            case "message":
+              entry.progress.messages.push(event)
+              return
+            case "retire":
+              // Before the acknowledgement: the thread answers its job only after it, and piscina may hand it the
+              // next job in the same turn.
+              retiring.add(event.threadId)
+              entry.retire = event.threadId
+              channel.port1.postMessage({ type: "retired" } satisfies EngineCommand)
+              return
+            case "crashed":
+              entry.ended ??= `The tool crashed its worker thread: ${event.text}`
+              return
+            case "exited":
+              entry.ended ??= `The tool ended its worker thread (exit code ${event.code}).`
+          }
+        }
+        channel.port1.on("message", onEvent)
         running.set(claimed.id, entry)
         // The job may have been cancelled between the claim and now.
         entry.progress.messages.push({
@@ -216,19 +284,33 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           exportName: task.exportName,
           inputs: claimed.inputs,
           outputDir: files.folder(claimed.id),
+          retireAboveHeapMb: limits.retireAboveHeapMb,
           port: channel.port2
         }
         const settled = yield* Effect.promise(() =>
-          pool.run(workerTask, { transferList: [channel.port2], signal: hardKill.signal }).then(
-            (results) => ({ ok: true as const, results }),
-            (error: unknown) => ({ ok: false as const, error })
-          )
+          poolFor(limits)
+            .run(workerTask, { transferList: [channel.port2], signal: hardKill.signal })
+            .then(
+              (results) => ({ ok: true as const, results }),
+              (error: unknown) => ({ ok: false as const, error })
+            )
         )
+        // The last events the worker posted (its last progress, why its thread ended) are queued on our side already.
+        for (
+          let next = receiveMessageOnPort(channel.port1);
+          next !== undefined;
+          next = receiveMessageOnPort(channel.port1)
+        ) {
+          onEvent(next.message as WorkerEvent)
+        }
+        channel.port1.close()
+        // After the drain: a `started` read only now must not leave a time limit armed.
         if (timer !== undefined) clearTimeout(timer)
         if (graceTimer !== undefined) clearTimeout(graceTimer)
-        // Let the last events posted by the worker arrive before the port closes.
-        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-        channel.port1.close()
+        // Before the slot is freed: the next job then finds the pool without this thread.
+        if (entry.retire !== undefined) {
+          yield* retireThread(entry.retire)
+        }
         const written = yield* finish(entry, settled).pipe(
           Effect.catch((error) => Effect.as(Effect.logError("could not record the end of a job", error), undefined))
         )
@@ -250,6 +332,6 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         }
         yield* FiberSet.awaitEmpty(runs).pipe(Effect.timeout(5000), Effect.ignore)
       }),
-      destroy: Effect.promise(() => pool.destroy())
+      destroy: Effect.promise(() => Promise.all([...pools.values()].map((pool) => pool.destroy())))
     }
   })

@@ -2,8 +2,10 @@
  * Tools for engine tests, loaded by the worker threads from this file: each export is a tool (an object with
  * `execute(inputs, ctx)`).
  */
-import { writeFileSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { getHeapStatistics } from "node:v8"
+import { resourceLimits, threadId } from "node:worker_threads"
 
 interface Ctx {
   readonly jobId: string
@@ -91,4 +93,59 @@ export const record = {
     await sleep(Number(inputs.ms ?? 5))
     return { pid: process.pid }
   }
+}
+
+/** Allocates JS arrays (on the V8 heap) until its thread runs out of memory, or until `mb` MB (default 2048). */
+export const hog = {
+  execute: (inputs: Record<string, unknown>) => {
+    const kept: Array<Array<number>> = []
+    // 100 000 small integers ≈ 0.8 MB of heap.
+    for (let i = 0; i < Number(inputs.mb ?? 2048) * 1.25; i++) kept.push(new Array(100_000).fill(i))
+    return { arrays: kept.length }
+  }
+}
+
+/** Waits until the file named by its `file` input exists; honours cancel. */
+export const gate = {
+  execute: async (inputs: Record<string, unknown>, ctx: Ctx) => {
+    while (!existsSync(String(inputs.file))) await sleep(20, ctx.signal)
+    ctx.message("informative", "gate opened")
+    return { opened: true }
+  }
+}
+
+/** Ends its own thread. */
+export const quitter = {
+  execute: () => process.exit(7)
+}
+
+/** Throws where nobody catches it (in a timer), so its thread dies. */
+export const crasher = {
+  execute: () =>
+    new Promise(() => {
+      setTimeout(() => {
+        throw new Error("boom in a timer")
+      })
+    })
+}
+
+/** Keeps `mb` MB in a module-level array (like a tool caching at module level): it stays as long as the thread. */
+const hoard: Array<Array<Array<number>>> = []
+export const hoarder = {
+  execute: (inputs: Record<string, unknown>) => {
+    const chunk: Array<Array<number>> = []
+    for (let i = 0; i < Number(inputs.mb ?? 100) * 1.25; i++) chunk.push(new Array(100_000).fill(i))
+    hoard.push(chunk)
+    // How many jobs' data this thread holds.
+    return { threadId, hoarded: hoard.length }
+  }
+}
+
+/** Answers the thread's resourceLimits and V8's heap limit, in MB. */
+export const limits = {
+  execute: () => ({
+    maxOldGenerationSizeMb: resourceLimits.maxOldGenerationSizeMb,
+    stackSizeMb: resourceLimits.stackSizeMb,
+    heapSizeLimitMb: Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024)
+  })
 }
