@@ -26,6 +26,8 @@ const usable = (p: Security.Principal, service: ServiceRegistry.ServiceDefinitio
     : Effect.fail(new NotFound({ what: `Service ${ServiceRef.path(service.ref)}` }))
 
 const reader = Effect.fnUntraced(function* (c: Call, service: ServiceRegistry.ServiceDefinition) {
+  // Reads may be POSTed too (the query form does); a POST carries its token in the body like every admin POST.
+  if (c.request.method === "POST" && !ArcGISRequest.tokenInBody(c.request)) return yield* new TokenRequired()
   const p = yield* signedIn(c)
   yield* authorize(
     p,

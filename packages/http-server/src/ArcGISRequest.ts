@@ -15,7 +15,55 @@ import type { FastifyRequest } from "fastify"
 export type Format = "json" | "pjson" | "html" | "geojson"
 
 /**
+ * How deeply a parameter's JSON may nest. An Esri feature set with polygon rings is seven levels deep; ten thousand
+ * levels are an attack on every recursive reader downstream (`JSON.stringify`, zod, the HTML renderer, the worker's
+ * structured clone), refused before any of them sees it.
+ *
+ * @category models
+ */
+export const maxJsonDepth = 100
+
+/** How deeply JSON text nests (brackets outside strings), counting no further than `limit + 1`; one pass, no parse. */
+const textDepth = (text: string, limit: number): number => {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      depth++
+      if (depth > deepest) {
+        deepest = depth
+        if (deepest > limit) return deepest
+      }
+    } else if (c === 93 || c === 125) depth--
+  }
+  return deepest
+}
+
+/** How deeply a parsed value nests, without recursion, counting no further than `limit + 1`. */
+const valueDepth = (value: unknown, limit: number): number => {
+  let deepest = 0
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as readonly [unknown, number]
+    if (v === null || typeof v !== "object") continue
+    if (d + 1 > deepest) {
+      deepest = d + 1
+      if (deepest > limit) return deepest
+    }
+    for (const child of Object.values(v)) if (child !== null && typeof child === "object") stack.push([child, d + 1])
+  }
+  return deepest
+}
+
+/**
  * A request's parameters: the query string and the form (or JSON) body merged, the body winning, names as sent.
+ * A JSON body's value nested deeper than {@link maxJsonDepth} reads as empty ({@link tooDeep} names it).
  *
  * @category constructors
  */
@@ -27,12 +75,74 @@ export const params = (request: FastifyRequest): Readonly<Record<string, string>
       if (value === undefined || value === null) continue
       // A repeated field arrives as an array: ArcGIS takes the last one.
       const last = Array.isArray(value) ? value.at(-1) : value
-      merged[key] = typeof last === "string" ? last : JSON.stringify(last)
+      merged[key] =
+        typeof last === "string"
+          ? last
+          : valueDepth(last, maxJsonDepth) > maxJsonDepth
+            ? ""
+            : (JSON.stringify(last) ?? String(last))
     }
   }
   add(request.query)
   add(request.body)
   return merged
+}
+
+/**
+ * The name of a parameter whose JSON nests deeper than {@link maxJsonDepth} (as text or in a JSON body), or
+ * `"the request body"` when the body itself does; `undefined` when nothing does.
+ *
+ * @category constructors
+ */
+export const tooDeep = (request: FastifyRequest, p: Readonly<Record<string, string>>): string | undefined => {
+  for (const [key, value] of Object.entries(p)) {
+    if ((value.includes("[") || value.includes("{")) && textDepth(value, maxJsonDepth) > maxJsonDepth) return key
+  }
+  for (const source of [request.query, request.body]) {
+    if (source === null || typeof source !== "object") continue
+    if (Array.isArray(source)) {
+      if (valueDepth(source, maxJsonDepth + 1) > maxJsonDepth + 1) return "the request body"
+      continue
+    }
+    for (const [key, value] of Object.entries(source as Record<string, unknown>)) {
+      if (valueDepth(value, maxJsonDepth) > maxJsonDepth) return key
+    }
+  }
+  return undefined
+}
+
+/**
+ * The JSONP callback a request names: `valid` when it is a plain identifier path (`cb`, `dojo.io.script.jsonp_1`),
+ * the only callbacks served as JavaScript; `refused` for anything else (`alert(1)//`); `none` when absent or empty.
+ *
+ * @category constructors
+ */
+export const callback = (
+  p: Readonly<Record<string, string>>
+): { readonly _tag: "none" } | { readonly _tag: "valid"; readonly name: string } | { readonly _tag: "refused" } => {
+  const name = p.callback
+  if (name === undefined || name === "") return { _tag: "none" }
+  return name.length <= 128 && /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(name)
+    ? { _tag: "valid", name }
+    : { _tag: "refused" }
+}
+
+/**
+ * The sign-in cookie's token, if the request has one. A value that is not valid percent-encoding is passed on as it
+ * is (and then fails as an invalid token), never thrown.
+ *
+ * @category constructors
+ */
+export const cookieToken = (request: FastifyRequest): string | undefined => {
+  const header = request.headers.cookie
+  const match = header === undefined ? null : /(?:^|;\s*)geojobs_token=([^;]+)/.exec(header)
+  const value = match?.[1]
+  if (value === undefined) return undefined
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
 }
 
 /**
@@ -108,12 +218,12 @@ export const time = (value: string | undefined): number | undefined | null => {
 
 /**
  * The public base URL of the server (scheme, host and context path) as this request reached it, unless configured.
+ * Fastify reads `X-Forwarded-Proto` and `X-Forwarded-Host` into `protocol` and `host` only when `trustProxy` is set;
+ * without it anyone could make the server advertise their host (the token URL in `rest/info`, every link).
  *
  * @category constructors
  */
 export const baseUrl = (request: FastifyRequest, contextPath: string, configured?: string): string => {
   if (configured) return configured.replace(/\/+$/, "")
-  const forwarded = request.headers["x-forwarded-proto"]
-  const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? request.protocol
-  return `${proto}://${request.host}${contextPath}`
+  return `${request.protocol}://${request.host}${contextPath}`
 }

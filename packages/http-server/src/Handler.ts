@@ -26,7 +26,15 @@ import { Cause, type Context, Effect, Exit } from "effect"
 import type { FastifyReply, FastifyRequest } from "fastify"
 import { Accounts, type InvalidToken, type RefererMismatch, TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
-import { type Failure, Forbidden, fromError, isRouteError, type RouteError, unexpected } from "./Failure.ts"
+import {
+  type Failure,
+  Forbidden,
+  fromError,
+  InvalidInput,
+  isRouteError,
+  type RouteError,
+  unexpected
+} from "./Failure.ts"
 import * as Html from "./Html.ts"
 import type * as Security from "./Security.ts"
 
@@ -137,12 +145,6 @@ export interface Call {
   readonly settings: Settings
 }
 
-const cookieToken = (request: FastifyRequest): string | undefined => {
-  const header = request.headers.cookie
-  const match = header === undefined ? null : /(?:^|;\s*)geojobs_token=([^;]+)/.exec(header)
-  return match?.[1] === undefined ? undefined : decodeURIComponent(match[1])
-}
-
 /**
  * Who is calling: the principal of the request's token, `null` for an anonymous request; a bad token fails (498).
  * The HTML directory also reads the sign-in cookie.
@@ -158,7 +160,7 @@ export const principal: (
 > = Effect.fnUntraced(function* (call: Call) {
   const token =
     ArcGISRequest.token(call.request, call.params) ??
-    (call.format === "html" && call.request.method === "GET" ? cookieToken(call.request) : undefined)
+    (call.format === "html" && call.request.method === "GET" ? ArcGISRequest.cookieToken(call.request) : undefined)
   if (token === undefined) return null
   const store = yield* Accounts
   return yield* store.verifyToken(token, {
@@ -194,22 +196,36 @@ export const authorize = (
 
 const jsonText = (call: Call, doc: unknown): string => {
   const body = call.format === "pjson" ? JSON.stringify(doc, null, 2) : JSON.stringify(doc)
-  const callback = call.params.callback
-  // JSONP: only a plain identifier path may name the callback.
-  return callback !== undefined && /^[A-Za-z_$][\w$.]*$/.test(callback) ? `${callback}(${body});` : body
+  const callback = ArcGISRequest.callback(call.params)
+  return callback._tag === "valid" ? `${callback.name}(${body});` : body
 }
 
-/** The security headers every machine-format answer carries (the HTML pages get helmet's full set). */
+/** JSONP (a valid callback) is JavaScript; everything else JSON of its kind. */
+const jsonType = (call: Call, type: string): string =>
+  `${ArcGISRequest.callback(call.params)._tag === "valid" ? "application/javascript" : type}; charset=utf-8`
+
+/**
+ * The security headers every machine-format answer carries (the HTML pages get helmet's full set). Every answer is
+ * `no-store`: job documents change from poll to poll, and a signed-in caller's answers (tokens, their jobs, the
+ * sign-in pages and their cookies) must not stay in a shared cache or the browser's.
+ */
 const apiHeaders = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
+
+/** Whether the request carries credentials (a token anywhere, or the sign-in cookie). */
+const carriesCredentials = (call: Call): boolean =>
+  ArcGISRequest.token(call.request, call.params) !== undefined || ArcGISRequest.cookieToken(call.request) !== undefined
 
 const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
   for (const [k, v] of Object.entries(answer.headers ?? {})) reply.header(k, v)
+  // An output file fetched anonymously may be cached like any download; everything else is private and changing.
+  if (answer.file === undefined || carriesCredentials(call)) reply.header("cache-control", "no-store")
   if (answer.redirect !== undefined) return reply.redirect(answer.redirect, 303)
   if (answer.location !== undefined) reply.header("location", answer.location)
   if (answer.status !== undefined) reply.status(answer.status)
   if (answer.file !== undefined) return reply.type("application/octet-stream").send(createReadStream(answer.file))
   if (answer.text !== undefined) return reply.headers(apiHeaders).type("text/plain; charset=utf-8").send(answer.text)
-  if (call.format === "html") {
+  // An answer that is only a page (a form) is that page, whatever the format asked for.
+  if (call.format === "html" || (answer.json === undefined && answer.html !== undefined)) {
     // Who is signed in, for the page header; an invalid cookie just reads as signed out.
     const who = await call.settings.runtime.runPromise(
       principal(call).pipe(
@@ -230,13 +246,9 @@ const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
     return reply.type("text/html; charset=utf-8").send(html)
   }
   reply.headers(apiHeaders)
-  const jsonp = call.params.callback !== undefined
-  const type = jsonp
-    ? "application/javascript"
-    : call.format === "geojson"
-      ? "application/geo+json"
-      : "application/json"
-  return reply.type(`${type}; charset=utf-8`).send(jsonText(call, answer.json))
+  return reply
+    .type(jsonType(call, call.format === "geojson" ? "application/geo+json" : "application/json"))
+    .send(jsonText(call, answer.json))
 }
 
 /**
@@ -250,6 +262,7 @@ export const sendFailure = async (reply: FastifyReply, call: Call, failure: Fail
     await reply.helmet()
     const signIn = failure.code === 499 || failure.code === 498
     return reply
+      .header("cache-control", "no-store")
       .status(status === 200 && failure.code >= 400 && failure.code < 600 ? failure.code : status)
       .type("text/html; charset=utf-8")
       .send(
@@ -266,7 +279,7 @@ export const sendFailure = async (reply: FastifyReply, call: Call, failure: Fail
     envelope === "admin"
       ? ErrorEnvelope.admin({ code: failure.code, messages: [failure.message, ...failure.details] })
       : ErrorEnvelope.rest(failure)
-  return reply.status(status).headers(apiHeaders).type("application/json; charset=utf-8").send(jsonText(call, doc))
+  return reply.status(status).headers(apiHeaders).type(jsonType(call, "application/json")).send(jsonText(call, doc))
 }
 
 /**
@@ -302,6 +315,8 @@ export const run = async (
   envelope: "rest" | "admin",
   work: Effect.Effect<Answer, RouteError, Services>
 ): Promise<FastifyReply> => {
+  const refused = refusal(c)
+  if (refused !== undefined) return sendFailure(reply, c, fromError(refused), envelope)
   const exit = await c.settings.runtime.runPromiseExit(work)
   if (Exit.isSuccess(exit)) return send(reply, c, exit.value)
   const error = Cause.findErrorOption(exit.cause)
@@ -310,4 +325,25 @@ export const run = async (
   if (error._tag === "None") c.request.log.error({ cause: Cause.pretty(exit.cause) }, "request failed")
   else if (failure.code >= 500) c.request.log.error({ err: error.value }, "request failed")
   return sendFailure(reply, c, failure, envelope)
+}
+
+/**
+ * What every route refuses before it runs: JSON nested deeper than any reader should recurse, and a JSONP callback
+ * that is no plain identifier (served as JavaScript, it would run the caller's text on whoever includes the URL).
+ */
+const refusal = (c: Call): InvalidInput | undefined => {
+  const deep = ArcGISRequest.tooDeep(c.request, c.params)
+  if (deep !== undefined) {
+    return new InvalidInput({
+      parameter: deep,
+      detail: `${deep}: JSON nested more than ${ArcGISRequest.maxJsonDepth} levels deep`
+    })
+  }
+  if (ArcGISRequest.callback(c.params)._tag === "refused") {
+    return new InvalidInput({
+      parameter: "callback",
+      detail: "callback must be a JavaScript identifier or a dotted path of them"
+    })
+  }
+  return undefined
 }

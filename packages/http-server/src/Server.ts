@@ -1,12 +1,17 @@
 /**
  * The GeoJobs HTTP server as a Fastify plugin (and a ready-made Fastify instance): form bodies, security headers,
- * request size limits, rate-limited token endpoints, JSON logs with tokens and passwords redacted, the ArcGIS REST,
- * admin and token routes under the context path, `GET /metrics` (Prometheus) and `GET /health`, and every error —
- * Fastify's own included — answered in ArcGIS's envelope rather than as a bare 500.
+ * request size limits and timeouts, CORS (open for the REST API as ArcGIS is, closed for the admin API unless origins
+ * are listed), HSTS over HTTPS, rate-limited token endpoints, JSON logs with tokens and passwords redacted, the ArcGIS
+ * REST, admin and token routes under the context path, `GET /metrics` (Prometheus; loopback or a bearer token) and
+ * `GET /health`, and every error — Fastify's own and the socket's included — answered in ArcGIS's envelope rather than
+ * as a bare 500.
  *
  * @module
  */
 
+import { createHash, timingSafeEqual } from "node:crypto"
+import { maxHeaderSize, type ServerOptions as NodeServerOptions, STATUS_CODES } from "node:http"
+import cors, { type FastifyCorsOptions } from "@fastify/cors"
 import formbody from "@fastify/formbody"
 import helmet from "@fastify/helmet"
 import rateLimit from "@fastify/rate-limit"
@@ -25,6 +30,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyPluginAsync,
   type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
   LogController
 } from "fastify"
@@ -48,11 +54,107 @@ export interface Options {
   readonly realStatusCodes?: boolean | undefined
   /** Token requests per client address per minute (default 30). */
   readonly tokenRequestsPerMinute?: number | undefined
+  /**
+   * Origins whose pages may call the REST API, tokens and sign-in from a browser (CORS). Default: any origin, reflected
+   * without credentials — ArcGIS Server's open behaviour. Listed origins are reflected with
+   * `Access-Control-Allow-Credentials: true`; `["*"]` is any origin, never with credentials; `[]` none.
+   */
+  readonly allowedOrigins?: ReadonlyArray<string> | undefined
+  /** Origins whose pages may call the admin API (`<context>/admin/…`) from a browser. Default none. */
+  readonly adminAllowedOrigins?: ReadonlyArray<string> | undefined
+  /**
+   * A secret Prometheus sends as `Authorization: Bearer <metricsToken>` to read `/metrics`, from anywhere. Without it,
+   * `/metrics` answers loopback clients only (the client address as `trustProxy` reads it), unless `publicMetrics`.
+   */
+  readonly metricsToken?: string | undefined
+  /** Serve `/metrics` to everyone (default false). */
+  readonly publicMetrics?: boolean | undefined
+}
+
+/**
+ * The listening socket's settings (Fastify's and Node's) and logging.
+ *
+ * @category models
+ */
+export interface HttpOptions {
+  readonly logLevel?: string | undefined
+  readonly bodyLimitBytes?: number | undefined
+  /** Where the JSON log lines go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream | undefined
+  /**
+   * Fastify's `trustProxy`: believe `X-Forwarded-For`, `-Proto` and `-Host` (true, or the proxies' addresses or
+   * CIDR ranges, comma-separated or as a list). Default false: the links the server writes, the client address that tokens are bound
+   * to and `/metrics` checks, and HSTS follow the socket, not headers anyone can send.
+   */
+  readonly trustProxy?: boolean | string | ReadonlyArray<string> | undefined
+  /** A socket silent in both directions this long is closed (default 600 000: 10 minutes, above a long `execute`). */
+  readonly connectionTimeoutMs?: number | undefined
+  /** The whole request (headers and body) must arrive within this (default 300 000, Node's). */
+  readonly requestTimeoutMs?: number | undefined
+  /** The headers must arrive within this (default 30 000): a client that trickles them (slowloris) is dropped. */
+  readonly headersTimeoutMs?: number | undefined
+  /** An idle keep-alive socket is closed after this (default 72 000, above the usual 60 s of load balancers). */
+  readonly keepAliveTimeoutMs?: number | undefined
 }
 
 const normalizeContext = (path: string | undefined): string => {
   const trimmed = (path ?? "/arcgis").replace(/\/+$/, "")
   return trimmed === "" ? "" : trimmed.startsWith("/") ? trimmed : `/${trimmed}`
+}
+
+const hsts = "max-age=31536000; includeSubDomains"
+
+const corsMethods = ["GET", "HEAD", "POST"]
+const corsClosed: FastifyCorsOptions = { origin: false }
+
+/**
+ * CORS per request, by area: the REST API (and tokens, sign-in) reflects any origin without credentials unless
+ * `allowedOrigins` lists them; the admin API answers only `adminAllowedOrigins`; `/metrics` and `/health` none.
+ * Credentials are sent only to an origin that is listed by name, so never together with `*`.
+ */
+const corsDelegator = (contextPath: string, options: Options) => {
+  const open: FastifyCorsOptions = { origin: true, methods: corsMethods, maxAge: 600, strictPreflight: false }
+  const wildcard: FastifyCorsOptions = { ...open, origin: "*" }
+  const listed = (origins: ReadonlyArray<string> | undefined, fallback: FastifyCorsOptions) => {
+    if (origins === undefined) return () => fallback
+    if (origins.includes("*")) return () => wildcard
+    const names = new Set(origins.map((o) => o.replace(/\/+$/, "").toLowerCase()))
+    const credentialed: FastifyCorsOptions = { ...open, credentials: true }
+    return (origin: string) => (names.has(origin.toLowerCase()) ? credentialed : corsClosed)
+  }
+  const rest = listed(options.allowedOrigins, open)
+  const admin = listed(options.adminAllowedOrigins ?? [], corsClosed)
+  const adminArea = `${contextPath}/admin/`
+  const area = `${contextPath}/`
+  return (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
+    const origin = request.headers.origin
+    const url = request.url
+    callback(
+      null,
+      origin === undefined || origin === ""
+        ? corsClosed
+        : url.startsWith(adminArea) || url === `${contextPath}/admin`
+          ? admin(origin)
+          : url.startsWith(area)
+            ? rest(origin)
+            : corsClosed
+    )
+  }
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest()
+
+const isLoopback = (ip: string) => ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.")
+
+/** Who may read `/metrics`: the bearer of `metricsToken` when set, else loopback clients, or everyone if public. */
+const metricsAccess = (options: Options): ((request: FastifyRequest) => boolean) => {
+  if (options.publicMetrics === true) return () => true
+  if (options.metricsToken === undefined) return (request) => isLoopback(request.ip)
+  const expected = digest(options.metricsToken)
+  return (request) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? "")
+    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected)
+  }
 }
 
 /**
@@ -70,19 +172,8 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
     fullVersion: "11.3.0",
     shortLivedTokenValidity: 60
   }
-  await app.register(formbody)
-  // Security headers are computed per reply, which costs more than a job document itself: the HTML pages get the full
-  // set (reply.helmet() in Handler), JSON answers a fixed, cheap subset.
-  await app.register(helmet, {
-    global: false,
-    contentSecurityPolicy: {
-      directives: { "default-src": ["'self'"], "style-src": ["'self'", "'unsafe-inline'"], "form-action": ["'self'"] }
-    },
-    // Esri's web clients call the REST API from other origins.
-    crossOriginResourcePolicy: { policy: "cross-origin" }
-  })
-  await app.register(rateLimit, { global: false })
-
+  // The handlers first: a route captures the error handler of its context when it is added, and plugins below add
+  // routes of their own (@fastify/cors its OPTIONS route).
   app.setErrorHandler((error: { statusCode?: number; message: string; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500
     if (status >= 500) request.log.error({ err: error }, "unhandled error")
@@ -110,6 +201,27 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
       Router.areaOf(settings, request).envelope
     )
   )
+  await app.register(formbody)
+  await app.register(cors, { delegator: corsDelegator(settings.contextPath, options) })
+  // Only a request that came over HTTPS (as trustProxy reads it) may pin the browser to HTTPS: over plain HTTP the
+  // header is ignored by browsers at best, and on a localhost development server it locks the host out at worst.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (request.protocol === "https") reply.header("strict-transport-security", hsts)
+    done()
+  })
+  // Security headers are computed per reply, which costs more than a job document itself: the HTML pages get the full
+  // set (reply.helmet() in Handler), JSON answers a fixed, cheap subset.
+  await app.register(helmet, {
+    global: false,
+    contentSecurityPolicy: {
+      directives: { "default-src": ["'self'"], "style-src": ["'self'", "'unsafe-inline'"], "form-action": ["'self'"] }
+    },
+    // Esri's web clients call the REST API from other origins.
+    crossOriginResourcePolicy: { policy: "cross-origin" },
+    // Sent by the onRequest hook above, over HTTPS only.
+    strictTransportSecurity: false
+  })
+  await app.register(rateLimit, { global: false })
 
   const metrics = Metrics.make({
     jobCounts: () =>
@@ -141,81 +253,151 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
     )
     done()
   })
-  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()))
+  const mayScrape = metricsAccess(options)
+  app.get("/metrics", async (request, reply) => {
+    if (!mayScrape(request)) {
+      // A real 403 whatever realStatusCodes says: the caller is a scraper, not an Esri client.
+      return reply
+        .status(403)
+        .headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" })
+        .type("application/json; charset=utf-8")
+        .send(
+          JSON.stringify(
+            ErrorEnvelope.rest({
+              code: 403,
+              message: "You do not have permissions to access this resource or perform this operation.",
+              details: [
+                options.metricsToken === undefined
+                  ? "/metrics answers loopback clients only; set metricsToken or publicMetrics to scrape it from elsewhere."
+                  : "/metrics needs the metrics token as Authorization: Bearer."
+              ]
+            })
+          )
+        )
+    }
+    return reply
+      .header("cache-control", "no-store")
+      .type(metrics.contentType)
+      .send(await metrics.render())
+  })
   app.get("/health", async () => ({ status: "ok" }))
 
   Router.register(app, settings, { max: options.tokenRequestsPerMinute ?? 30, timeWindow: "1 minute" })
 }
 
+/** What a request that is not HTTP, or too large to read, answers: the socket's status and the REST envelope. */
+const clientError = (error: { readonly code?: string | undefined; readonly rawPacket?: unknown }): [number, string] => {
+  if (error.code === "HPE_HEADER_OVERFLOW") {
+    // A request line that takes most of Node's header budget (16 KB) is a URL that is too long.
+    const end = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.indexOf("\r\n") : -1
+    return end >= 0 && end < maxHeaderSize / 2
+      ? [431, "The request's headers are too large."]
+      : [414, "The URL is too long."]
+  }
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return [408, "The request did not arrive in time."]
+  return [400, "The request is not valid HTTP."]
+}
+
 /**
- * Fastify options GeoJobs uses: JSON logs with credentials redacted, a body size limit, trusting no proxy headers
- * unless asked. Fastify's own two lines per request are off; `make` logs one access line per request instead (half
- * the logging cost on the hot polling path).
+ * Fastify options GeoJobs uses: JSON logs with credentials redacted, a body size limit, timeouts that drop slow and
+ * idle clients, trusting no proxy headers unless asked, and the envelope for requests that never reach a route.
+ * Fastify's own two lines per request are off; `make` logs one access line per request instead (half the logging
+ * cost on the hot polling path).
  *
  * @category constructors
  */
-export const fastifyOptions = (options: {
-  readonly logLevel?: string | undefined
-  readonly bodyLimitBytes?: number | undefined
-  readonly trustProxy?: boolean | undefined
-  /** Where the JSON log lines go (default stdout). */
-  readonly logStream?: NodeJS.WritableStream | undefined
-  readonly contextPath?: string | undefined
-  readonly realStatusCodes?: boolean | undefined
-}): FastifyServerOptions => ({
-  // A URL Fastify cannot even decode (`%zz`) never reaches a route: answer it in the area's envelope, not Fastify's.
-  frameworkErrors: (error, request, reply) => {
-    const detail = error.code === "FST_ERR_BAD_URL" ? "The URL cannot be decoded." : error.message
-    const admin = request.url.startsWith(`${normalizeContext(options.contextPath)}/admin/`)
-    const doc = admin
-      ? ErrorEnvelope.admin({ code: 400, messages: ["Invalid or missing input parameters.", detail] })
-      : ErrorEnvelope.rest({ code: 400, message: "Invalid or missing input parameters.", details: [detail] })
-    void (reply as FastifyReply)
-      .status(options.realStatusCodes === true ? 400 : 200)
-      .type("application/json; charset=utf-8")
-      .send(JSON.stringify(doc))
-  },
-  bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
-  trustProxy: options.trustProxy ?? false,
-  logController: new LogController({ disableRequestLogging: true }),
-  logger:
-    options.logLevel === "silent"
-      ? false
-      : {
-          level: options.logLevel ?? "info",
-          ...(options.logStream === undefined ? {} : { stream: options.logStream }),
-          redact: {
-            paths: [
-              "req.headers.authorization",
-              'req.headers["x-esri-authorization"]',
-              "req.headers.cookie",
-              'res.headers["set-cookie"]'
-            ],
-            censor: "[redacted]"
-          },
-          serializers: {
-            req: (req: { method: string; url: string; ip?: string }) => ({
-              method: req.method,
-              // Tokens and passwords travel in query strings too; keep them out of the logs.
-              url: req.url.replace(/([?&](?:token|password)=)[^&#]*/gi, "$1[redacted]"),
-              ip: req.ip
-            })
+export const fastifyOptions = (
+  options: HttpOptions & {
+    readonly contextPath?: string | undefined
+    readonly realStatusCodes?: boolean | undefined
+  }
+): FastifyServerOptions & { readonly http: NodeServerOptions } => {
+  const requestTimeout = options.requestTimeoutMs ?? 300_000
+  const requested = options.headersTimeoutMs ?? 30_000
+  // Node refuses a headers timeout above the request timeout.
+  const headersTimeout = requestTimeout > 0 ? Math.min(requested, requestTimeout) : requested
+  return {
+    // A URL Fastify cannot even decode (`%zz`) never reaches a route: answer it in the area's envelope, not Fastify's.
+    frameworkErrors: (error, request, reply) => {
+      const detail = error.code === "FST_ERR_BAD_URL" ? "The URL cannot be decoded." : error.message
+      const admin = request.url.startsWith(`${normalizeContext(options.contextPath)}/admin/`)
+      const doc = admin
+        ? ErrorEnvelope.admin({ code: 400, messages: ["Invalid or missing input parameters.", detail] })
+        : ErrorEnvelope.rest({ code: 400, message: "Invalid or missing input parameters.", details: [detail] })
+      void (reply as FastifyReply)
+        .status(options.realStatusCodes === true ? 400 : 200)
+        .headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" })
+        .type("application/json; charset=utf-8")
+        .send(JSON.stringify(doc))
+    },
+    // Bytes that are not HTTP, or a request line or headers over Node's limit: there is no request to answer with
+    // HTTP 200, so the socket gets the real status with the envelope, and is closed.
+    clientErrorHandler: (error, socket) => {
+      if ((error as { code?: string }).code === "ECONNRESET" || socket.destroyed) return
+      const [status, detail] = clientError(error)
+      const body = JSON.stringify(
+        ErrorEnvelope.rest({
+          code: status,
+          message:
+            status === 414 || status === 431 ? "The request is too large." : "Invalid or missing input parameters.",
+          details: [detail]
+        })
+      )
+      if (socket.writable) {
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n` +
+            `Connection: close\r\n\r\n${body}`
+        )
+      }
+      socket.destroy()
+    },
+    bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
+    trustProxy: typeof options.trustProxy === "object" ? [...options.trustProxy] : (options.trustProxy ?? false),
+    connectionTimeout: options.connectionTimeoutMs ?? 600_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 72_000,
+    requestTimeout,
+    http: {
+      headersTimeout,
+      requestTimeout,
+      // How often Node looks for sockets past their headers or request timeout (its default, 30 s, would let a short
+      // timeout run far over).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4)))
+    },
+    logController: new LogController({ disableRequestLogging: true }),
+    logger:
+      options.logLevel === "silent"
+        ? false
+        : {
+            level: options.logLevel ?? "info",
+            ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+            redact: {
+              paths: [
+                "req.headers.authorization",
+                'req.headers["x-esri-authorization"]',
+                "req.headers.cookie",
+                'res.headers["set-cookie"]'
+              ],
+              censor: "[redacted]"
+            },
+            serializers: {
+              req: (req: { method: string; url: string; ip?: string }) => ({
+                method: req.method,
+                // Tokens and passwords travel in query strings too; keep them out of the logs.
+                url: req.url.replace(/([?&](?:token|password)=)[^&#]*/gi, "$1[redacted]"),
+                ip: req.ip
+              })
+            }
           }
-        }
-})
+  }
+}
 
 /**
  * A Fastify instance with the plugin registered.
  *
  * @category constructors
  */
-export const make = async (
-  options: Options & {
-    readonly logLevel?: string | undefined
-    readonly bodyLimitBytes?: number | undefined
-    readonly logStream?: NodeJS.WritableStream | undefined
-  }
-): Promise<FastifyInstance> => {
+export const make = async (options: Options & HttpOptions): Promise<FastifyInstance> => {
   const app = Fastify(fastifyOptions(options))
   // One access line per request, when it is answered (what an admin greps for: method, URL, status, time).
   app.addHook("onResponse", async (request, reply) => {
@@ -229,7 +411,11 @@ export const make = async (
     contextPath: options.contextPath,
     baseUrl: options.baseUrl,
     realStatusCodes: options.realStatusCodes,
-    tokenRequestsPerMinute: options.tokenRequestsPerMinute
+    tokenRequestsPerMinute: options.tokenRequestsPerMinute,
+    allowedOrigins: options.allowedOrigins,
+    adminAllowedOrigins: options.adminAllowedOrigins,
+    metricsToken: options.metricsToken,
+    publicMetrics: options.publicMetrics
   })
   return app
 }
@@ -253,12 +439,9 @@ export class ListenError extends Data.TaggedError("ListenError")<{
  *
  * @category models
  */
-export interface ListenOptions extends Omit<Options, "runtime"> {
+export interface ListenOptions extends Omit<Options, "runtime">, HttpOptions {
   readonly port: number
   readonly host: string
-  readonly logLevel?: string | undefined
-  readonly bodyLimitBytes?: number | undefined
-  readonly logStream?: NodeJS.WritableStream | undefined
   /** Called once listening, with the port (useful with port 0). */
   readonly onListening?: ((port: number) => void) | undefined
 }

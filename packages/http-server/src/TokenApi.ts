@@ -87,7 +87,8 @@ export const sameSitePath = (next: string | undefined): next is string =>
 const login = Effect.fnUntraced(function* (c: Call) {
   const store = yield* Accounts
   const next = sameSitePath(c.params.next) ? c.params.next : c.home
-  if (c.request.method === "GET") {
+  // Only a POST signs in: a GET or HEAD shows the form (a HEAD must never count as a failed sign-in).
+  if (c.request.method !== "POST") {
     return {
       html: () =>
         Html.page({
@@ -133,8 +134,8 @@ const login = Effect.fnUntraced(function* (c: Call) {
 
 const logout = Effect.fnUntraced(function* (c: Call) {
   const store = yield* Accounts
-  const cookie = /(?:^|;\s*)geojobs_token=([^;]+)/.exec(c.request.headers.cookie ?? "")?.[1]
-  if (cookie !== undefined) yield* store.revokeToken(decodeURIComponent(cookie)).pipe(Effect.ignore)
+  const cookie = ArcGISRequest.cookieToken(c.request)
+  if (cookie !== undefined) yield* store.revokeToken(cookie).pipe(Effect.ignore)
   return {
     redirect: c.home,
     headers: { "set-cookie": "geojobs_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" }

@@ -99,9 +99,29 @@ describe("token rules over HTTP", () => {
     assert.include(JSON.stringify(bad), "disabled")
   })
 
+  it("admin POSTs — user and role management, job queries and statistics too — need the token in the body", async () => {
+    const admin = await server.token("admin")
+    const body = await server.app.inject({
+      method: "POST",
+      url: "/arcgis/admin/services/System/Utilities.GPServer/jobs/query",
+      payload: { token: admin, f: "json" }
+    })
+    assert.strictEqual((body.json() as { total?: unknown }).total !== undefined, true, body.body.slice(0, 200))
+  })
+
   it("user and role management POSTs need the token in the body, not the query or a header", async () => {
     const admin = await server.token("admin")
-    for (const operation of ["users/add", "users/update", "users/remove", "roles/add", "roles/remove"]) {
+    const jobs = "services/System/Utilities.GPServer/jobs"
+    for (const operation of [
+      "users/add",
+      "users/update",
+      "users/remove",
+      "roles/add",
+      "roles/remove",
+      `../${jobs}/query`,
+      `../${jobs}/statistics`,
+      `../${jobs}/purgeQueue`
+    ]) {
       const viaQuery = await server.app.inject({
         method: "POST",
         url: `/arcgis/admin/security/${operation}?token=${admin}`,
