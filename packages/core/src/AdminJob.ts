@@ -8,7 +8,7 @@
  */
 import { z } from "zod"
 import * as ArcGISResource from "./ArcGISResource.ts"
-import type { Job } from "./Job.ts"
+import type { JobSummary } from "./Job.ts"
 import * as JobId from "./JobId.ts"
 import * as JobStatus from "./JobStatus.ts"
 
@@ -48,7 +48,7 @@ const toSeconds = (ms: number | null): number | null => (ms === null ? null : Ma
  *
  * @category constructors
  */
-export const fromJob = (job: Job, options: { readonly baseUrl: string }): AdminJob => ({
+export const fromJob = (job: JobSummary, options: { readonly baseUrl: string }): AdminJob => ({
   status_code: JobStatus.code(job.status),
   job_id: job.id,
   service_id: job.service.serviceId,

@@ -80,6 +80,31 @@ export interface Job {
   readonly expires: number | null
 }
 
+/**
+ * A job without its parameter values: what listings, status polls and the admin documents show. Inputs and results can
+ * be megabytes each (a feature set of a few thousand polygons); a store answers a summary without reading them, so a
+ * poll or a page of the admin query never decodes a job body (issue 10: a 3 MB input re-read on every poll and
+ * claim held the event loop for seconds under load).
+ *
+ * @category models
+ */
+export interface JobSummary extends Omit<Job, "inputs" | "results"> {
+  /** The names of the inputs, in the order they were given. */
+  readonly inputNames: ReadonlyArray<string>
+  /** The names of the results recorded so far. */
+  readonly resultNames: ReadonlyArray<string>
+}
+
+/**
+ * The summary of a job (see {@link JobSummary}).
+ *
+ * @category constructors
+ */
+export const summarize = (job: Job): JobSummary => {
+  const { inputs, results, ...rest } = job
+  return { ...rest, inputNames: Object.keys(inputs), resultNames: Object.keys(results) }
+}
+
 const valueSchema = z.object({ dataType: z.string(), value: z.unknown() })
 const instant = z.number().int().nonnegative()
 

@@ -143,8 +143,18 @@ export const isGone = (query: OrphanQuery, ownerId: string | null, owner: Owner 
 const makeMemory = (store: JobStoreShape): JobQueueShape => {
   const ownerOf = new Map<string, string>()
   const owners = new Map<string, Owner>()
+  // A listing answers summaries; the queue works on whole jobs (in memory a get is a map lookup).
   const all = (query: JobQuery) =>
-    Effect.map(store.query({ ...query, number: maxPageSize }), (page) => page.results).pipe(
+    store.query({ ...query, number: maxPageSize }).pipe(
+      Effect.flatMap((page) =>
+        Effect.forEach(page.results, (summary) =>
+          store.get(summary.id).pipe(
+            Effect.map((job): ReadonlyArray<Job.Job> => [job]),
+            Effect.catchTag("NoSuchJob", () => Effect.succeed([]))
+          )
+        )
+      ),
+      Effect.map((found) => found.flat()),
       Effect.catchTag("InvalidQuery", (e) => Effect.die(e))
     )
   const claim = Effect.fn("JobQueue.claim")(function* (request: ClaimRequest) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { Context, Effect, Layer } from "effect"
-import type { Job } from "./Job.ts"
+import { type Job, type JobSummary, summarize } from "./Job.ts"
 import {
   DuplicateJob,
   InvalidQuery,
@@ -60,7 +60,8 @@ export interface JobPage {
   readonly num: number
   /** Where the next page starts, or -1 when this page is the last. */
   readonly nextStart: number
-  readonly results: ReadonlyArray<Job>
+  /** Summaries: a listing never reads parameter values. */
+  readonly results: ReadonlyArray<JobSummary>
 }
 
 /** The admin query's default page size. @category models */
@@ -77,9 +78,12 @@ export interface JobStoreShape {
   /** Stores a new job; acknowledged only once it is durable. */
   readonly create: (job: Job) => Effect.Effect<Job, DuplicateJob | JobStoreError>
   readonly get: (id: JobId) => Effect.Effect<Job, NoSuchJob | JobStoreError>
+  /** The job without its parameter values (see `Job.JobSummary`), read without decoding them. */
+  readonly getSummary: (id: JobId) => Effect.Effect<JobSummary, NoSuchJob | JobStoreError>
   /**
    * Replaces the job if its stored revision is still `expectedRevision` and the status change (if any) is allowed.
-   * Writes `next` with revision `expectedRevision + 1` and returns what was written.
+   * Writes `next` with revision `expectedRevision + 1` and returns what was written. A job's inputs are fixed when it
+   * is created: the update keeps the stored ones whatever `next` holds, so no store rewrites them on every change.
    */
   readonly update: (
     expectedRevision: number,
@@ -137,7 +141,7 @@ export const guardUpdate = (
 ): Effect.Effect<Job, StaleRevision | InvalidTransition> => {
   const problem = updateProblem(stored, expectedRevision, next)
   return problem === undefined
-    ? Effect.succeed({ ...next, id: stored.id, revision: expectedRevision + 1 })
+    ? Effect.succeed({ ...next, id: stored.id, inputs: stored.inputs, revision: expectedRevision + 1 })
     : Effect.fail(problem)
 }
 
@@ -170,7 +174,7 @@ export const normalizeQuery = (query: JobQuery): Effect.Effect<NormalizedQuery, 
  *
  * @category guards
  */
-export const matches = (query: JobQuery, job: Job): boolean =>
+export const matches = (query: JobQuery, job: Pick<Job, "service" | "status" | "user" | "created">): boolean =>
   (query.service === undefined ||
     (job.service.name === query.service.name && job.service.folder === query.service.folder)) &&
   (query.statuses === undefined || query.statuses.includes(job.status)) &&
@@ -184,7 +188,7 @@ export const matches = (query: JobQuery, job: Job): boolean =>
  *
  * @category combinators
  */
-export const sortJobs = (query: JobQuery, inStoreOrder: ReadonlyArray<Job>): Array<Job> =>
+export const sortJobs = <J extends Pick<Job, "created">>(query: JobQuery, inStoreOrder: ReadonlyArray<J>): Array<J> =>
   query.order === "oldest"
     ? [...inStoreOrder].sort((a, b) => a.created - b.created)
     : [...inStoreOrder].reverse().sort((a, b) => b.created - a.created)
@@ -194,7 +198,7 @@ export const sortJobs = (query: JobQuery, inStoreOrder: ReadonlyArray<Job>): Arr
  *
  * @category constructors
  */
-export const page = (query: NormalizedQuery, total: number, results: ReadonlyArray<Job>): JobPage => {
+export const page = (query: NormalizedQuery, total: number, results: ReadonlyArray<JobSummary>): JobPage => {
   const next = query.start + results.length
   return { total, start: query.start, num: results.length, nextStart: next <= total ? next : -1, results }
 }
@@ -213,6 +217,11 @@ const makeMemory = (): JobStoreShape => {
         return Effect.succeed(job)
       }),
     get: (id) => Effect.suspend(() => find(id)),
+    getSummary: (id) =>
+      Effect.map(
+        Effect.suspend(() => find(id)),
+        summarize
+      ),
     update: (expectedRevision, next) =>
       Effect.suspend(() => find(next.id)).pipe(
         Effect.flatMap((stored) => guardUpdate(stored, expectedRevision, next)),
@@ -224,7 +233,7 @@ const makeMemory = (): JobStoreShape => {
           q,
           [...jobs.values()].filter((job) => matches(q, job))
         )
-        return page(q, found.length, found.slice(q.start - 1, q.start - 1 + q.number))
+        return page(q, found.length, found.slice(q.start - 1, q.start - 1 + q.number).map(summarize))
       }),
     delete: (id) => Effect.suspend(() => find(id)).pipe(Effect.flatMap(() => Effect.sync(() => void jobs.delete(id))))
   }

@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from "zod"
-import type { Job, JobValue, MessageLevel } from "./Job.ts"
+import type { JobSummary, JobValue, MessageLevel } from "./Job.ts"
 import * as JobId from "./JobId.ts"
 import * as JobStatus from "./JobStatus.ts"
 
@@ -117,20 +117,20 @@ export const cancelSchema = z.looseObject({ jobId: z.string(), jobStatus: z.stri
  */
 export type CancelAnswer = z.output<typeof cancelSchema>
 
-const links = (kind: "results" | "inputs", values: Readonly<Record<string, JobValue>>) =>
-  Object.fromEntries(Object.keys(values).map((name) => [name, { paramUrl: `${kind}/${encodeURIComponent(name)}` }]))
+const links = (kind: "results" | "inputs", names: ReadonlyArray<string>) =>
+  Object.fromEntries(names.map((name) => [name, { paramUrl: `${kind}/${encodeURIComponent(name)}` }]))
 
 /**
  * Renders a job for REST pollers. `returnMessages: false` leaves the messages out, as the API's parameter asks.
  *
  * @category constructors
  */
-export const fromJob = (job: Job, options: { readonly returnMessages?: boolean | undefined } = {}): RestJob => {
+export const fromJob = (job: JobSummary, options: { readonly returnMessages?: boolean | undefined } = {}): RestJob => {
   const shown = JobStatus.pollerView(job.status) ?? job.status
   const doc: RestJob = { jobId: job.id, jobStatus: JobStatus.restName(shown) }
   if (shown === "Executing") doc.progress = job.progress ?? { type: "default", message: "Executing..." }
-  if (JobStatus.hasResults(shown)) doc.results = links("results", job.results)
-  doc.inputs = links("inputs", job.inputs)
+  if (JobStatus.hasResults(shown)) doc.results = links("results", job.resultNames)
+  doc.inputs = links("inputs", job.inputNames)
   if (options.returnMessages !== false) {
     doc.messages = job.messages.map((m) => ({ type: levelTypes[m.level], description: m.description }))
   }

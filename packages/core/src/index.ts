@@ -6,6 +6,7 @@
 export * as AdminJob from "./AdminJob.ts"
 export * as AdminQuery from "./AdminQuery.ts"
 export * as ArcGISResource from "./ArcGISResource.ts"
+export * as EncodedValue from "./EncodedValue.ts"
 export * as Entropy from "./Entropy.ts"
 export * as ErrorEnvelope from "./ErrorEnvelope.ts"
 export * as Job from "./Job.ts"

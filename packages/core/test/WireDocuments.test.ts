@@ -34,7 +34,7 @@ describe("AdminJob (the seed document)", () => {
   it.effect("a job built from the seed's values renders exactly the seed's JSON: keys, order and values", () =>
     Effect.gen(function* () {
       const job = yield* seedJob
-      const doc = AdminJob.fromJob(job, { baseUrl: seed.baseUrl })
+      const doc = AdminJob.fromJob(Job.summarize(job), { baseUrl: seed.baseUrl })
       const expected = JSON.stringify(JSON.parse(Fixtures.seedText()))
       assert.strictEqual(JSON.stringify(doc), expected)
       assert.deepStrictEqual(Object.keys(doc), [
@@ -57,7 +57,7 @@ describe("AdminJob (the seed document)", () => {
     Effect.gen(function* () {
       yield* TestClock.setTime(1_637_004_585_999)
       const job = yield* SampleJobs.make("Submitted")
-      const doc = AdminJob.fromJob(job, { baseUrl: "https://h/arcgis" })
+      const doc = AdminJob.fromJob(Job.summarize(job), { baseUrl: "https://h/arcgis" })
       assert.strictEqual(doc.job_created, 1_637_004_585)
       assert.isNull(doc.job_execution_start)
       assert.isNull(doc.job_execution_end)
@@ -77,7 +77,7 @@ describe("AdminJob (the seed document)", () => {
   it("property: every rendered admin document passes its schema", () => {
     fc.assert(
       fc.property(Arbitraries.job, (job) => {
-        const doc = AdminJob.fromJob(job, { baseUrl: "https://organization.example.com/<context>" })
+        const doc = AdminJob.fromJob(Job.summarize(job), { baseUrl: "https://organization.example.com/<context>" })
         assert.isTrue(AdminJob.schema.safeParse(doc).success)
         assert.strictEqual(doc.status_code, JobStatus.code(job.status))
       }),
@@ -98,21 +98,21 @@ describe("RestJob", () => {
   it.effect("shows progress only while Executing and results on every Succeeded job", () =>
     Effect.gen(function* () {
       const samples = yield* SampleJobs.all
-      const executing = RestJob.fromJob(samples.Executing)
+      const executing = RestJob.fromJob(Job.summarize(samples.Executing))
       assert.deepStrictEqual(executing.progress, { type: "step", message: "Buffering features", percent: 40 })
       assert.isUndefined(executing.results)
-      const succeeded = RestJob.fromJob(samples.Succeeded)
+      const succeeded = RestJob.fromJob(Job.summarize(samples.Succeeded))
       assert.isUndefined(succeeded.progress)
       assert.deepStrictEqual(succeeded.results, { Output_Features: { paramUrl: "results/Output_Features" } })
       assert.deepStrictEqual(succeeded.inputs, {
         Input_Features: { paramUrl: "inputs/Input_Features" },
         Distance: { paramUrl: "inputs/Distance" }
       })
-      const empty = RestJob.fromJob(Job.setResults(samples.Succeeded, {}))
+      const empty = RestJob.fromJob(Job.summarize(Job.setResults(samples.Succeeded, {})))
       assert.deepStrictEqual(empty.results, {})
       for (const status of ["Submitted", "Failed", "Cancelled", "TimedOut"] as const) {
-        assert.isUndefined(RestJob.fromJob(samples[status]).progress, status)
-        assert.isUndefined(RestJob.fromJob(samples[status]).results, status)
+        assert.isUndefined(RestJob.fromJob(Job.summarize(samples[status])).progress, status)
+        assert.isUndefined(RestJob.fromJob(Job.summarize(samples[status])).results, status)
       }
     }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(4)))
   )
@@ -120,14 +120,14 @@ describe("RestJob", () => {
   it.effect("renders messages with esri types, or none with returnMessages=false; New reads as Submitted", () =>
     Effect.gen(function* () {
       const samples = yield* SampleJobs.all
-      const failed = RestJob.fromJob(samples.Failed)
+      const failed = RestJob.fromJob(Job.summarize(samples.Failed))
       assert.deepStrictEqual(failed.messages?.at(-1), {
         type: "esriJobMessageTypeError",
         description: "Status: Failed"
       })
-      assert.isUndefined(RestJob.fromJob(samples.Failed, { returnMessages: false }).messages)
-      assert.strictEqual(RestJob.fromJob(samples.New).jobStatus, "esriJobSubmitted")
-      const fresh = RestJob.fromJob({ ...samples.Executing, progress: null })
+      assert.isUndefined(RestJob.fromJob(Job.summarize(samples.Failed), { returnMessages: false }).messages)
+      assert.strictEqual(RestJob.fromJob(Job.summarize(samples.New)).jobStatus, "esriJobSubmitted")
+      const fresh = RestJob.fromJob(Job.summarize({ ...samples.Executing, progress: null }))
       assert.deepStrictEqual(fresh.progress, { type: "default", message: "Executing..." })
     }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(4)))
   )
@@ -145,7 +145,7 @@ describe("RestJob", () => {
   it("property: every rendered REST document passes its schema and parameter values render", () => {
     fc.assert(
       fc.property(Arbitraries.job, fc.boolean(), (job, returnMessages) => {
-        const doc = RestJob.fromJob(job, { returnMessages })
+        const doc = RestJob.fromJob(Job.summarize(job), { returnMessages })
         assert.isTrue(RestJob.schema.safeParse(doc).success)
         assert.strictEqual(doc.progress !== undefined, job.status === "Executing")
         for (const [name, value] of Object.entries(job.inputs)) {

@@ -11,6 +11,8 @@ import { mkdirSync } from "node:fs"
 import { getHeapStatistics } from "node:v8"
 import { type MessagePort, threadId } from "node:worker_threads"
 import type { Job } from "@geojobs/core"
+// The module itself, not the package index: a worker thread loads only what it uses.
+import * as EncodedValue from "@geojobs/core/EncodedValue"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
 /** What the worker needs of a tool module's export. */
@@ -94,7 +96,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
   post({ type: "started" })
   try {
     const tool = await load(task.moduleUrl, task.exportName ?? "default")
-    const inputs = Object.fromEntries(Object.entries(task.inputs).map(([name, v]) => [name, v.value]))
+    const inputs = EncodedValue.decodeAllNow(task.inputs)
     const outputs = (await tool.execute(inputs, {
       jobId: task.jobId,
       signal: controller.signal,
@@ -106,9 +108,8 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
       progress: (percent, message) => post({ type: "progress", percent, message: message ?? "" }),
       message: (level, text) => post({ type: "message", level, text })
     })) as Record<string, unknown> | undefined
-    return Object.fromEntries(
-      Object.entries(outputs ?? {}).map(([name, value]) => [name, { dataType: outputType(tool, name), value }])
-    )
+    // Encoded here, off the main thread, which stores the text as it is.
+    return EncodedValue.encodeAllNow(outputs ?? {}, (name) => outputType(tool, name))
   } finally {
     // After a failed job too: what it allocated stays on this thread either way.
     await retireIfBig(task)

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MessagePort } from "node:worker_threads"
-import type { Job } from "@geojobs/core"
+import type { EncodedValue, Job } from "@geojobs/core"
 
 /**
  * What a worker is given to run one job.
@@ -17,7 +17,8 @@ export interface WorkerTask {
   readonly jobId: string
   readonly moduleUrl: string
   readonly exportName?: string | undefined
-  readonly inputs: Readonly<Record<string, Job.JobValue>>
+  /** As text: the main thread neither decodes nor clones the values (see core's `EncodedValue`). */
+  readonly inputs: EncodedValue.EncodedValues
   /** The job's own folder for output files (`<dataDir>/jobs/<jobId>`). */
   readonly outputDir: string
   /** After the job, a worker whose used heap is above this asks to be retired (`retire`) before it answers. */
@@ -30,7 +31,7 @@ export interface WorkerTask {
  *
  * @category models
  */
-export type WorkerResult = Readonly<Record<string, Job.JobValue>>
+export type WorkerResult = EncodedValue.EncodedValues
 
 /**
  * Worker → engine.

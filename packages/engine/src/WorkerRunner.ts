@@ -10,7 +10,7 @@
  * @module
  */
 import { MessageChannel, receiveMessageOnPort, type Worker } from "node:worker_threads"
-import { Job, type JobFiles, JobLifecycle, type JobStore } from "@geojobs/core"
+import { EncodedValue, Job, type JobFiles, JobLifecycle, type JobStore } from "@geojobs/core"
 import { Effect, FiberSet, type Scope } from "effect"
 import { Piscina } from "piscina"
 import type { Completion } from "./Completion.ts"
@@ -117,7 +117,7 @@ const outcomeOf = (
   if (entry.cancel === "requested") return { _tag: "Cancelled" }
   if (entry.timedOut) return { _tag: "TimedOut" }
   return settled.ok
-    ? { _tag: "Succeeded", results: settled.results }
+    ? { _tag: "Succeeded", results: EncodedValue.decodeAll(settled.results) }
     : { _tag: "Failed", error: failureText(entry, settled.error) }
 }
 
@@ -282,7 +282,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           jobId: claimed.id,
           moduleUrl: task.moduleUrl,
           exportName: task.exportName,
-          inputs: claimed.inputs,
+          inputs: EncodedValue.encodeAll(claimed.inputs),
           outputDir: files.folder(claimed.id),
           retireAboveHeapMb: limits.retireAboveHeapMb,
           port: channel.port2

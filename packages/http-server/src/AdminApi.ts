@@ -168,7 +168,7 @@ const job: Routes<"AdminJob">["AdminJob"] = Effect.fnUntraced(function* (c, reso
   const p = isRead ? yield* reader(c, service) : yield* manager(c, service)
   const store = yield* JobStore.JobStore
   const missing = new NotFound({ what: `Job ${resource.jobId}` })
-  const found = yield* store.get(resource.jobId).pipe(Effect.catchTag("NoSuchJob", () => Effect.fail(missing)))
+  const found = yield* store.getSummary(resource.jobId).pipe(Effect.catchTag("NoSuchJob", () => Effect.fail(missing)))
   // Another service's job, or another user's for a caller who sees only their own: as if it did not exist.
   if (!ServiceRef.equals(found.service, service.ref) || !Security.canSeeInAdmin(p, found.user)) return yield* missing
   if (resource.part.kind === "job") {

@@ -9,7 +9,7 @@
  */
 import {
   ArcGISResource,
-  type Job,
+  Job,
   JobFiles,
   JobStatus,
   JobStore,
@@ -127,10 +127,11 @@ const findJob = Effect.fnUntraced(function* (
   id: string,
   service: ServiceRegistry.ServiceDefinition,
   task: string | undefined
-): Effect.fn.Return<Job.Job, RouteError, JobStore.JobStore> {
+): Effect.fn.Return<Job.JobSummary, RouteError, JobStore.JobStore> {
   const store = yield* JobStore.JobStore
+  // A summary: a poll reads no parameter values (they can be megabytes; issue 10).
   const job = yield* store
-    .get(id)
+    .getSummary(id)
     .pipe(Effect.catchTag("NoSuchJob", () => Effect.fail(new NotFound({ what: `Job ${id}` }))))
   const belongs =
     ServiceRef.equals(job.service, service.ref) &&
@@ -141,7 +142,7 @@ const findJob = Effect.fnUntraced(function* (
   return job
 })
 
-const jobPage = (c: Call, job: Job.Job, doc: RestJob.RestJob) => (signedIn: string | undefined) => {
+const jobPage = (c: Call, job: Job.JobSummary, doc: RestJob.RestJob) => (signedIn: string | undefined) => {
   const url = JobUrls.restJob(c.base, job.service, job.task, job.id)
   const progress = job.progress
   return Html.page({
@@ -269,7 +270,10 @@ const jobResource: Routes<"Job">["Job"] = Effect.fnUntraced(function* (c, resour
       redirect: c.format === "html" ? JobUrls.restJob(c.base, job.service, job.task, job.id) : undefined
     }
   }
-  return yield* parameterAnswer(c, job, part.kind, part.param)
+  const full = yield* (yield* JobStore.JobStore)
+    .get(job.id)
+    .pipe(Effect.catchTag("NoSuchJob", () => Effect.fail(new NotFound({ what: `Job ${job.id}` }))))
+  return yield* parameterAnswer(c, full, part.kind, part.param)
 })
 
 const submit = Effect.fnUntraced(function* (
@@ -287,10 +291,13 @@ const submit = Effect.fnUntraced(function* (
   if (!sync) {
     const job = yield* engine.submit(submission)
     const url = JobUrls.restJob(c.base, job.service, job.task, job.id)
-    return { json: RestJob.fromJob(job), redirect: c.format === "html" ? url : undefined } satisfies Answer
+    return {
+      json: RestJob.fromJob(Job.summarize(job)),
+      redirect: c.format === "html" ? url : undefined
+    } satisfies Answer
   }
   const job = yield* engine.execute(submission)
-  const messages = RestJob.fromJob(job).messages ?? []
+  const messages = RestJob.fromJob(Job.summarize(job)).messages ?? []
   if (!JobStatus.hasResults(job.status)) {
     return yield* new ToolFailed({
       task: task.name,

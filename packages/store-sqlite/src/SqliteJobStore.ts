@@ -7,7 +7,7 @@
  * @module
  */
 import type { SQLInputValue, SQLOutputValue } from "node:sqlite"
-import { type Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
+import { EncodedValue, type Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
 import { Clock, Context, Effect, Layer } from "effect"
 import * as SqliteDatabase from "./SqliteDatabase.ts"
 
@@ -46,7 +46,31 @@ export const migrations: ReadonlyArray<string> = [
    CREATE INDEX jobs_status_created ON jobs (status, created);
    -- the sweeper
    CREATE INDEX jobs_expires ON jobs (expires) WHERE expires IS NOT NULL;
-   CREATE TABLE engines (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, seen INTEGER NOT NULL);`
+   CREATE TABLE engines (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, seen INTEGER NOT NULL);`,
+  // Parameter values in a table of their own, one row per value (issue 10): SQLite rewrites a whole row on every
+  // UPDATE, overflow pages included, so values kept in the jobs row were rewritten on every status change and progress
+  // message. Inputs are written once, at create; results when they change; `body` keeps only messages and progress.
+  // Each value is kept as its JSON text, which the main thread passes on without decoding (core's `EncodedValue`).
+  `CREATE TABLE job_values (
+     id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     ord INTEGER NOT NULL,
+     data_type TEXT NOT NULL,
+     json TEXT NOT NULL,
+     PRIMARY KEY (id, kind, name)
+   );
+   ALTER TABLE jobs ADD COLUMN input_names TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE jobs ADD COLUMN result_names TEXT NOT NULL DEFAULT '[]';
+   INSERT INTO job_values (id, kind, name, ord, data_type, json)
+     SELECT jobs.id, kinds.kind, e.key, e.id, coalesce(e.value ->> '$.dataType', 'GPString'),
+       coalesce(e.value -> '$.value', '')
+     FROM jobs, (SELECT 'inputs' AS kind UNION ALL SELECT 'results') AS kinds,
+       json_each(jobs.body, '$.' || kinds.kind) AS e;
+   UPDATE jobs SET
+     input_names = (SELECT coalesce(json_group_array(key), '[]') FROM json_each(jobs.body, '$.inputs')),
+     result_names = (SELECT coalesce(json_group_array(key), '[]') FROM json_each(jobs.body, '$.results')),
+     body = json_remove(body, '$.inputs', '$.results');`
 ]
 
 const storeError = (operation: string, cause: unknown) => new JobError.JobStoreError({ operation, cause })
@@ -67,10 +91,12 @@ interface Row {
   readonly revision: number
   readonly expires: number | null
   readonly body: string
+  readonly input_names: string
+  readonly result_names: string
 }
 
-/** The columns of `Row` in order, for a statement answering arrays (read back with `rowOf`). */
-const rowColumns = [
+/** The columns of a summary, in order, for statements answering arrays (read back with `rowOf`). */
+const summaryColumns = [
   "id",
   "folder",
   "name",
@@ -83,8 +109,11 @@ const rowColumns = [
   "ended",
   "revision",
   "expires",
-  "body"
+  "body",
+  "input_names",
+  "result_names"
 ] as const
+const summaryList = summaryColumns.join(", ")
 
 const rowOf = (v: ReadonlyArray<SQLOutputValue>): Row => ({
   id: v[0] as string,
@@ -99,17 +128,17 @@ const rowOf = (v: ReadonlyArray<SQLOutputValue>): Row => ({
   ended: v[9] as number | null,
   revision: v[10] as number,
   expires: v[11] as number | null,
-  body: v[12] as string
+  body: v[12] as string,
+  input_names: v[13] as string,
+  result_names: v[14] as string
 })
 
 interface Body {
-  readonly inputs: Job.Job["inputs"]
-  readonly results: Job.Job["results"]
   readonly messages: Job.Job["messages"]
   readonly progress: Job.Job["progress"]
 }
 
-const toJob = (row: Row): Job.Job => {
+const toSummary = (row: Row): Job.JobSummary => {
   const body = JSON.parse(row.body) as Body
   return {
     id: row.id,
@@ -124,20 +153,48 @@ const toJob = (row: Row): Job.Job => {
     started: row.started,
     ended: row.ended,
     revision: row.revision,
-    inputs: body.inputs,
-    results: body.results,
     messages: body.messages,
     progress: body.progress,
-    expires: row.expires
+    expires: row.expires,
+    inputNames: JSON.parse(row.input_names) as Array<string>,
+    resultNames: JSON.parse(row.result_names) as Array<string>
   }
 }
 
-const toParams = (job: Job.Job): Record<string, SQLInputValue> => ({
+/**
+ * Values objects known to be what the store holds for a job (read from it or written to it), to the job's id: values
+ * are immutable and travel from one update to the next by reference (`{ ...job, … }`), so an update whose results are
+ * the stored ones writes no values (issue 10's profile: rewriting multi-MB values on every update was the main thread's
+ * largest cost under load).
+ */
+const storedResults = new WeakMap<object, string>()
+const storedInputs = new WeakMap<object, string>()
+
+interface ValueRow {
+  readonly kind: string
+  readonly name: string
+  readonly data_type: string
+  readonly json: string
+}
+
+/** The values of one kind, each decoded only when read. */
+const valuesFrom = (rows: ReadonlyArray<ValueRow>, kind: "inputs" | "results"): Record<string, Job.JobValue> => {
+  const values: Record<string, Job.JobValue> = {}
+  for (const v of rows) if (v.kind === kind) values[v.name] = EncodedValue.lazy({ dataType: v.data_type, json: v.json })
+  return values
+}
+
+const toJob = (row: Row, values: ReadonlyArray<ValueRow>): Job.Job => {
+  const { inputNames: _i, resultNames: _r, ...summary } = toSummary(row)
+  const inputs = valuesFrom(values, "inputs")
+  const results = valuesFrom(values, "results")
+  storedInputs.set(inputs, row.id)
+  storedResults.set(results, row.id)
+  return { ...summary, inputs, results }
+}
+
+const headParams = (job: Job.Job): Record<string, SQLInputValue> => ({
   id: job.id,
-  folder: job.service.folder ?? null,
-  name: job.service.name,
-  service_id: job.service.serviceId,
-  task: job.task,
   status: job.status,
   user: job.user,
   created: job.created,
@@ -145,7 +202,17 @@ const toParams = (job: Job.Job): Record<string, SQLInputValue> => ({
   ended: job.ended,
   revision: job.revision,
   expires: job.expires,
-  body: JSON.stringify({ inputs: job.inputs, results: job.results, messages: job.messages, progress: job.progress })
+  body: JSON.stringify({ messages: job.messages, progress: job.progress }),
+  result_names: JSON.stringify(Object.keys(job.results))
+})
+
+const createParams = (job: Job.Job): Record<string, SQLInputValue> => ({
+  ...headParams(job),
+  folder: job.service.folder ?? null,
+  name: job.service.name,
+  service_id: job.service.serviceId,
+  task: job.task,
+  input_names: JSON.stringify(Object.keys(job.inputs))
 })
 
 /** What may precede each status in an update, as JSON arrays for `json_each` (the status itself included). */
@@ -164,25 +231,47 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
   const sql = SqliteDatabase.statements(db)
 
   const insert = sql(`INSERT INTO jobs (id, folder, name, service_id, task, status, user, created, started, ended,
-    revision, expires, body) VALUES ($id, $folder, $name, $service_id, $task, $status, $user, $created, $started,
-    $ended, $revision, $expires, $body)`)
+    revision, expires, body, input_names, result_names) VALUES ($id, $folder, $name, $service_id, $task, $status,
+    $user, $created, $started, $ended, $revision, $expires, $body, $input_names, $result_names)`)
+  const putValue = sql(`INSERT INTO job_values (id, kind, name, ord, data_type, json) VALUES (?, ?, ?, ?, ?, ?)`)
+  const putValues = (id: string, kind: "inputs" | "results", values: Readonly<Record<string, Job.JobValue>>) => {
+    let ord = 0
+    for (const [name, value] of Object.entries(values))
+      putValue.run(id, kind, name, ord++, value.dataType, EncodedValue.textOf(value))
+  }
+  const removeValuesOf = sql("DELETE FROM job_values WHERE id = ? AND kind = ?")
+  const writeResults = (id: string, results: Job.Job["results"]) => {
+    if (storedResults.get(results) === id) return
+    removeValuesOf.run(id, "results")
+    putValues(id, "results", results)
+    storedResults.set(results, id)
+  }
+  const valuesOf = sql("SELECT kind, name, data_type, json FROM job_values WHERE id = ? ORDER BY kind, ord")
+  const inputsOf = sql(
+    "SELECT kind, name, data_type, json FROM job_values WHERE id = ? AND kind = 'inputs' ORDER BY ord"
+  )
+  const full = (row: Row) => toJob(row, valuesOf.all(row.id) as unknown as ReadonlyArray<ValueRow>)
   // The hot read (every poll of a job) answers an array: node:sqlite builds a row object with named properties
   // slowly (about a third of this read's time, measured in the HTTP bench).
-  const byId = db.prepare(`SELECT ${rowColumns.join(", ")} FROM jobs WHERE id = ?`)
+  const byId = db.prepare(`SELECT ${summaryList} FROM jobs WHERE id = ?`)
   byId.setReturnArrays(true)
   const versionOf = sql("SELECT status, revision FROM jobs WHERE id = ?")
+  // A job's id, service, task and inputs never change: the update does not write them.
   const update = sql(`UPDATE jobs SET status = $status, user = $user, created = $created, started = $started,
-    ended = $ended, revision = $revision, expires = $expires, body = $body
+    ended = $ended, revision = $revision, expires = $expires, body = $body, result_names = $result_names
     WHERE id = $id AND revision = $expected AND status IN (SELECT value FROM json_each($allowed))`)
-  // A job's id, service and task never change; the update simply ignores those parameters.
-  update.setAllowUnknownNamedParameters(true)
   const remove = sql("DELETE FROM jobs WHERE id = ?")
+  const removeValues = sql("DELETE FROM job_values WHERE id = ?")
 
   const store: JobStore.JobStoreShape = {
     create: (job) =>
       write("create", () => {
         try {
-          insert.run(toParams(job))
+          insert.run(createParams(job))
+          putValues(job.id, "inputs", job.inputs)
+          putValues(job.id, "results", job.results)
+          storedInputs.set(job.inputs, job.id)
+          storedResults.set(job.results, job.id)
         } catch (error) {
           if ((error as { errcode?: number }).errcode === 2067) return err(new JobError.DuplicateJob({ jobId: job.id }))
           throw error
@@ -192,7 +281,12 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
     get: (id) =>
       run("get", () => {
         const values = byId.get(id) as unknown as ReadonlyArray<SQLOutputValue> | undefined
-        return values === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(toJob(rowOf(values)))
+        return values === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(full(rowOf(values)))
+      }),
+    getSummary: (id) =>
+      run("getSummary", () => {
+        const values = byId.get(id) as unknown as ReadonlyArray<SQLOutputValue> | undefined
+        return values === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(toSummary(rowOf(values)))
       }),
     update: (expectedRevision, next) =>
       write(
@@ -200,11 +294,19 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
         (): Outcome<Job.Job, JobError.NoSuchJob | JobError.StaleRevision | JobError.InvalidTransition> => {
           const written: Job.Job = { ...next, revision: expectedRevision + 1 }
           const changes = update.run({
-            ...toParams(written),
+            ...headParams(written),
             expected: expectedRevision,
             allowed: allowedBefore[next.status]
           })
-          if (changes.changes === 1) return ok(written)
+          if (changes.changes === 1) {
+            writeResults(next.id, next.results)
+            // The inputs stay as created: the update's answer carries the stored ones, read only when `next` brought
+            // others.
+            if (storedInputs.get(next.inputs) === next.id) return ok(written)
+            const inputs = valuesFrom(inputsOf.all(next.id) as unknown as ReadonlyArray<ValueRow>, "inputs")
+            storedInputs.set(inputs, next.id)
+            return ok({ ...written, inputs })
+          }
           // Refused: read what is there to say why (another writer may have moved it meanwhile; any answer is honest).
           const stored = versionOf.get(next.id) as { status: JobStatus.JobStatus; revision: number } | undefined
           if (stored === undefined) return err(new JobError.NoSuchJob({ jobId: next.id }))
@@ -244,26 +346,34 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
           const direction = q.order === "oldest" ? "ASC" : "DESC"
           const total = (sql(`SELECT count(*) AS n FROM jobs ${filter}`).get(params) as { n: number }).n
           const rows = sql(
-            `SELECT * FROM jobs ${filter} ORDER BY created ${direction}, rowid ${direction} LIMIT $limit OFFSET $offset`
+            `SELECT ${summaryList} FROM jobs ${filter} ORDER BY created ${direction}, rowid ${direction}
+            LIMIT $limit OFFSET $offset`
           ).all({ ...params, limit: q.number, offset: q.start - 1 }) as unknown as ReadonlyArray<Row>
-          return ok(JobStore.page(q, total, rows.map(toJob)))
+          return ok(JobStore.page(q, total, rows.map(toSummary)))
         })
       ),
     delete: (id) =>
-      write("delete", () => (remove.run(id).changes === 1 ? ok(undefined) : err(new JobError.NoSuchJob({ jobId: id }))))
+      write("delete", () => {
+        if (remove.run(id).changes !== 1) return err(new JobError.NoSuchJob({ jobId: id }))
+        removeValues.run(id)
+        return ok(undefined)
+      })
   }
 
   const running = sql(`SELECT folder, name, count(*) AS n FROM jobs WHERE status IN (${held}) GROUP BY name, folder`)
-  const queued = sql(`SELECT * FROM jobs WHERE status IN (${claimable}) ORDER BY created ASC, rowid ASC LIMIT ?`)
+  // The scan reads the few columns it decides on; only the jobs claimed are read whole.
+  const queued = sql(`SELECT id, folder, name, service_id FROM jobs WHERE status IN (${claimable})
+    ORDER BY created ASC, rowid ASC LIMIT ?`)
   const start = sql(`UPDATE jobs SET status = 'Executing', started = $now, ended = NULL, revision = revision + 1,
     owner = $owner WHERE id = $id AND status IN (${claimable})`)
   const beat = sql(`INSERT INTO engines (id, host, pid, seen) VALUES ($id, $host, $pid, $seen)
     ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen = excluded.seen`)
-  const orphaned = sql(`SELECT jobs.* FROM jobs LEFT JOIN engines ON engines.id = jobs.owner
+  const orphaned =
+    sql(`SELECT ${summaryColumns.map((c) => `jobs.${c}`).join(", ")}, jobs.owner FROM jobs LEFT JOIN engines ON engines.id = jobs.owner
     WHERE jobs.status IN (${held}) AND (jobs.owner IS NULL OR jobs.owner <> $self)
     AND (engines.id IS NULL OR $now - engines.seen >= $lease OR engines.id IN (SELECT value FROM json_each($dead)))
     ORDER BY jobs.created, jobs.rowid`)
-  const expiredBefore = sql(`SELECT * FROM jobs WHERE expires IS NOT NULL AND expires <= ?
+  const expiredBefore = sql(`SELECT ${summaryList} FROM jobs WHERE expires IS NOT NULL AND expires <= ?
     AND status IN (${terminal}) ORDER BY expires LIMIT ?`)
 
   const queue: JobQueue.JobQueueShape = {
@@ -276,14 +386,21 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
             load.set(keyOf(r.folder, r.name), r.n)
           const claimed: Array<Job.Job> = []
           // Look past the first few: jobs of a service at its limit must not block the others (FIFO per service).
-          for (const row of queued.iterate(Math.max(64, request.max * 8)) as Iterable<Row>) {
+          const candidates = queued.all(Math.max(64, request.max * 8)) as unknown as ReadonlyArray<
+            Pick<Row, "id" | "folder" | "name" | "service_id">
+          >
+          for (const row of candidates) {
             if (claimed.length >= request.max) break
             const key = keyOf(row.folder, row.name)
-            const job = toJob(row)
-            if ((load.get(key) ?? 0) >= JobQueue.limitOf(request, job.service)) continue
+            const service =
+              row.folder === null
+                ? { name: row.name, type: "GPServer" as const, serviceId: row.service_id }
+                : { folder: row.folder, name: row.name, type: "GPServer" as const, serviceId: row.service_id }
+            if ((load.get(key) ?? 0) >= JobQueue.limitOf(request, service)) continue
             if (start.run({ now, owner: request.owner, id: row.id }).changes !== 1) continue
             load.set(key, (load.get(key) ?? 0) + 1)
-            claimed.push({ ...job, status: "Executing", started: now, ended: null, revision: job.revision + 1 })
+            const values = byId.get(row.id) as unknown as ReadonlyArray<SQLOutputValue>
+            claimed.push(full(rowOf(values)))
           }
           return ok(claimed)
         })
@@ -309,10 +426,10 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
           lease: query.leaseMs,
           dead: JSON.stringify(query.dead ?? [])
         }) as unknown as ReadonlyArray<Row & { owner: string | null }>
-        return ok(rows.map((row) => ({ job: toJob(row), owner: row.owner })))
+        return ok(rows.map((row) => ({ job: full(row), owner: row.owner })))
       }),
     expired: (now, limit) =>
-      run("expired", () => ok((expiredBefore.all(now, limit) as unknown as ReadonlyArray<Row>).map(toJob))),
+      run("expired", () => ok((expiredBefore.all(now, limit) as unknown as ReadonlyArray<Row>).map(full))),
     countByStatus: (service?: JobUrls.ServicePath) =>
       run("countByStatus", () => {
         const rows = (service === undefined

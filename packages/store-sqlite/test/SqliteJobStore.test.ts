@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Entropy, Job, JobQueue, JobStore } from "@geojobs/core"
 import { JobQueueSuite, JobStoreSuite, SampleJobs } from "@geojobs/core/testing"
@@ -58,6 +59,78 @@ describe("SqliteJobStore", () => {
       assert.strictEqual(new Set(ids).size, ids.length)
       assert.strictEqual(ids.length, 20)
     }).pipe(Effect.scoped, Effect.provide(Entropy.Entropy.layerSeeded(5)))
+  )
+
+  it.effect("a file of the first schema (values inside the body) is migrated: values move to their own columns", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, "schema-1.sqlite")
+      const job = {
+        ...(yield* SampleJobs.make("Succeeded")),
+        inputs: { Distance: { dataType: "GPLinearUnit", value: { distance: 5, units: "esriMeters" } } },
+        results: { Output: { dataType: "GPString", value: "done" } }
+      }
+      const old = new DatabaseSync(filename)
+      old.exec(SqliteJobStore.migrations[0] ?? "")
+      old.exec("PRAGMA user_version = 1")
+      old
+        .prepare(`INSERT INTO jobs (id, folder, name, service_id, task, status, user, created, started, ended, revision,
+          expires, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(
+          job.id,
+          job.service.folder ?? null,
+          job.service.name,
+          job.service.serviceId,
+          job.task,
+          job.status,
+          job.user,
+          job.created,
+          job.started,
+          job.ended,
+          job.revision,
+          job.expires,
+          JSON.stringify({ inputs: job.inputs, results: job.results, messages: job.messages, progress: job.progress })
+        )
+      old.close()
+      const [full, summary] = yield* JobStore.JobStore.use((s) =>
+        Effect.all([s.get(job.id), s.getSummary(job.id)])
+      ).pipe(Effect.provide(SqliteJobStore.layer({ filename })))
+      assert.deepStrictEqual(full, job)
+      assert.deepStrictEqual(summary, Job.summarize(job))
+      const reopened = new DatabaseSync(filename)
+      const row = reopened.prepare("SELECT body FROM jobs").get() as { body: string }
+      reopened.close()
+      assert.deepStrictEqual(Object.keys(JSON.parse(row.body)).sort(), ["messages", "progress"])
+    }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(4)))
+  )
+
+  it.effect("parameter values live beside the job row, written once, and go with the job", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, "values.sqlite")
+      const job = {
+        ...(yield* SampleJobs.make("Submitted")),
+        inputs: { Text: { dataType: "GPString", value: "x".repeat(100_000) } }
+      }
+      const count = () => {
+        const db = new DatabaseSync(filename)
+        const row = db.prepare("SELECT count(*) AS n, coalesce(sum(length(json)), 0) AS bytes FROM job_values").get()
+        const jobRow = db.prepare("SELECT coalesce(max(length(body)), 0) AS body FROM jobs").get()
+        db.close()
+        return { ...(row as { n: number; bytes: number }), jobBody: (jobRow as { body: number }).body }
+      }
+      yield* JobStore.JobStore.use((s) =>
+        Effect.gen(function* () {
+          const created = yield* s.create(job)
+          const running = yield* s.update(created.revision, yield* Job.transition(created, "Executing"))
+          yield* s.update(running.revision, Job.setProgress(running, 50, "Halfway"))
+          const stored = count()
+          assert.strictEqual(stored.n, 1, "one row: the one input (no results yet)")
+          assert.isAbove(stored.bytes, 100_000)
+          assert.isBelow(stored.jobBody, 1_000, "the job row holds no values")
+          yield* s.delete(job.id)
+          assert.strictEqual(count().n, 0, "a deleted job leaves no values behind")
+        })
+      ).pipe(Effect.provide(SqliteJobStore.layer({ filename })))
+    }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(6)))
   )
 
   it.effect("opening a path it cannot create fails with a JobStoreError naming the file", () =>

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Job } from "@geojobs/core"
+import * as EncodedValue from "@geojobs/core/EncodedValue"
 import { Data, Effect } from "effect"
 import { z } from "zod"
 import { fromGeoJSONInput, GeometryError } from "./EsriGeometry.ts"
@@ -97,8 +98,11 @@ const json = (raw: unknown): { readonly ok: boolean; readonly value: unknown } =
   }
 }
 
-type Decoded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly expected: string }
-const good = (value: unknown): Decoded => ({ ok: true, value })
+/** `text`: the JSON text the value is exactly the meaning of, when the client sent it so (kept, never re-encoded). */
+type Decoded =
+  | { readonly ok: true; readonly value: unknown; readonly text?: string | undefined }
+  | { readonly ok: false; readonly expected: string }
+const good = (value: unknown, text?: string): Decoded => ({ ok: true, value, text })
 const bad = (expected: string): Decoded => ({ ok: false, expected })
 
 const inRange = (p: Parameter, n: number, what: string): Decoded => {
@@ -172,8 +176,11 @@ const decoders: { readonly [T in ScalarType]: (p: Parameter, raw: unknown) => De
       return bad("a feature set with its features (feature layer URLs are not supported)")
     }
     let value = parsed.value
+    let converted = false
     try {
-      value = fromGeoJSONInput(parsed.value) ?? parsed.value
+      const esri = fromGeoJSONInput(parsed.value)
+      converted = esri !== undefined
+      value = esri ?? parsed.value
     } catch (e) {
       if (e instanceof GeometryError) return bad(`a feature set (${e.message})`)
       throw e
@@ -185,12 +192,14 @@ const decoders: { readonly [T in ScalarType]: (p: Parameter, raw: unknown) => De
     if (p.geometryTypes !== undefined && type !== undefined && !p.geometryTypes.includes(type)) {
       return bad(`features of geometry type ${p.geometryTypes.join(" or ")}`)
     }
-    return good(result.data)
+    return good(result.data, !converted && typeof raw === "string" ? raw : undefined)
   },
   GPRecordSet: (_p, raw) => {
     const parsed = json(raw)
     const result = recordSet.safeParse(parsed.value)
-    return parsed.ok && result.success ? good(result.data) : bad("a record set {fields, features:[{attributes}]}")
+    return parsed.ok && result.success
+      ? good(result.data, typeof raw === "string" ? raw : undefined)
+      : bad("a record set {fields, features:[{attributes}]}")
   },
   GPDataFile: (_p, raw) => {
     const parsed = json(raw)
@@ -237,19 +246,26 @@ export const isRequired = (p: Parameter): boolean =>
  *
  * @category constructors
  */
-export const decodeParameter = (p: Parameter, raw: unknown): Effect.Effect<unknown, InvalidParameter> => {
+export const decodeParameter = (p: Parameter, raw: unknown): Effect.Effect<unknown, InvalidParameter> =>
+  Effect.map(decodeWithText(p, raw), (d) => d.value)
+
+/** {@link decodeParameter}, with the client's JSON text of the value when it is exactly that. */
+const decodeWithText = (
+  p: Parameter,
+  raw: unknown
+): Effect.Effect<{ readonly value: unknown; readonly text?: string | undefined }, InvalidParameter> => {
   if (isEmpty(raw)) {
-    if (p.defaultValue !== undefined) return Effect.succeed(p.defaultValue)
+    if (p.defaultValue !== undefined) return Effect.succeed({ value: p.defaultValue })
     if (isRequired(p)) {
       return Effect.fail(
         new InvalidParameter({ parameter: p.name, expected: `a value (${p.name} is required)`, received: "nothing" })
       )
     }
-    return Effect.succeed(null)
+    return Effect.succeed({ value: null })
   }
   const decoded = decodeOne(p, raw)
   return decoded.ok
-    ? Effect.succeed(decoded.value)
+    ? Effect.succeed(decoded)
     : Effect.fail(new InvalidParameter({ parameter: p.name, expected: decoded.expected, received: show(raw) }))
 }
 
@@ -265,7 +281,11 @@ export const decodeInputs = (
 ): Effect.Effect<Record<string, Job.JobValue>, InvalidParameter> =>
   Effect.map(
     Effect.forEach(inputs(tool), (p) =>
-      Effect.map(decodeParameter(p, raw[p.name]), (value) => [p.name, { dataType: p.dataType, value }] as const)
+      Effect.map(decodeWithText(p, raw[p.name]), ({ value, text }) => {
+        const jobValue: Job.JobValue = { dataType: p.dataType, value }
+        // A big feature set is kept as the text the client sent: the server never encodes it again (issue 10).
+        return [p.name, text === undefined ? jobValue : EncodedValue.withText(jobValue, text)] as const
+      })
     ),
     (pairs) => Object.fromEntries(pairs)
   )

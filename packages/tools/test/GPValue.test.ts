@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { EncodedValue, type Job } from "@geojobs/core"
 import * as Fixtures from "@geojobs/fixtures"
 import { Effect } from "effect"
 import { decodeInputs, decodeParameter } from "../src/GPValue.ts"
@@ -162,6 +163,28 @@ describe("GPValue", () => {
       })
       const e = yield* Effect.flip(decodeInputs(tool, { a: "x" }))
       assert.strictEqual(e.parameter, "a")
+    })
+  )
+
+  it.effect("a feature set sent as Esri JSON text keeps that text; one converted from GeoJSON is encoded anew", () =>
+    Effect.gen(function* () {
+      const tool = defineTool({
+        name: "T",
+        parameters: [{ name: "fs", dataType: "GPFeatureRecordSetLayer" }],
+        execute: () => ({})
+      })
+      const esri = ' {"geometryType":"esriGeometryPoint","features":[{"geometry":{"x":1,"y":2},"attributes":{"n":1}}]}'
+      const kept = (yield* decodeInputs(tool, { fs: esri })).fs
+      assert.strictEqual(kept?.dataType, "GPFeatureRecordSetLayer")
+      assert.strictEqual(EncodedValue.textOf(kept as Job.JobValue), esri, "the client's text, not re-encoded")
+      assert.deepStrictEqual(JSON.parse(EncodedValue.textOf(kept as Job.JobValue)), kept?.value)
+      const geojson = JSON.stringify({
+        type: "FeatureCollection",
+        features: [{ type: "Feature", geometry: { type: "Point", coordinates: [1, 2] }, properties: { n: 1 } }]
+      })
+      const converted = (yield* decodeInputs(tool, { fs: geojson })).fs as Job.JobValue
+      assert.notStrictEqual(EncodedValue.textOf(converted), geojson)
+      assert.deepStrictEqual(JSON.parse(EncodedValue.textOf(converted)), converted.value, "the Esri JSON it became")
     })
   )
 })

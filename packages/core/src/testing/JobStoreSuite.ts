@@ -66,6 +66,52 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
       yield* same(yield* store.get(job.id), job, "get after create")
     })
   ),
+  "getSummary and query answer the job without its values, with the names of its inputs and results": orDie(
+    Effect.gen(function* () {
+      const store = yield* JobStore
+      const job = yield* store.create({
+        ...(yield* jobAt(0)),
+        inputs: {
+          Input_Features: { dataType: "GPFeatureRecordSetLayer", value: { features: [{ attributes: { n: 1 } }] } },
+          Distance: { dataType: "GPLinearUnit", value: { distance: 5, units: "esriMeters" } }
+        }
+      })
+      yield* same(yield* store.getSummary(job.id), Job.summarize(job), "getSummary after create")
+      const running = yield* store.update(job.revision, yield* Job.transition(job, "Executing"))
+      const done = yield* store.update(
+        running.revision,
+        Job.setResults(yield* Job.transition(running, "Succeeded"), {
+          Output: { dataType: "GPFeatureRecordSetLayer", value: { features: [] } }
+        })
+      )
+      const summary = yield* store.getSummary(job.id)
+      yield* same(summary, Job.summarize(done), "getSummary after results were recorded")
+      yield* same(summary.inputNames, ["Input_Features", "Distance"], "input names in the order given")
+      yield* same(summary.resultNames, ["Output"], "result names")
+      yield* expect(!("inputs" in summary) && !("results" in summary), "a summary carries no parameter values")
+      const listed = (yield* store.query({})).results[0]
+      yield* same(listed, Job.summarize(done), "a query lists summaries")
+      yield* failsWith(
+        store.getSummary("j00000000000000000000000000000000"),
+        "NoSuchJob",
+        "getSummary of an unknown id"
+      )
+    })
+  ),
+  "an update keeps the inputs given at create, whatever the update holds": orDie(
+    Effect.gen(function* () {
+      const store = yield* JobStore
+      const inputs = { Distance: { dataType: "GPDouble", value: 1 } }
+      const job = yield* store.create({ ...(yield* jobAt(0)), inputs })
+      const written = yield* store.update(job.revision, {
+        ...(yield* Job.transition(job, "Executing")),
+        inputs: { Distance: { dataType: "GPDouble", value: 2 }, Extra: { dataType: "GPString", value: "x" } }
+      })
+      yield* same(written.inputs, inputs, "update's answer keeps the created inputs")
+      yield* same((yield* store.get(job.id)).inputs, inputs, "get after the update")
+      yield* same((yield* store.getSummary(job.id)).inputNames, ["Distance"], "the summary's input names")
+    })
+  ),
   "creating an id twice fails with DuplicateJob": orDie(
     Effect.gen(function* () {
       const store = yield* JobStore

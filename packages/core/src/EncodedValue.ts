@@ -1,0 +1,122 @@
+/**
+ * Job parameter values as JSON text, for the server's main thread. A value can be megabytes (a feature set of a few
+ * thousand polygons); decoding or encoding one is a single blocking step of tens of milliseconds (measured on the
+ * 2026-12-02 load bench: 32–105 ms to stringify a 6 MB Buffer result, about as long to parse it or to structured-clone
+ * it to a worker). So values cross the main thread as text: the tool's worker encodes its results, the store keeps the
+ * text, the next worker decodes it. Where main-thread code does read a value (`value.value`), it is decoded then, once.
+ *
+ * A value made here keeps its text beside it ({@link textOf} answers it without encoding again), and so does a value
+ * whose text is known from where it came ({@link withText}, e.g. the JSON a client sent). Values are immutable, so
+ * a value and its text never drift apart.
+ *
+ * @module
+ */
+import type { JobValue } from "./Job.ts"
+
+/**
+ * A value as JSON text: `json` is the text of `value` (empty when the value is `undefined`).
+ *
+ * @category models
+ */
+export interface EncodedValue {
+  readonly dataType: string
+  readonly json: string
+}
+
+/**
+ * Values by parameter name, as text.
+ *
+ * @category models
+ */
+export type EncodedValues = Readonly<Record<string, EncodedValue>>
+
+const texts = new WeakMap<JobValue, string>()
+
+const encodeValue = (value: unknown): string => (value === undefined ? "" : (JSON.stringify(value) ?? ""))
+const decodeValue = (json: string): unknown => (json === "" ? undefined : JSON.parse(json))
+
+/**
+ * A value decoded from its text on first read of `value` (and kept); its text stays known.
+ *
+ * @category constructors
+ */
+export const lazy = (encoded: EncodedValue): JobValue => {
+  let decoded: { readonly value: unknown } | undefined
+  const value: JobValue = {
+    dataType: encoded.dataType,
+    get value() {
+      decoded ??= { value: decodeValue(encoded.json) }
+      return decoded.value
+    }
+  }
+  texts.set(value, encoded.json)
+  return value
+}
+
+/**
+ * Records `json` as the text of `value` (the caller vouches that it is: e.g. the JSON text the value was parsed from).
+ *
+ * @category constructors
+ */
+export const withText = (value: JobValue, json: string): JobValue => {
+  texts.set(value, json)
+  return value
+}
+
+/**
+ * The JSON text of a value: known, or encoded now (and remembered).
+ *
+ * @category destructors
+ */
+export const textOf = (value: JobValue): string => {
+  let json = texts.get(value)
+  if (json === undefined) {
+    json = encodeValue(value.value)
+    texts.set(value, json)
+  }
+  return json
+}
+
+/**
+ * A value as text.
+ *
+ * @category destructors
+ */
+export const encode = (value: JobValue): EncodedValue => ({ dataType: value.dataType, json: textOf(value) })
+
+/**
+ * Values as text, by name (a structured clone of these copies strings only).
+ *
+ * @category destructors
+ */
+export const encodeAll = (values: Readonly<Record<string, JobValue>>): EncodedValues =>
+  Object.fromEntries(Object.entries(values).map(([name, value]) => [name, encode(value)]))
+
+/**
+ * Values from their text, each decoded when first read.
+ *
+ * @category constructors
+ */
+export const decodeAll = (encoded: EncodedValues): Readonly<Record<string, JobValue>> =>
+  Object.fromEntries(Object.entries(encoded).map(([name, value]) => [name, lazy(value)]))
+
+/**
+ * Values from their text, decoded now (in a worker thread, where blocking is fine).
+ *
+ * @category constructors
+ */
+export const decodeAllNow = (encoded: EncodedValues): Readonly<Record<string, unknown>> =>
+  Object.fromEntries(Object.entries(encoded).map(([name, value]) => [name, decodeValue(value.json)]))
+
+/**
+ * Encodes plain values now (in a worker thread), typed by `dataTypeOf`.
+ *
+ * @category constructors
+ */
+export const encodeAllNow = (
+  values: Readonly<Record<string, unknown>>,
+  dataTypeOf: (name: string) => string
+): EncodedValues =>
+  Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [name, { dataType: dataTypeOf(name), json: encodeValue(value) }])
+  )

@@ -1,0 +1,46 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as EncodedValue from "../src/EncodedValue.ts"
+
+describe("EncodedValue", () => {
+  it("a lazy value decodes its text once, on first read, and keeps the text it came from", () => {
+    const json = '{"features":[{"attributes":{"n":1}}],  "x": 1.50}'
+    const value = EncodedValue.lazy({ dataType: "GPRecordSet", json })
+    assert.strictEqual(EncodedValue.textOf(value), json, "the text as stored, not re-encoded")
+    const first = value.value
+    assert.deepStrictEqual(first, { features: [{ attributes: { n: 1 } }], x: 1.5 })
+    assert.strictEqual(value.value, first, "decoded once")
+    assert.deepStrictEqual(Object.keys(value), ["dataType", "value"], "reads as a plain value")
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(value)), { dataType: "GPRecordSet", value: first })
+  })
+
+  it("textOf encodes a plain value once; withText vouches for a known text", () => {
+    const plain = { dataType: "GPLong", value: 42 }
+    assert.strictEqual(EncodedValue.textOf(plain), "42")
+    const known = EncodedValue.withText({ dataType: "GPString", value: "a" }, ' "a" ')
+    assert.strictEqual(EncodedValue.textOf(known), ' "a" ')
+  })
+
+  it("encodeAll and decodeAll round-trip values, undefined and null included, names in order", () => {
+    const values = {
+      b: { dataType: "GPString", value: "ß 名前" },
+      a: { dataType: "GPDouble", value: null },
+      c: { dataType: "GPString", value: undefined }
+    }
+    const encoded = EncodedValue.encodeAll(values)
+    assert.deepStrictEqual(encoded, {
+      b: { dataType: "GPString", json: '"ß 名前"' },
+      a: { dataType: "GPDouble", json: "null" },
+      c: { dataType: "GPString", json: "" }
+    })
+    const back = EncodedValue.decodeAll(structuredClone(encoded))
+    assert.deepStrictEqual(Object.keys(back), ["b", "a", "c"])
+    assert.strictEqual(back.b?.value, "ß 名前")
+    assert.isNull(back.a?.value)
+    assert.isUndefined(back.c?.value)
+    assert.deepStrictEqual(EncodedValue.decodeAllNow(encoded), { b: "ß 名前", a: null, c: undefined })
+    assert.deepStrictEqual(
+      EncodedValue.encodeAllNow({ out: [1, 2] }, (name) => (name === "out" ? "GPMultiValue:GPLong" : "?")),
+      { out: { dataType: "GPMultiValue:GPLong", json: "[1,2]" } }
+    )
+  })
+})
