@@ -1,16 +1,120 @@
 /**
  * The server's settings, read from the environment and checked with zod; a wrong value stops start-up with a message
- * that names the variable and says what it should be.
+ * that names the variable and says what it should be. Secrets (the admin password, the metrics token) are never
+ * echoed in those messages, and the metrics token is kept `Redacted` in the configuration, so printing or logging the
+ * configuration does not show it.
  *
  * @module
  */
+import { isIP } from "node:net"
 import { resolve } from "node:path"
+import { defaultMaxOldGenerationSizeMb, type Settings as WorkerLimitSettings } from "@geojobs/engine/WorkerLimits"
 import { ServicesFile } from "@geojobs/tools"
+import { Redacted } from "effect"
 import { z } from "zod"
 
 const flag = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
   .transform((v) => v === "true" || v === "1" || v === "yes")
+
+/** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer timeout would fire at once. */
+const maxTimeoutMs = 2_147_483_647
+
+const milliseconds = z
+  .string()
+  .regex(/^\d+$/, "expected milliseconds, a whole number (0: no limit)")
+  .transform(Number)
+  .pipe(z.number().max(maxTimeoutMs, `expected at most ${maxTimeoutMs} ms`))
+
+/** At most 1 TB: a value in bytes rather than MB is refused, not taken as a limit no thread reaches. */
+const maxMegabytes = 1_048_576
+
+const megabytes = z
+  .string()
+  .regex(/^\d+$/, "expected a whole number of MB")
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .min(1, "expected a whole number of MB, at least 1")
+      .max(maxMegabytes, `expected MB, at most ${maxMegabytes} (1 TB); is it a number of bytes?`)
+  )
+
+const list = (text: string) =>
+  text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "")
+
+/** Named ranges Fastify's `trustProxy` (proxy-addr) knows. */
+const proxyRanges = new Set(["loopback", "linklocal", "uniquelocal"])
+
+/** An IP address, a CIDR range of them (`10.0.0.0/8`, `fd00::/8`) or a named range. */
+const proxyAddress = (text: string): string | undefined => {
+  if (proxyRanges.has(text.toLowerCase())) return text.toLowerCase()
+  const [address = "", prefix, ...more] = text.split("/")
+  const version = isIP(address)
+  if (version === 0 || more.length > 0) return undefined
+  if (prefix === undefined) return text
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128) ? text : undefined
+}
+
+const trustProxy = z.string().transform((text, ctx): boolean | ReadonlyArray<string> => {
+  const word = text.trim().toLowerCase()
+  if (word === "true" || word === "yes") return true
+  if (word === "false" || word === "no") return false
+  if (/^\d+$/.test(word)) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "a hop count is not supported; expected true, false, or the proxies' addresses or CIDR ranges, comma-separated (e.g. 10.0.0.1,10.1.0.0/16)"
+    })
+    return z.NEVER
+  }
+  const items = list(text)
+  const bad = items.filter((item) => proxyAddress(item) === undefined)
+  if (items.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${bad.length > 0 ? `not an address or CIDR range: ${bad.join(", ")}; ` : ""}expected true, false, or the proxies' addresses or CIDR ranges, comma-separated (e.g. 10.0.0.1,10.1.0.0/16; also loopback, linklocal, uniquelocal)`
+    })
+    return z.NEVER
+  }
+  return items.map((item) => proxyAddress(item) ?? item)
+})
+
+/** The origin a browser sends for a page at this URL (`https://app.example.com`), or undefined if it is not one. */
+const originOf = (text: string): string | undefined => {
+  if (!URL.canParse(text)) return undefined
+  const url = new URL(text)
+  const bare =
+    url.username === "" && url.password === "" && url.pathname === "/" && url.search === "" && url.hash === ""
+  return (url.protocol === "http:" || url.protocol === "https:") && bare ? url.origin : undefined
+}
+
+const originsHelp = "expected origins such as https://app.example.com, comma-separated, or * for any, or none"
+
+const origins = z.string().transform((text, ctx): ReadonlyArray<string> => {
+  const items = list(text)
+  if (items.length === 1 && items[0]?.toLowerCase() === "none") return []
+  if (items.includes("*")) {
+    if (items.length === 1) return ["*"]
+    ctx.addIssue({ code: "custom", message: `* (any origin) cannot be combined with listed origins; ${originsHelp}` })
+    return z.NEVER
+  }
+  const bad = items.filter((item) => originOf(item) === undefined)
+  if (items.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${bad.length > 0 ? `not an origin (scheme://host[:port], no path): ${bad.join(", ")}; ` : ""}${originsHelp}`
+    })
+    return z.NEVER
+  }
+  return [...new Set(items.map((item) => originOf(item) ?? item))]
+})
+
+/** Variables whose values never appear in a problem message. */
+const secrets: ReadonlySet<string> = new Set(["GEOJOBS_ADMIN_PASSWORD", "GEOJOBS_METRICS_TOKEN"])
 
 /**
  * The variables, with their defaults.
@@ -33,7 +137,41 @@ export const schema = z.object({
   GEOJOBS_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
   GEOJOBS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GEOJOBS_REAL_STATUS_CODES: flag.default(false),
-  GEOJOBS_BODY_LIMIT_MB: z.coerce.number().positive().max(1024).default(10)
+  GEOJOBS_BODY_LIMIT_MB: z.coerce.number().positive().max(1024).default(10),
+  GEOJOBS_TRUST_PROXY: trustProxy.default(false),
+  GEOJOBS_HEADERS_TIMEOUT_MS: milliseconds.optional(),
+  GEOJOBS_REQUEST_TIMEOUT_MS: milliseconds.optional(),
+  GEOJOBS_KEEP_ALIVE_TIMEOUT_MS: milliseconds.optional(),
+  GEOJOBS_CONNECTION_TIMEOUT_MS: milliseconds.optional(),
+  GEOJOBS_ALLOWED_ORIGINS: origins.optional(),
+  GEOJOBS_ADMIN_ALLOWED_ORIGINS: origins.optional(),
+  GEOJOBS_METRICS_TOKEN: z
+    .string()
+    .min(16, "the metrics token needs at least 16 characters")
+    .regex(/^\S+$/, "the metrics token cannot contain spaces (it is sent as Authorization: Bearer <token>)")
+    .optional(),
+  GEOJOBS_PUBLIC_METRICS: flag.default(false),
+  GEOJOBS_WORKER_MAX_OLD_MB: megabytes.optional(),
+  GEOJOBS_WORKER_RETIRE_ABOVE_MB: megabytes.optional()
+})
+
+/** Settings that are fine alone but contradict each other. */
+const contradictions = schema.superRefine((e, ctx) => {
+  if (e.GEOJOBS_PUBLIC_METRICS && e.GEOJOBS_METRICS_TOKEN !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["GEOJOBS_PUBLIC_METRICS"],
+      message: "serves /metrics to everyone, so GEOJOBS_METRICS_TOKEN would be ignored; set one of them"
+    })
+  }
+  const old = e.GEOJOBS_WORKER_MAX_OLD_MB ?? defaultMaxOldGenerationSizeMb
+  if (e.GEOJOBS_WORKER_RETIRE_ABOVE_MB !== undefined && e.GEOJOBS_WORKER_RETIRE_ABOVE_MB > old) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["GEOJOBS_WORKER_RETIRE_ABOVE_MB"],
+      message: `above the worker threads' old generation (${old} MB${e.GEOJOBS_WORKER_MAX_OLD_MB === undefined ? ", the default" : ""}), so no thread would ever be retired; lower it or raise GEOJOBS_WORKER_MAX_OLD_MB`
+    })
+  }
 })
 
 /**
@@ -53,6 +191,20 @@ export interface ServerConfig {
   readonly logLevel: string
   readonly realStatusCodes: boolean
   readonly bodyLimitBytes: number
+  /** Fastify's `trustProxy`: false, true, or the proxies' addresses and CIDR ranges. */
+  readonly trustProxy: boolean | ReadonlyArray<string>
+  readonly headersTimeoutMs: number | undefined
+  readonly requestTimeoutMs: number | undefined
+  readonly keepAliveTimeoutMs: number | undefined
+  readonly connectionTimeoutMs: number | undefined
+  /** Origins (normalized, `https://host[:port]`), `["*"]`, or `[]` for none; undefined: the server's default. */
+  readonly allowedOrigins: ReadonlyArray<string> | undefined
+  readonly adminAllowedOrigins: ReadonlyArray<string> | undefined
+  /** Redacted: printing or logging the configuration shows `<redacted>`; `Redacted.value` reads it. */
+  readonly metricsToken: Redacted.Redacted<string> | undefined
+  readonly publicMetrics: boolean
+  /** The engine's worker thread limits from the environment; undefined when none is set. */
+  readonly workerLimits: WorkerLimitSettings | undefined
 }
 
 /**
@@ -68,13 +220,15 @@ export const fromEnv = (
   const present = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => k.startsWith("GEOJOBS_") && v !== undefined && v !== "")
   )
-  const parsed = schema.safeParse(present)
+  const parsed = contradictions.safeParse(present)
   if (!parsed.success) {
     return {
       ok: false,
-      problems: parsed.error.issues.map(
-        (i) => `${String(i.path[0] ?? "environment")}=${JSON.stringify(present[String(i.path[0])] ?? "")}: ${i.message}`
-      )
+      problems: parsed.error.issues.map((i) => {
+        const variable = String(i.path[0] ?? "environment")
+        const shown = secrets.has(variable) ? "[redacted]" : JSON.stringify(present[variable] ?? "")
+        return `${variable}=${shown}: ${i.message}`
+      })
     }
   }
   const e = parsed.data
@@ -91,7 +245,27 @@ export const fromEnv = (
       workers: e.GEOJOBS_WORKERS,
       logLevel: e.GEOJOBS_LOG_LEVEL,
       realStatusCodes: e.GEOJOBS_REAL_STATUS_CODES,
-      bodyLimitBytes: Math.round(e.GEOJOBS_BODY_LIMIT_MB * 1024 * 1024)
+      bodyLimitBytes: Math.round(e.GEOJOBS_BODY_LIMIT_MB * 1024 * 1024),
+      trustProxy: e.GEOJOBS_TRUST_PROXY,
+      headersTimeoutMs: e.GEOJOBS_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.GEOJOBS_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.GEOJOBS_KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: e.GEOJOBS_CONNECTION_TIMEOUT_MS,
+      allowedOrigins: e.GEOJOBS_ALLOWED_ORIGINS,
+      adminAllowedOrigins: e.GEOJOBS_ADMIN_ALLOWED_ORIGINS,
+      metricsToken: e.GEOJOBS_METRICS_TOKEN === undefined ? undefined : Redacted.make(e.GEOJOBS_METRICS_TOKEN),
+      publicMetrics: e.GEOJOBS_PUBLIC_METRICS,
+      workerLimits:
+        e.GEOJOBS_WORKER_MAX_OLD_MB === undefined && e.GEOJOBS_WORKER_RETIRE_ABOVE_MB === undefined
+          ? undefined
+          : {
+              ...(e.GEOJOBS_WORKER_MAX_OLD_MB === undefined
+                ? {}
+                : { maxOldGenerationSizeMb: e.GEOJOBS_WORKER_MAX_OLD_MB }),
+              ...(e.GEOJOBS_WORKER_RETIRE_ABOVE_MB === undefined
+                ? {}
+                : { retireAboveHeapMb: e.GEOJOBS_WORKER_RETIRE_ABOVE_MB })
+            }
     }
   }
 }

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 /**
  * The composition root, and the only place that picks adapters: settings from the environment → storage (SQLite on
- * the data folder) → engine, registry and accounts → the HTTP server, built as layers and launched. Prints where it
- * listens and how to sign in; on SIGTERM or SIGINT the runtime interrupts the launch and the layers close in reverse
- * order — the HTTP server stops taking requests, the engine gives running jobs its grace period, the databases close.
+ * the data folder) → engine, registry and accounts → the HTTP server, built as layers and launched.
+ * Prints where it listens and how to sign in; on SIGTERM or SIGINT the runtime interrupts the launch and the layers
+ * close in reverse order — the HTTP server stops taking requests, the engine gives running jobs its grace period, the
+ * databases close.
  *
  * @module
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Accounts, Server } from "@geojobs/http-server"
 import { SqliteStorage } from "@geojobs/store-sqlite"
-import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Redacted } from "effect"
 import { fromEnv, type ServerConfig } from "./ServerConfig.ts"
 
 /** The storage layer: the one adapter choice of the app. */
@@ -39,7 +40,7 @@ const app = (config: ServerConfig) => {
   let signInHint: string | undefined
   const services = Server.servicesLayer({
     servicesFile: config.servicesFile,
-    engine: { dataDir: config.dataDir, maxWorkers: config.workers }
+    engine: { dataDir: config.dataDir, maxWorkers: config.workers, workerLimits: config.workerLimits }
   }).pipe(Layer.provideMerge(storage(config)))
   const http = Server.layer({
     port: config.port,
@@ -49,6 +50,16 @@ const app = (config: ServerConfig) => {
     realStatusCodes: config.realStatusCodes,
     logLevel: config.logLevel,
     bodyLimitBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    connectionTimeoutMs: config.connectionTimeoutMs,
+    allowedOrigins: config.allowedOrigins,
+    adminAllowedOrigins: config.adminAllowedOrigins,
+    // The token leaves its Redacted wrapper only here, into the server that compares it; it is never printed.
+    metricsToken: config.metricsToken === undefined ? undefined : Redacted.value(config.metricsToken),
+    publicMetrics: config.publicMetrics,
     onListening: (port) => {
       const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host
       const base = config.baseUrl ?? `http://${shownHost}:${port}${config.contextPath}`

@@ -10,6 +10,7 @@ const main = new URL("../src/main.ts", import.meta.url).pathname
 let child: ChildProcess
 let base = ""
 let output = ""
+const metricsToken = "e2e-metrics-token-0123456789abcdef"
 
 const startServer = (env: Record<string, string>) =>
   new Promise<string>((resolve, reject) => {
@@ -31,7 +32,9 @@ beforeAll(async () => {
     GEOJOBS_PORT: "0",
     GEOJOBS_DATA_DIR: dataDir,
     GEOJOBS_ADMIN_PASSWORD: "e2e admin password",
-    GEOJOBS_LOG_LEVEL: "silent"
+    GEOJOBS_LOG_LEVEL: "silent",
+    GEOJOBS_ALLOWED_ORIGINS: "https://app.example.com",
+    GEOJOBS_METRICS_TOKEN: metricsToken
   })
 }, 60_000)
 afterAll(async () => {
@@ -123,8 +126,30 @@ describe("GeoJobs end to end on a real port", () => {
     assert.strictEqual(last.nextStart, -1)
   }, 60_000)
 
-  it("prints where it listens and how to sign in", () => {
+  it("prints where it listens and how to sign in, never the metrics token", () => {
     assert.include(output, "GeoJobs is listening on http://127.0.0.1:")
     assert.include(output, "sign in as admin")
+    assert.notInclude(output, metricsToken)
+  })
+
+  it("GEOJOBS_ALLOWED_ORIGINS: a preflight from a listed origin is allowed, from another origin not", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${base}/rest/info?f=json`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST" }
+      })
+    const listed = await preflight("https://app.example.com")
+    assert.strictEqual(listed.headers.get("access-control-allow-origin"), "https://app.example.com")
+    assert.strictEqual(listed.headers.get("access-control-allow-credentials"), "true")
+    const other = await preflight("https://elsewhere.example.com")
+    assert.isNull(other.headers.get("access-control-allow-origin"))
+  })
+
+  it("GEOJOBS_METRICS_TOKEN: /metrics needs the bearer token, even from loopback", async () => {
+    const origin = new URL(base).origin
+    assert.strictEqual((await fetch(`${origin}/metrics`)).status, 403)
+    const scraped = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+    assert.strictEqual(scraped.status, 200)
+    assert.include(await scraped.text(), "# TYPE")
   })
 })

@@ -1,5 +1,19 @@
+import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
-import { fromEnv } from "../src/ServerConfig.ts"
+import { Redacted } from "effect"
+import { fromEnv, type ServerConfig } from "../src/ServerConfig.ts"
+
+const read = (env: Record<string, string>): ServerConfig => {
+  const result = fromEnv(env)
+  if (!result.ok) throw new Error(result.problems.join("\n"))
+  return result.config
+}
+
+const problems = (env: Record<string, string>): string => {
+  const result = fromEnv(env)
+  assert.isFalse(result.ok, `expected ${JSON.stringify(env)} to be refused`)
+  return result.ok ? "" : result.problems.join("\n")
+}
 
 describe("ServerConfig", () => {
   it("defaults: port 6080 on 127.0.0.1, ./data, the bundled sample services, /arcgis", () => {
@@ -12,6 +26,20 @@ describe("ServerConfig", () => {
     assert.match(read.config.servicesFile, /services\.sample\.yaml$/)
     assert.strictEqual(read.config.contextPath, "/arcgis")
     assert.isFalse(read.config.realStatusCodes)
+  })
+
+  it("defaults of the proxy, timeout, CORS, metrics and worker settings: the libraries' own", () => {
+    const config = read({})
+    assert.isFalse(config.trustProxy)
+    assert.isUndefined(config.headersTimeoutMs)
+    assert.isUndefined(config.requestTimeoutMs)
+    assert.isUndefined(config.keepAliveTimeoutMs)
+    assert.isUndefined(config.connectionTimeoutMs)
+    assert.isUndefined(config.allowedOrigins)
+    assert.isUndefined(config.adminAllowedOrigins)
+    assert.isUndefined(config.metricsToken)
+    assert.isFalse(config.publicMetrics)
+    assert.isUndefined(config.workerLimits)
   })
 
   it("names every wrong variable and says what it should be", () => {
@@ -27,5 +55,130 @@ describe("ServerConfig", () => {
     for (const name of ["GEOJOBS_PORT", "GEOJOBS_BASE_URL", "GEOJOBS_ADMIN_PASSWORD", "GEOJOBS_REAL_STATUS_CODES"])
       assert.include(text, name)
     assert.include(text, "at least 8 characters")
+  })
+
+  it("GEOJOBS_TRUST_PROXY: true/false, or addresses, CIDR ranges and named ranges", () => {
+    assert.isTrue(read({ GEOJOBS_TRUST_PROXY: "true" }).trustProxy)
+    assert.isTrue(read({ GEOJOBS_TRUST_PROXY: "yes" }).trustProxy)
+    assert.isFalse(read({ GEOJOBS_TRUST_PROXY: "false" }).trustProxy)
+    assert.deepStrictEqual(read({ GEOJOBS_TRUST_PROXY: "10.0.0.1, 10.1.0.0/16,fd00::/8,::1,Loopback" }).trustProxy, [
+      "10.0.0.1",
+      "10.1.0.0/16",
+      "fd00::/8",
+      "::1",
+      "loopback"
+    ])
+  })
+
+  it("GEOJOBS_TRUST_PROXY refuses bad addresses and hop counts (the server's trustProxy takes none)", () => {
+    for (const bad of ["10.0.0.300", "10.0.0.0/33", "proxy.internal", "10.0.0.1,nope", "2"]) {
+      const text = problems({ GEOJOBS_TRUST_PROXY: bad })
+      assert.include(text, "GEOJOBS_TRUST_PROXY")
+      assert.include(text, "expected true, false, or the proxies' addresses")
+    }
+    assert.include(problems({ GEOJOBS_TRUST_PROXY: "2" }), "hop count is not supported")
+    assert.include(problems({ GEOJOBS_TRUST_PROXY: "10.0.0.1,nope" }), "not an address or CIDR range: nope")
+  })
+
+  it("the four timeouts, in milliseconds (0: no limit)", () => {
+    const config = read({
+      GEOJOBS_HEADERS_TIMEOUT_MS: "10000",
+      GEOJOBS_REQUEST_TIMEOUT_MS: "120000",
+      GEOJOBS_KEEP_ALIVE_TIMEOUT_MS: "65000",
+      GEOJOBS_CONNECTION_TIMEOUT_MS: "0"
+    })
+    assert.strictEqual(config.headersTimeoutMs, 10_000)
+    assert.strictEqual(config.requestTimeoutMs, 120_000)
+    assert.strictEqual(config.keepAliveTimeoutMs, 65_000)
+    assert.strictEqual(config.connectionTimeoutMs, 0)
+    for (const name of [
+      "GEOJOBS_HEADERS_TIMEOUT_MS",
+      "GEOJOBS_REQUEST_TIMEOUT_MS",
+      "GEOJOBS_KEEP_ALIVE_TIMEOUT_MS",
+      "GEOJOBS_CONNECTION_TIMEOUT_MS"
+    ]) {
+      for (const bad of ["30s", "-1", "1.5"]) {
+        const text = problems({ [name]: bad })
+        assert.include(text, `${name}=${JSON.stringify(bad)}`)
+        assert.include(text, "expected milliseconds")
+      }
+      assert.include(problems({ [name]: "3000000000" }), "at most 2147483647 ms")
+    }
+  })
+
+  it("GEOJOBS_ALLOWED_ORIGINS and GEOJOBS_ADMIN_ALLOWED_ORIGINS: origins (normalized), *, or none", () => {
+    const config = read({
+      GEOJOBS_ALLOWED_ORIGINS: "https://App.Example.com/, http://localhost:5173,https://app.example.com:443",
+      GEOJOBS_ADMIN_ALLOWED_ORIGINS: "https://admin.example.com"
+    })
+    assert.deepStrictEqual(config.allowedOrigins, ["https://app.example.com", "http://localhost:5173"])
+    assert.deepStrictEqual(config.adminAllowedOrigins, ["https://admin.example.com"])
+    assert.deepStrictEqual(read({ GEOJOBS_ALLOWED_ORIGINS: "*" }).allowedOrigins, ["*"])
+    assert.deepStrictEqual(read({ GEOJOBS_ADMIN_ALLOWED_ORIGINS: "*" }).adminAllowedOrigins, ["*"])
+    assert.deepStrictEqual(read({ GEOJOBS_ALLOWED_ORIGINS: "none" }).allowedOrigins, [])
+    for (const name of ["GEOJOBS_ALLOWED_ORIGINS", "GEOJOBS_ADMIN_ALLOWED_ORIGINS"]) {
+      for (const bad of ["app.example.com", "https://app.example.com/path", "ftp://files.example.com", ","]) {
+        const text = problems({ [name]: bad })
+        assert.include(text, name)
+        assert.include(text, "expected origins such as https://app.example.com")
+      }
+      assert.include(problems({ [name]: "*,https://app.example.com" }), "cannot be combined")
+    }
+  })
+
+  it("GEOJOBS_METRICS_TOKEN is kept Redacted: never in the printed, JSON or logged config, nor in a problem", () => {
+    const token = "s3cret-metrics-token-0123456789"
+    const config = read({ GEOJOBS_METRICS_TOKEN: token })
+    assert.isDefined(config.metricsToken)
+    if (config.metricsToken === undefined) return
+    assert.strictEqual(Redacted.value(config.metricsToken), token)
+    for (const shown of [JSON.stringify(config), inspect(config, { depth: 10 }), String(config.metricsToken)]) {
+      assert.notInclude(shown, token)
+    }
+    const refused = "short secret"
+    const text = problems({ GEOJOBS_METRICS_TOKEN: refused })
+    assert.include(text, "GEOJOBS_METRICS_TOKEN=[redacted]")
+    assert.include(text, "at least 16 characters")
+    assert.include(text, "cannot contain spaces")
+    assert.notInclude(text, refused)
+    assert.notInclude(problems({ GEOJOBS_ADMIN_PASSWORD: "hunter2" }), "hunter2")
+  })
+
+  it("GEOJOBS_PUBLIC_METRICS: a flag, and not together with a metrics token", () => {
+    assert.isTrue(read({ GEOJOBS_PUBLIC_METRICS: "true" }).publicMetrics)
+    assert.isFalse(read({ GEOJOBS_PUBLIC_METRICS: "no" }).publicMetrics)
+    assert.include(problems({ GEOJOBS_PUBLIC_METRICS: "sometimes" }), 'GEOJOBS_PUBLIC_METRICS="sometimes"')
+    const both = problems({ GEOJOBS_PUBLIC_METRICS: "true", GEOJOBS_METRICS_TOKEN: "a-long-enough-metrics-token" })
+    assert.include(both, "GEOJOBS_PUBLIC_METRICS")
+    assert.include(both, "set one of them")
+    assert.notInclude(both, "a-long-enough-metrics-token")
+  })
+
+  it("GEOJOBS_WORKER_MAX_OLD_MB and GEOJOBS_WORKER_RETIRE_ABOVE_MB: the engine's workerLimits, in MB", () => {
+    assert.deepStrictEqual(
+      read({ GEOJOBS_WORKER_MAX_OLD_MB: "1024", GEOJOBS_WORKER_RETIRE_ABOVE_MB: "600" }).workerLimits,
+      {
+        maxOldGenerationSizeMb: 1024,
+        retireAboveHeapMb: 600
+      }
+    )
+    assert.deepStrictEqual(read({ GEOJOBS_WORKER_MAX_OLD_MB: "256" }).workerLimits, { maxOldGenerationSizeMb: 256 })
+    assert.deepStrictEqual(read({ GEOJOBS_WORKER_RETIRE_ABOVE_MB: "128" }).workerLimits, { retireAboveHeapMb: 128 })
+    for (const name of ["GEOJOBS_WORKER_MAX_OLD_MB", "GEOJOBS_WORKER_RETIRE_ABOVE_MB"]) {
+      for (const bad of ["0", "1.5", "512MB", "-5"]) {
+        const text = problems({ [name]: bad })
+        assert.include(text, `${name}=${JSON.stringify(bad)}`)
+        assert.include(text, "whole number of MB")
+      }
+      assert.include(problems({ [name]: "536870912" }), "number of bytes")
+    }
+    assert.include(
+      problems({ GEOJOBS_WORKER_RETIRE_ABOVE_MB: "600" }),
+      'GEOJOBS_WORKER_RETIRE_ABOVE_MB="600": above the worker threads\' old generation (512 MB, the default)'
+    )
+    assert.include(
+      problems({ GEOJOBS_WORKER_MAX_OLD_MB: "256", GEOJOBS_WORKER_RETIRE_ABOVE_MB: "300" }),
+      "GEOJOBS_WORKER_RETIRE_ABOVE_MB"
+    )
   })
 })

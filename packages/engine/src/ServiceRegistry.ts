@@ -97,6 +97,7 @@ export const fromPublished = (published: ServicesFile.PublishedService): Service
   description: published.description,
   executionType: published.executionType,
   maxConcurrentJobs: published.maxConcurrentJobs,
+  ...(published.workerLimits === undefined ? {} : { workerLimits: published.workerLimits }),
   maxExecutionTimeMs: Math.round(published.maxExecutionTime * 1000),
   jobRetentionMs: Math.round(published.jobRetention * 1000),
   access: published.access,

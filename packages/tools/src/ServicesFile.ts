@@ -1,8 +1,9 @@
 /**
  * The services file: the YAML (or JSON) file in which an administrator publishes geoprocessing services — folder,
  * name, description, execution type, limits (`maxConcurrentJobs`, `maxExecutionTime` and `jobRetention` in seconds,
- * ArcGIS's max instances, max usage time and jobs-directory cleanup), who may use each service, and its tasks (a
- * built-in tool, or a tool module of the administrator's own). A file that is wrong stops start-up with one message
+ * ArcGIS's max instances, max usage time and jobs-directory cleanup), the memory of its tool worker threads
+ * (`workerLimits`, in MB, like ArcGIS's per-service heap size), who may use each service, and its tasks (a built-in
+ * tool, or a tool module of the administrator's own). A file that is wrong stops start-up with one message
  * naming the file, the key and the fix.
  *
  * @module
@@ -59,6 +60,36 @@ const task = z
     }
   })
 
+/** At most 1 TB: a value in bytes rather than MB is refused, not taken as a limit no thread reaches. */
+const maxMegabytes = 1_048_576
+
+const megabytes = z
+  .int({ message: "expected a whole number of MB" })
+  .min(1, "expected a whole number of MB, at least 1")
+  .max(maxMegabytes, `expected MB, at most ${maxMegabytes} (1 TB); is it a number of bytes?`)
+  .optional()
+
+const workerLimits = z
+  .strictObject({
+    maxOldGenerationSizeMb: megabytes,
+    maxYoungGenerationSizeMb: megabytes,
+    stackSizeMb: megabytes,
+    retireAboveHeapMb: megabytes
+  })
+  .superRefine((w, ctx) => {
+    if (
+      w.maxOldGenerationSizeMb !== undefined &&
+      w.retireAboveHeapMb !== undefined &&
+      w.retireAboveHeapMb > w.maxOldGenerationSizeMb
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["retireAboveHeapMb"],
+        message: `${w.retireAboveHeapMb} MB is above maxOldGenerationSizeMb (${w.maxOldGenerationSizeMb} MB), so no thread would ever be retired`
+      })
+    }
+  })
+
 const service = z.strictObject({
   folder: name("folder").optional(),
   name: name("service").refine((s) => s.toLowerCase() !== "gpserver", "GPServer is reserved"),
@@ -71,6 +102,7 @@ const service = z.strictObject({
   maxConcurrentJobs: z.int().min(1).max(1000).default(2),
   maxExecutionTime: z.number().positive().default(600),
   jobRetention: z.number().nonnegative().default(21_600),
+  workerLimits: workerLimits.optional(),
   access: z
     .union([z.literal("public"), z.strictObject({ roles: z.array(z.string().min(1)).min(1) })])
     .default("public"),
@@ -98,6 +130,23 @@ export interface PublishedTask {
 }
 
 /**
+ * The memory of a service's tool worker threads, in MB, over the engine's (the fields of the engine's
+ * `WorkerLimits.Settings`; absent ones come from the engine).
+ *
+ * @category models
+ */
+export interface WorkerLimits {
+  /** V8's old generation (most of the JS heap); a tool going past it fails its job. */
+  readonly maxOldGenerationSizeMb?: number
+  /** V8's young generation; V8 sizes it from the old generation when absent. */
+  readonly maxYoungGenerationSizeMb?: number
+  /** The thread's stack (Node's default 4). */
+  readonly stackSizeMb?: number
+  /** A thread whose used heap is above this after a job is replaced (default half the old generation). */
+  readonly retireAboveHeapMb?: number
+}
+
+/**
  * A published service. Durations are seconds, as in the file.
  *
  * @category models
@@ -109,6 +158,8 @@ export interface PublishedService {
   readonly maxConcurrentJobs: number
   readonly maxExecutionTime: number
   readonly jobRetention: number
+  /** The service's worker thread limits, when the file sets any. */
+  readonly workerLimits?: WorkerLimits | undefined
   /** `public`, or the roles that may use the service. */
   readonly access: "public" | { readonly roles: ReadonlyArray<string> }
   readonly tasks: ReadonlyArray<PublishedTask>
@@ -123,9 +174,17 @@ const fixes: ReadonlyArray<readonly [RegExp, string]> = [
   [/\.executionType$/, "Use async or sync."],
   [/\.access$/, 'Use "public" or { roles: [<role>, …] }.'],
   [/\.(maxConcurrentJobs|maxExecutionTime|jobRetention)$/, "Give a positive number (seconds for the times)."],
+  [
+    /\.workerLimits(\.\w+)?$/,
+    "workerLimits takes maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb and retireAboveHeapMb, each a whole number of MB (retireAboveHeapMb at most maxOldGenerationSizeMb)."
+  ],
   [/\.(name|folder)$/, "Use a name without slashes, control characters or surrounding spaces, at most 120 characters."],
   [/^services$/, "The file holds `services:`, a list of services."]
 ]
+
+/** The limits the file sets, without keys for the ones it leaves to the engine. */
+const definedOnly = (limits: Readonly<Partial<Record<keyof WorkerLimits, number | undefined>>>): WorkerLimits =>
+  Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined))
 
 const keyOf = (path: ReadonlyArray<PropertyKey>): string =>
   path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("")
@@ -232,6 +291,7 @@ export const load = (file: string): Effect.Effect<ReadonlyArray<PublishedService
         maxConcurrentJobs: s.maxConcurrentJobs,
         maxExecutionTime: s.maxExecutionTime,
         jobRetention: s.jobRetention,
+        ...(s.workerLimits === undefined ? {} : { workerLimits: definedOnly(s.workerLimits) }),
         access: s.access,
         tasks
       })

@@ -76,7 +76,74 @@ describe("ServicesFile", () => {
     })
   )
 
+  it.effect("reads a service's workerLimits (MB), leaving the ones it does not set to the engine", () =>
+    Effect.gen(function* () {
+      const path = file(
+        "limits.yaml",
+        [
+          "services:",
+          "  - name: Big",
+          "    workerLimits: { maxOldGenerationSizeMb: 2048, retireAboveHeapMb: 1024, stackSizeMb: 8 }",
+          "    tasks: [{tool: Echo}]",
+          "  - name: Young",
+          "    workerLimits: { maxYoungGenerationSizeMb: 64 }",
+          "    tasks: [{tool: Echo}]",
+          "  - name: Plain",
+          "    tasks: [{tool: Echo}]",
+          ""
+        ].join("\n")
+      )
+      const [big, young, plain] = yield* load(path)
+      assert.deepStrictEqual(big?.workerLimits, {
+        maxOldGenerationSizeMb: 2048,
+        retireAboveHeapMb: 1024,
+        stackSizeMb: 8
+      })
+      assert.deepStrictEqual(young?.workerLimits, { maxYoungGenerationSizeMb: 64 })
+      assert.isFalse(Object.hasOwn(young?.workerLimits ?? {}, "maxOldGenerationSizeMb"))
+      assert.isUndefined(plain?.workerLimits)
+    })
+  )
+
+  const limits = (text: string) => `services:\n  - name: A\n    workerLimits: ${text}\n    tasks: [{tool: Echo}]\n`
+
   const broken: ReadonlyArray<readonly [string, string, string, string]> = [
+    [
+      "a worker limit of zero",
+      limits("{ maxOldGenerationSizeMb: 0 }"),
+      "services[0].workerLimits.maxOldGenerationSizeMb",
+      "at least 1"
+    ],
+    [
+      "a fractional worker limit",
+      limits("{ stackSizeMb: 1.5 }"),
+      "services[0].workerLimits.stackSizeMb",
+      "whole number of MB"
+    ],
+    [
+      "a worker limit that is not a number",
+      limits('{ maxYoungGenerationSizeMb: "64MB" }'),
+      "services[0].workerLimits.maxYoungGenerationSizeMb",
+      "whole number of MB"
+    ],
+    [
+      "a worker limit in bytes",
+      limits("{ maxOldGenerationSizeMb: 536870912 }"),
+      "services[0].workerLimits.maxOldGenerationSizeMb",
+      "bytes"
+    ],
+    [
+      "a retire threshold above the old generation",
+      limits("{ maxOldGenerationSizeMb: 256, retireAboveHeapMb: 512 }"),
+      "services[0].workerLimits.retireAboveHeapMb",
+      "ever be retired"
+    ],
+    [
+      "an unknown worker limit",
+      limits("{ maxOldSpaceSize: 512 }"),
+      "services[0].workerLimits",
+      "maxOldGenerationSizeMb"
+    ],
     [
       "an unknown built-in",
       "services:\n  - name: A\n    tasks:\n      - tool: Bufer\n",
