@@ -1,0 +1,212 @@
+/**
+ * One PostgreSQL database as the stores use it: a `pg.Pool` acquired with its layer and ended on release; each store's
+ * migrations run at start in one transaction under a fixed advisory lock and are recorded in `geojobs_migrations`, so
+ * several nodes starting together on a fresh database never race; every table lives in one configurable schema; and
+ * every driver failure becomes the store's own tagged error (nothing is thrown across the module boundary). The job
+ * store and the security store are built on it.
+ *
+ * @module
+ */
+import { Effect, Exit, type Scope } from "effect"
+import pg from "pg"
+
+/**
+ * Where the database is and how to reach it.
+ *
+ * @category models
+ */
+export interface Options {
+  /** `postgres://user@host:5432/database`; may be left out when `pool` (or the `PG*` variables) say where. */
+  readonly connectionString?: string | undefined
+  /** Anything else node-postgres takes (TLS, timeouts, application name); `connectionString` and `max` win. */
+  readonly pool?: pg.PoolConfig | undefined
+  /** The schema every table lives in (created when missing); default `public`. */
+  readonly schema?: string | undefined
+  /** The most connections this store's pool opens (default 10, node-postgres' own). */
+  readonly max?: number | undefined
+}
+
+/**
+ * The migrations of one store, in order. `component` names them in `geojobs_migrations`, so that stores sharing a
+ * schema keep their own counts; a step, once released, is never edited (a change is a new step).
+ *
+ * @category models
+ */
+export interface Migrations {
+  readonly component: string
+  readonly steps: ReadonlyArray<string>
+}
+
+/**
+ * Statements on one connection (a transaction's) or on the pool.
+ *
+ * @category models
+ */
+export interface Queryable<F> {
+  readonly query: <R extends pg.QueryResultRow = pg.QueryResultRow>(
+    operation: string,
+    text: string,
+    values?: ReadonlyArray<unknown>
+  ) => Effect.Effect<pg.QueryResult<R>, F>
+}
+
+/**
+ * The database as a store sees it.
+ *
+ * @category models
+ */
+export interface Database<F> extends Queryable<F> {
+  readonly schema: string
+  /** A table of the schema, quoted and qualified, to put in a statement's text. */
+  readonly table: (name: string) => string
+  /**
+   * Runs `f` in a transaction on one connection: committed when `f` succeeds, rolled back when it fails. An
+   * interrupted transaction's connection is destroyed rather than reused (its last statement may still be running).
+   */
+  readonly transaction: <A, E>(
+    operation: string,
+    f: (tx: Queryable<F>) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E | F>
+}
+
+/** The advisory lock every migration runs under, whatever the schema ("geojobs" in ASCII). */
+export const migrationLock = 0x67656f6a6f6273n
+
+/**
+ * An identifier quoted for SQL text (a schema or table name from options, never a value: values are parameters).
+ *
+ * @category constructors
+ */
+export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`
+
+/**
+ * Whether a driver failure is a unique violation (SQLSTATE 23505), optionally of one constraint.
+ *
+ * @category guards
+ */
+export const isUniqueViolation = (cause: unknown, constraint?: string): boolean =>
+  cause instanceof pg.DatabaseError &&
+  cause.code === "23505" &&
+  (constraint === undefined || cause.constraint === constraint)
+
+// bigint (int8) columns hold epoch milliseconds, counts and sequence numbers: all well within a double. The parser is
+// this pool's own, so other users of `pg` in the process keep theirs.
+const types = new pg.TypeOverrides()
+types.setTypeParser(pg.types.builtins.INT8, Number)
+
+const queryable = <F>(
+  client: pg.Pool | pg.PoolClient,
+  onError: (operation: string, cause: unknown) => F
+): Queryable<F> => ({
+  query: <R extends pg.QueryResultRow>(operation: string, text: string, values?: ReadonlyArray<unknown>) =>
+    Effect.tryPromise({
+      try: () => client.query<R>(text, values as Array<unknown> | undefined),
+      catch: (cause) => onError(operation, cause)
+    })
+})
+
+const makeDatabase = <F>(
+  pool: pg.Pool,
+  schema: string,
+  onError: (operation: string, cause: unknown) => F
+): Database<F> => {
+  const broken = new WeakSet<pg.PoolClient>()
+  const transaction = <A, E>(operation: string, f: (tx: Queryable<F>) => Effect.Effect<A, E>) =>
+    Effect.acquireUseRelease(
+      Effect.tryPromise({ try: () => pool.connect(), catch: (cause) => onError(operation, cause) }),
+      (client) => {
+        const tx = queryable(client, onError)
+        return tx.query(operation, "BEGIN").pipe(
+          Effect.andThen(f(tx)),
+          Effect.tap(() => tx.query(operation, "COMMIT")),
+          Effect.onError(() =>
+            tx.query(operation, "ROLLBACK").pipe(Effect.catch(() => Effect.sync(() => void broken.add(client))))
+          )
+        )
+      },
+      // A failed transaction was rolled back above. A connection whose rollback failed, or whose transaction was
+      // interrupted (a statement may still be running on it), is closed instead of reused: the server then aborts
+      // the transaction and frees its locks.
+      (client, exit) => Effect.sync(() => client.release(broken.has(client) || Exit.hasInterrupts(exit)))
+    )
+  return {
+    schema,
+    table: (name) => `${ident(schema)}.${ident(name)}`,
+    ...queryable(pool, onError),
+    transaction
+  }
+}
+
+/**
+ * Brings a schema's `migrations` up to date: in one transaction holding {@link migrationLock}, creates the schema
+ * and `geojobs_migrations` when missing, then runs (with the schema first on the search path) and records each step
+ * not yet recorded. A node that waited for the lock finds the steps done and runs none.
+ *
+ * @category combinators
+ */
+export const migrate = <F>(db: Database<F>, migrations: Migrations): Effect.Effect<void, F> => {
+  const operation = `migrate ${migrations.component} in schema ${db.schema}`
+  return db.transaction(operation, (tx) =>
+    Effect.gen(function* () {
+      yield* tx.query(operation, `SELECT pg_advisory_xact_lock(${migrationLock})`)
+      // Checked before creating: CREATE SCHEMA needs a privilege on the database that a user of an existing schema
+      // may not have.
+      const exists = yield* tx.query(operation, "SELECT 1 FROM pg_namespace WHERE nspname = $1", [db.schema])
+      if (exists.rowCount === 0) yield* tx.query(operation, `CREATE SCHEMA ${ident(db.schema)}`)
+      const record = db.table("geojobs_migrations")
+      yield* tx.query(
+        operation,
+        `CREATE TABLE IF NOT EXISTS ${record} (component text NOT NULL, version integer NOT NULL,
+           applied timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))`
+      )
+      const done = yield* tx.query<{ version: number }>(
+        operation,
+        `SELECT version FROM ${record} WHERE component = $1`,
+        [migrations.component]
+      )
+      const applied = new Set(done.rows.map((r) => r.version))
+      if (migrations.steps.every((_, i) => applied.has(i + 1))) return
+      yield* tx.query(operation, `SET LOCAL search_path TO ${ident(db.schema)}`)
+      for (const [i, step] of migrations.steps.entries()) {
+        if (applied.has(i + 1)) continue
+        yield* tx.query(operation, step)
+        yield* tx.query(operation, `INSERT INTO ${record} (component, version) VALUES ($1, $2)`, [
+          migrations.component,
+          i + 1
+        ])
+      }
+    })
+  )
+}
+
+/**
+ * The database as a scoped resource: a pool opened and checked (its first connection runs the migrations, failing
+ * with `onError`), ended when the scope ends.
+ *
+ * @category constructors
+ */
+export const acquire = <F>(
+  options: Options,
+  migrations: Migrations,
+  onError: (operation: string, cause: unknown) => F
+): Effect.Effect<Database<F>, F, Scope.Scope> => {
+  const schema = options.schema ?? "public"
+  return Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new pg.Pool({
+        ...options.pool,
+        ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
+        ...(options.max === undefined ? {} : { max: options.max }),
+        types
+      })
+      // An idle connection that breaks (a server restart) is dropped by the pool; without a listener the pool's
+      // `error` event would end the process. The next statement opens a fresh connection or fails with onError.
+      pool.on("error", () => {})
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+  ).pipe(
+    Effect.map((pool) => makeDatabase(pool, schema, onError)),
+    Effect.tap((db) => migrate(db, migrations))
+  )
+}

@@ -1,0 +1,446 @@
+/**
+ * The job store and queue on PostgreSQL, shared by every GeoJobs node on one database. It provides core's `JobStore`
+ * and `JobQueue` (it passes both contract suites). An update is one revision-guarded `UPDATE`; a claim takes a
+ * transaction advisory lock per service before it counts that service's running jobs, so a service's limit holds
+ * across the whole cluster, and takes the oldest jobs with `FOR UPDATE SKIP LOCKED`. Inputs and results live in
+ * columns of their own that summaries, queries and the claim scan never read, and an update never rewrites the
+ * inputs. Status lists in the SQL come from core's status table.
+ *
+ * @module
+ */
+import { type Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
+import { Clock, Context, Effect, Layer } from "effect"
+import * as PgDatabase from "./PgDatabase.ts"
+
+/**
+ * Where the database is, and the schema of the tables.
+ *
+ * @category models
+ */
+export type Options = PgDatabase.Options
+
+/**
+ * The migrations, in order (a schema made by an older GeoJobs is brought up to date at start).
+ *
+ * @category models
+ */
+export const migrations: PgDatabase.Migrations = {
+  component: "jobs",
+  steps: [
+    `CREATE TABLE jobs (
+       seq bigserial PRIMARY KEY,
+       id text NOT NULL CONSTRAINT jobs_id_unique UNIQUE,
+       folder text NOT NULL,
+       name text NOT NULL,
+       service_id text NOT NULL,
+       task text NOT NULL,
+       status text NOT NULL,
+       username text,
+       created bigint NOT NULL,
+       started bigint,
+       ended bigint,
+       revision integer NOT NULL,
+       expires bigint,
+       owner text,
+       messages text NOT NULL,
+       progress text,
+       input_names text[] NOT NULL,
+       result_names text[] NOT NULL,
+       inputs text NOT NULL,
+       results text NOT NULL
+     );
+     -- the admin query is always per service (by status, user and time window within it), newest first
+     CREATE INDEX jobs_service_created ON jobs (name, folder, created, seq);
+     -- the claim (queued jobs of one service, oldest first), held jobs per service, and counts by status
+     CREATE INDEX jobs_status_service ON jobs (status, name, folder, created, seq);
+     -- the sweeper
+     CREATE INDEX jobs_expires ON jobs (expires) WHERE expires IS NOT NULL;
+     CREATE TABLE engines (id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, seen bigint NOT NULL);`
+  ]
+}
+
+/** The key space of the per-service claim locks ("gjob"), apart from the migration lock's single-key space. */
+export const claimLockSpace = 0x676a6f62
+
+const storeError = (operation: string, cause: unknown) => new JobError.JobStoreError({ operation, cause })
+
+/** The columns of a summary: everything but the parameter values. */
+const summaryColumns = [
+  "seq",
+  "id",
+  "folder",
+  "name",
+  "service_id",
+  "task",
+  "status",
+  "username",
+  "created",
+  "started",
+  "ended",
+  "revision",
+  "expires",
+  "messages",
+  "progress",
+  "input_names",
+  "result_names"
+] as const
+const jobColumns = [...summaryColumns, "inputs", "results"] as const
+/** A column list for a statement's text, optionally of a table alias. */
+const list = (columns: ReadonlyArray<string>, alias?: string) =>
+  columns.map((c) => (alias === undefined ? c : `${alias}.${c}`)).join(", ")
+const summaryList = list(summaryColumns)
+const jobList = list(jobColumns)
+
+interface SummaryRow {
+  readonly seq: number
+  readonly id: string
+  readonly folder: string
+  readonly name: string
+  readonly service_id: string
+  readonly task: string
+  readonly status: JobStatus.JobStatus
+  readonly username: string | null
+  readonly created: number
+  readonly started: number | null
+  readonly ended: number | null
+  readonly revision: number
+  readonly expires: number | null
+  readonly messages: string
+  readonly progress: string | null
+  readonly input_names: ReadonlyArray<string>
+  readonly result_names: ReadonlyArray<string>
+}
+
+interface JobRow extends SummaryRow {
+  readonly inputs: string
+  readonly results: string
+}
+
+// A service at the root has no folder; it is stored as '' (never a valid folder name) so that equality is indexable.
+const folderOf = (service: JobUrls.ServicePath) => service.folder ?? ""
+
+const baseOf = (row: SummaryRow): Omit<Job.Job, "inputs" | "results"> => ({
+  id: row.id,
+  service:
+    row.folder === ""
+      ? { name: row.name, type: "GPServer", serviceId: row.service_id }
+      : { folder: row.folder, name: row.name, type: "GPServer", serviceId: row.service_id },
+  task: row.task,
+  status: row.status,
+  user: row.username,
+  created: row.created,
+  started: row.started,
+  ended: row.ended,
+  revision: row.revision,
+  messages: JSON.parse(row.messages) as Job.Job["messages"],
+  progress: row.progress === null ? null : (JSON.parse(row.progress) as Job.Job["progress"]),
+  expires: row.expires
+})
+
+const summaryOf = (row: SummaryRow): Job.JobSummary => ({
+  ...baseOf(row),
+  inputNames: row.input_names,
+  resultNames: row.result_names
+})
+
+/** The columns a job is created with that no update changes (its identity, service and task, and its inputs). */
+const fixed = (job: Job.Job) => ({
+  id: job.id,
+  folder: folderOf(job.service),
+  name: job.service.name,
+  service_id: job.service.serviceId,
+  task: job.task,
+  revision: job.revision,
+  input_names: Object.keys(job.inputs),
+  inputs: JSON.stringify(job.inputs)
+})
+
+/** The columns an update writes (revision aside, which the update advances itself). */
+const changing = (job: Job.Job) => ({
+  status: job.status,
+  username: job.user,
+  created: job.created,
+  started: job.started,
+  ended: job.ended,
+  expires: job.expires,
+  messages: JSON.stringify(job.messages),
+  progress: job.progress === null ? null : JSON.stringify(job.progress),
+  result_names: Object.keys(job.results),
+  results: JSON.stringify(job.results)
+})
+
+/** `$1, …, $count`. */
+const placeholders = (count: number) => Array.from({ length: count }, (_, i) => `$${i + 1}`).join(", ")
+
+/** What may precede each status in an update (the status itself included), for `status = ANY($n)`. */
+const allowedBefore = (status: JobStatus.JobStatus): ReadonlyArray<JobStatus.JobStatus> => [
+  status,
+  ...JobStatus.predecessors(status)
+]
+
+const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
+  const jobs = db.table("jobs")
+  const engines = db.table("engines")
+
+  // Inputs never change after create, so an inputs object this store read or wrote for a row (by its `seq`, which
+  // no other row ever has) is that row's inputs: an update handed it back need not read megabytes to answer them.
+  const knownInputs = new WeakMap<object, number>()
+  const toJob = (row: JobRow): Job.Job => {
+    const inputs = JSON.parse(row.inputs) as Job.Job["inputs"]
+    knownInputs.set(inputs, row.seq)
+    return { ...baseOf(row), inputs, results: JSON.parse(row.results) as Job.Job["results"] }
+  }
+
+  const store: JobStore.JobStoreShape = {
+    create: (job) => {
+      const row = { ...fixed(job), ...changing(job) }
+      const columns = Object.keys(row)
+      return db
+        .query<{ seq: number }>(
+          "create",
+          `INSERT INTO ${jobs} (${columns.join(", ")}) VALUES (${placeholders(columns.length)}) RETURNING seq`,
+          Object.values(row)
+        )
+        .pipe(
+          Effect.map((result) => {
+            const seq = result.rows[0]?.seq
+            if (seq !== undefined) knownInputs.set(job.inputs, seq)
+            return job
+          }),
+          Effect.catchIf(
+            (e): e is JobError.JobStoreError => PgDatabase.isUniqueViolation(e.cause, "jobs_id_unique"),
+            () => Effect.fail(new JobError.DuplicateJob({ jobId: job.id }))
+          )
+        )
+    },
+    get: (id) =>
+      Effect.flatMap(db.query<JobRow>("get", `SELECT ${jobList} FROM ${jobs} WHERE id = $1`, [id]), (result) => {
+        const row = result.rows[0]
+        return row === undefined ? Effect.fail(new JobError.NoSuchJob({ jobId: id })) : Effect.succeed(toJob(row))
+      }),
+    getSummary: (id) =>
+      Effect.flatMap(
+        db.query<SummaryRow>("get summary", `SELECT ${summaryList} FROM ${jobs} WHERE id = $1`, [id]),
+        (result) => {
+          const row = result.rows[0]
+          return row === undefined ? Effect.fail(new JobError.NoSuchJob({ jobId: id })) : Effect.succeed(summaryOf(row))
+        }
+      ),
+    update: (expectedRevision, next) =>
+      Effect.gen(function* () {
+        // The inputs are never written: the row keeps those of its create, and sends them back only when the caller's
+        // object is not known to be them (see knownInputs).
+        const row = changing(next)
+        const set = Object.keys(row).map((column, i) => `${column} = $${i + 5}`)
+        const result = yield* db.query<{ seq: number; inputs: string | null }>(
+          "update",
+          `UPDATE ${jobs} SET revision = $2 + 1, ${set.join(", ")}
+           WHERE id = $1 AND revision = $2 AND status = ANY($3::text[])
+           RETURNING seq, CASE WHEN seq = $4 THEN NULL ELSE inputs END AS inputs`,
+          [
+            next.id,
+            expectedRevision,
+            allowedBefore(next.status),
+            knownInputs.get(next.inputs) ?? null,
+            ...Object.values(row)
+          ]
+        )
+        const written = result.rows[0]
+        if (written !== undefined) {
+          const inputs = written.inputs === null ? next.inputs : (JSON.parse(written.inputs) as Job.Job["inputs"])
+          knownInputs.set(inputs, written.seq)
+          return { ...next, inputs, revision: expectedRevision + 1 }
+        }
+        // Refused: read what is there to say why (another writer may have moved it meanwhile; any answer is honest).
+        const stored = (yield* db.query<{ status: JobStatus.JobStatus; revision: number }>(
+          "update",
+          `SELECT status, revision FROM ${jobs} WHERE id = $1`,
+          [next.id]
+        )).rows[0]
+        if (stored === undefined) return yield* new JobError.NoSuchJob({ jobId: next.id })
+        return yield* JobStore.updateProblem({ id: next.id, ...stored }, expectedRevision, next) ??
+          new JobError.StaleRevision({ jobId: next.id, expected: expectedRevision, actual: stored.revision })
+      }),
+    query: (query) =>
+      Effect.gen(function* () {
+        const q = yield* JobStore.normalizeQuery(query)
+        const where: Array<string> = []
+        const values: Array<unknown> = []
+        const param = (value: unknown) => {
+          values.push(value)
+          return `$${values.length}`
+        }
+        if (q.service !== undefined) {
+          where.push(`name = ${param(q.service.name)} AND folder = ${param(folderOf(q.service))}`)
+        }
+        if (q.statuses !== undefined) where.push(`status = ANY(${param(q.statuses)}::text[])`)
+        if (q.user !== undefined) where.push(`username = ${param(q.user)}`)
+        if (q.createdFrom !== undefined) where.push(`created >= ${param(q.createdFrom)}`)
+        if (q.createdTo !== undefined) where.push(`created <= ${param(q.createdTo)}`)
+        const filter = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`
+        const direction = q.order === "oldest" ? "ASC" : "DESC"
+        const total = (yield* db.query<{ n: number }>("query", `SELECT count(*) AS n FROM ${jobs} ${filter}`, [
+          ...values
+        ])).rows[0]?.n
+        const rows = yield* db.query<SummaryRow>(
+          "query",
+          `SELECT ${summaryList} FROM ${jobs} ${filter} ORDER BY created ${direction}, seq ${direction}
+           LIMIT ${param(q.number)} OFFSET ${param(q.start - 1)}`,
+          values
+        )
+        return JobStore.page(q, total ?? 0, rows.rows.map(summaryOf))
+      }),
+    delete: (id) =>
+      Effect.flatMap(db.query("delete", `DELETE FROM ${jobs} WHERE id = $1`, [id]), (result) =>
+        result.rowCount === 1 ? Effect.void : Effect.fail(new JobError.NoSuchJob({ jobId: id }))
+      )
+  }
+
+  const claimable = [...JobStatus.claimable]
+  const held = [...JobStatus.held]
+  const terminal = [...JobStatus.terminal]
+  const claimedStatus: JobStatus.JobStatus = "Executing"
+
+  const claim = (request: JobQueue.ClaimRequest, now: number) =>
+    db.transaction("claim", (tx) =>
+      Effect.gen(function* () {
+        // Each service once, at the limit the request gives it (JobQueue.limitOf: the first entry that names it).
+        const services = new Map<string, { name: string; folder: string; max: number }>()
+        for (const { service } of request.limits) {
+          const key = `${folderOf(service)}/${service.name}`
+          if (!services.has(key)) {
+            services.set(key, {
+              name: service.name,
+              folder: folderOf(service),
+              max: JobQueue.limitOf(request, service)
+            })
+          }
+        }
+        const open = [...services.values()].filter((s) => s.max > 0)
+        if (open.length === 0) return []
+        // Lock every service that has a queued job, in the order of the lock keys (so two claimers never wait on each
+        // other in a cycle). A claimer of the same service waits here until the holder has committed, so the count
+        // below — a later statement, with a later snapshot — includes every job the holder started.
+        const locked = yield* tx.query<{ name: string; folder: string; max: number }>(
+          "claim",
+          `SELECT name, folder, max, pg_advisory_xact_lock($1, k) FROM (
+             SELECT s.name, s.folder, s.max, hashtext($2 || '/' || s.folder || '/' || s.name) AS k
+             FROM unnest($3::text[], $4::text[], $5::int[]) AS s(name, folder, max)
+             WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.status = ANY($6::text[]) AND j.name = s.name
+               AND j.folder = s.folder)
+             ORDER BY k) AS candidates`,
+          [
+            claimLockSpace,
+            db.schema,
+            open.map((s) => s.name),
+            open.map((s) => s.folder),
+            open.map((s) => s.max),
+            claimable
+          ]
+        )
+        if (locked.rows.length === 0) return []
+        // Per locked service: its room (limit minus held jobs), then its oldest queued jobs up to that room, rows
+        // another transaction is changing skipped; of those, the oldest `max` across services move to Executing.
+        const claimed = yield* tx.query<JobRow>(
+          "claim",
+          `WITH s AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS s(name, folder, max)),
+           load AS (
+             SELECT j.name, j.folder, count(*)::int AS n FROM ${jobs} j JOIN s ON j.name = s.name AND j.folder = s.folder
+             WHERE j.status = ANY($4::text[]) GROUP BY j.name, j.folder),
+           picked AS (
+             SELECT q.seq, q.created FROM s LEFT JOIN load ON load.name = s.name AND load.folder = s.folder
+             CROSS JOIN LATERAL (
+               SELECT j.seq, j.created FROM ${jobs} j
+               WHERE j.status = ANY($5::text[]) AND j.name = s.name AND j.folder = s.folder
+               ORDER BY j.created, j.seq LIMIT greatest(s.max - coalesce(load.n, 0), 0)
+               FOR UPDATE SKIP LOCKED) AS q
+             ORDER BY q.created, q.seq LIMIT $6)
+           UPDATE ${jobs} AS j SET status = $7, started = $8, ended = NULL, revision = j.revision + 1, owner = $9
+           FROM picked WHERE j.seq = picked.seq
+           RETURNING ${list(jobColumns, "j")}`,
+          [
+            locked.rows.map((s) => s.name),
+            locked.rows.map((s) => s.folder),
+            locked.rows.map((s) => s.max),
+            held,
+            claimable,
+            request.max,
+            claimedStatus,
+            now,
+            request.owner
+          ]
+        )
+        // RETURNING has no order: FIFO as the queue is.
+        return [...claimed.rows].sort((a, b) => a.created - b.created || a.seq - b.seq).map(toJob)
+      })
+    )
+
+  const queue: JobQueue.JobQueueShape = {
+    claim: (request) =>
+      request.max <= 0 ? Effect.succeed([]) : Effect.flatMap(Clock.currentTimeMillis, (now) => claim(request, now)),
+    heartbeat: (owner, now) =>
+      Effect.asVoid(
+        db.query(
+          "heartbeat",
+          `INSERT INTO ${engines} (id, host, pid, seen) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen = excluded.seen`,
+          [owner.id, owner.host, owner.pid, now]
+        )
+      ),
+    release: (id) => Effect.asVoid(db.query("release", `DELETE FROM ${engines} WHERE id = $1`, [id])),
+    owners: Effect.map(
+      db.query<JobQueue.Owner>("owners", `SELECT id, host, pid, seen FROM ${engines} ORDER BY id COLLATE "C"`),
+      (result) => result.rows.map((r) => ({ id: r.id, host: r.host, pid: r.pid, seen: r.seen }))
+    ),
+    orphans: (query) =>
+      Effect.map(
+        db.query<JobRow & { owner: string | null }>(
+          "orphans",
+          `SELECT ${list(jobColumns, "j")}, j.owner FROM ${jobs} j LEFT JOIN ${engines} e ON e.id = j.owner
+           WHERE j.status = ANY($1::text[]) AND (j.owner IS NULL OR j.owner <> $2)
+             AND (e.id IS NULL OR $3 - e.seen >= $4 OR e.id = ANY($5::text[]))
+           ORDER BY j.created, j.seq`,
+          [held, query.self, query.now, query.leaseMs, query.dead ?? []]
+        ),
+        (result) => result.rows.map((row) => ({ job: toJob(row), owner: row.owner }))
+      ),
+    expired: (now, limit) =>
+      Effect.map(
+        db.query<JobRow>(
+          "expired",
+          `SELECT ${jobList} FROM ${jobs} WHERE expires IS NOT NULL AND expires <= $1 AND status = ANY($2::text[])
+           ORDER BY expires, seq LIMIT $3`,
+          [now, terminal, limit]
+        ),
+        (result) => result.rows.map(toJob)
+      ),
+    countByStatus: (service?: JobUrls.ServicePath) =>
+      Effect.map(
+        service === undefined
+          ? db.query<{ status: JobStatus.JobStatus; n: number }>(
+              "countByStatus",
+              `SELECT status, count(*) AS n FROM ${jobs} GROUP BY status`
+            )
+          : db.query<{ status: JobStatus.JobStatus; n: number }>(
+              "countByStatus",
+              `SELECT status, count(*) AS n FROM ${jobs} WHERE name = $1 AND folder = $2 GROUP BY status`,
+              [service.name, folderOf(service)]
+            ),
+        (result) => Object.fromEntries(result.rows.map((r) => [r.status, r.n]))
+      )
+  }
+  return { store, queue }
+}
+
+/**
+ * `JobStore` and `JobQueue` on one PostgreSQL schema (migrated at start); the pool ends when the layer is released.
+ *
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<JobStore.JobStore | JobQueue.JobQueue, JobError.JobStoreError> =>
+  Layer.effectContext(
+    Effect.map(PgDatabase.acquire(options, migrations, storeError), (db) => {
+      const { store, queue } = make(db)
+      return Context.make(JobStore.JobStore, store).pipe(Context.add(JobQueue.JobQueue, queue))
+    })
+  )
