@@ -23,8 +23,12 @@ export type Format = "json" | "pjson" | "html" | "geojson"
  */
 export const maxJsonDepth = 100
 
-/** How deeply JSON text nests (brackets outside strings), counting no further than `limit + 1`; one pass, no parse. */
-const textDepth = (text: string, limit: number): number => {
+/**
+ * How deeply JSON text nests (brackets outside strings), counting no further than `limit + 1`; one pass, no parse.
+ *
+ * @category guards
+ */
+export const textDepth = (text: string, limit: number): number => {
   let depth = 0
   let deepest = 0
   let inString = false
@@ -88,6 +92,21 @@ export const params = (request: FastifyRequest): Readonly<Record<string, string>
   return merged
 }
 
+const depthChecked = new WeakMap<
+  FastifyRequest,
+  { readonly keys: ReadonlySet<string>; readonly deep: string | undefined }
+>()
+
+/**
+ * Records that the body fields `keys` were depth-checked already (off the main thread, by `FormBody`), and the first
+ * one found too deep, if any: {@link tooDeep} does not scan them again.
+ *
+ * @category constructors
+ */
+export const vouchDepth = (request: FastifyRequest, keys: ReadonlySet<string>, deep: string | undefined): void => {
+  depthChecked.set(request, { keys, deep })
+}
+
 /**
  * The name of a parameter whose JSON nests deeper than {@link maxJsonDepth} (as text or in a JSON body), or
  * `"the request body"` when the body itself does; `undefined` when nothing does.
@@ -95,7 +114,10 @@ export const params = (request: FastifyRequest): Readonly<Record<string, string>
  * @category constructors
  */
 export const tooDeep = (request: FastifyRequest, p: Readonly<Record<string, string>>): string | undefined => {
+  const checked = depthChecked.get(request)
+  if (checked?.deep !== undefined) return checked.deep
   for (const [key, value] of Object.entries(p)) {
+    if (checked?.keys.has(key) === true) continue
     if ((value.includes("[") || value.includes("{")) && textDepth(value, maxJsonDepth) > maxJsonDepth) return key
   }
   for (const source of [request.query, request.body]) {

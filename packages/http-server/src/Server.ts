@@ -12,7 +12,6 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import { maxHeaderSize, type ServerOptions as NodeServerOptions, STATUS_CODES } from "node:http"
 import cors, { type FastifyCorsOptions } from "@fastify/cors"
-import formbody from "@fastify/formbody"
 import helmet from "@fastify/helmet"
 import rateLimit from "@fastify/rate-limit"
 import {
@@ -35,6 +34,7 @@ import Fastify, {
   LogController
 } from "fastify"
 import { Accounts } from "./Accounts.ts"
+import * as FormBody from "./FormBody.ts"
 import { call, type Runner, runnerOf, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Router from "./Router.ts"
@@ -201,7 +201,7 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
       Router.areaOf(settings, request).envelope
     )
   )
-  await app.register(formbody)
+  FormBody.register(app)
   await app.register(cors, { delegator: corsDelegator(settings.contextPath, options) })
   // Only a request that came over HTTPS (as trustProxy reads it) may pin the browser to HTTPS: over plain HTTP the
   // header is ignored by browsers at best, and on a localhost development server it locks the host out at worst.

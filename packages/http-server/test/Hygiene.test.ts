@@ -35,6 +35,24 @@ describe("deep JSON", () => {
     }
   })
 
+  it("a big form body (parsed off the main thread) is read exactly and checked for depth just the same", async () => {
+    const big = `ü&=+%${"x".repeat(300_000)}`
+    const body = new URLSearchParams({ f: "json", input_string: "first" })
+    body.append("input_string", big) // repeated: the last one counts, as for a small body
+    const submitted = await fetch(`${server.url}${echo}/submitJob`, { method: "POST", body })
+    const { jobId } = (await submitted.json()) as { jobId: string }
+    assert.isString(jobId)
+    const input = await fetch(`${server.url}${echo}/jobs/${jobId}/inputs/input_string?f=json`)
+    assert.strictEqual(((await input.json()) as { value: string }).value, big)
+    const refused = await fetch(`${server.url}${echo}/submitJob`, {
+      method: "POST",
+      body: new URLSearchParams({ f: "json", padding: "y".repeat(200_000), input_string: deep(10_000) })
+    })
+    const error = await restError(refused)
+    assert.strictEqual(error.code, 400)
+    assert.isTrue(error.details.some((d) => d.includes("input_string")))
+  })
+
   it("a query parameter nested 2,000 levels answers 400 naming it, also on a directory page", async () => {
     const response = await fetch(`${server.url}/rest/info?f=json&where=${encodeURIComponent(deep(2_000))}`)
     const error = await restError(response)

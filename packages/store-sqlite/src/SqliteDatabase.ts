@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { Effect } from "effect"
+import * as SqliteCheckpointer from "./SqliteCheckpointer.ts"
 
 /**
  * Where and how to open a database.
@@ -26,6 +27,11 @@ export interface Options {
   readonly synchronous?: "normal" | "full" | undefined
   /** How long a writer waits for another process's transaction, in milliseconds (default 5000). */
   readonly busyTimeoutMs?: number | undefined
+  /**
+   * `inline` (the default): SQLite checkpoints the write-ahead log inside the commit that crosses 1,000 pages.
+   * `background`: a worker thread does it (`SqliteCheckpointer`), for databases that hold big values.
+   */
+  readonly checkpoint?: "inline" | "background" | undefined
 }
 
 /**
@@ -42,6 +48,7 @@ export const open = (options: Options, migrations: ReadonlyArray<string>): Datab
     db.exec("PRAGMA journal_mode = WAL")
     db.exec(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
     db.exec("PRAGMA foreign_keys = ON")
+    if (options.checkpoint === "background" && options.filename !== ":memory:") db.exec("PRAGMA wal_autocheckpoint = 0")
     // Two processes may start at once on a new file: the write lock makes exactly one of them migrate.
     transaction(db, () => {
       const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version
@@ -66,9 +73,21 @@ export const acquire = <E>(
   onError: (operation: string, cause: unknown) => E
 ) =>
   Effect.acquireRelease(
-    Effect.try({ try: () => open(options, migrations), catch: (cause) => onError(`open ${options.filename}`, cause) }),
-    (db) => Effect.sync(() => db.isOpen && db.close())
-  )
+    Effect.try({
+      try: () => {
+        const db = open(options, migrations)
+        const background = options.checkpoint === "background" && options.filename !== ":memory:"
+        return { db, checkpointer: background ? SqliteCheckpointer.start(options.filename) : undefined }
+      },
+      catch: (cause) => onError(`open ${options.filename}`, cause)
+    }),
+    ({ db, checkpointer }) =>
+      Effect.promise(async () => {
+        await checkpointer?.stop()
+        // The close checkpoints what is left of the log.
+        if (db.isOpen) db.close()
+      })
+  ).pipe(Effect.map(({ db }) => db))
 
 /**
  * Runs `f` in a write transaction (BEGIN IMMEDIATE takes the write lock at once, so reads inside are current).
@@ -118,27 +137,32 @@ export const runner =
     })
 
 /**
- * Group commit: writes requested in the same turn of the event loop run in one transaction, and each is acknowledged
+ * Group commit: writes requested in the same turn of the event loop run in one transaction (as many as fit in a
+ * `sliceMs` time slice, default 10 ms; the rest in the next turn), and each is acknowledged
  * once that transaction has committed. Under concurrent submitters this turns many commits (each a WAL append) into
  * one; a lone write waits only for the next turn. A write that fails (a duplicate id, say) fails alone: it runs in a
  * savepoint of its own, so it leaves nothing behind.
  *
  * @category constructors
  */
-export const groupCommit = <F>(db: DatabaseSync, onError: (operation: string, cause: unknown) => F) => {
+export const groupCommit = <F>(db: DatabaseSync, onError: (operation: string, cause: unknown) => F, sliceMs = 10) => {
   interface Pending {
     readonly operation: string
     readonly work: () => Outcome<unknown, unknown>
     readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
   }
-  let pending: Array<Pending> = []
+  const pending: Array<Pending> = []
   const flush = () => {
-    const items = pending
-    pending = []
+    const items: Array<Pending> = []
     const outcomes: Array<{ readonly outcome?: Outcome<unknown, unknown>; readonly thrown?: unknown }> = []
+    const started = performance.now()
     try {
       db.exec("BEGIN IMMEDIATE")
-      for (const item of items) {
+      // A turn's writes share one commit, but a transaction of many big writes (a burst of multi-MB submissions) is one
+      // long step of the event loop: past the time slice, commit what is done and leave the rest for the next turn.
+      while (pending.length > 0 && (items.length === 0 || performance.now() - started < sliceMs)) {
+        const item = pending.shift() as Pending
+        items.push(item)
         db.exec("SAVEPOINT item")
         try {
           outcomes.push({ outcome: item.work() })
@@ -153,8 +177,10 @@ export const groupCommit = <F>(db: DatabaseSync, onError: (operation: string, ca
     } catch (cause) {
       if (db.isOpen && db.isTransaction) db.exec("ROLLBACK")
       for (const item of items) item.resume(Effect.fail(onError(item.operation, cause)))
+      if (pending.length > 0) setImmediate(flush)
       return
     }
+    if (pending.length > 0) setImmediate(flush)
     items.forEach((item, i) => {
       const { outcome, thrown } = outcomes[i] ?? {}
       if (outcome === undefined) item.resume(Effect.fail(onError(item.operation, thrown)))

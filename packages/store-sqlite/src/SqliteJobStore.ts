@@ -451,7 +451,7 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
  */
 export const layer = (options: Options): Layer.Layer<JobStore.JobStore | JobQueue.JobQueue, JobError.JobStoreError> =>
   Layer.effectContext(
-    Effect.map(SqliteDatabase.acquire(options, migrations, storeError), (db) => {
+    Effect.map(SqliteDatabase.acquire({ checkpoint: "background", ...options }, migrations, storeError), (db) => {
       const { store, queue } = make(db)
       return Context.make(JobStore.JobStore, store).pipe(Context.add(JobQueue.JobQueue, queue))
     })

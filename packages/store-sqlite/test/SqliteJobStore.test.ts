@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -131,6 +131,23 @@ describe("SqliteJobStore", () => {
         })
       ).pipe(Effect.provide(SqliteJobStore.layer({ filename })))
     }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(6)))
+  )
+
+  it.live("the write-ahead log is checkpointed by a background thread (the commits leave it to that thread)", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, "checkpoint.sqlite")
+      const size = yield* JobStore.JobStore.use((s) =>
+        Effect.gen(function* () {
+          const job = yield* SampleJobs.make("Submitted")
+          yield* s.create({ ...job, inputs: { Text: { dataType: "GPString", value: "x".repeat(6_000_000) } } })
+          // The commit wrote the value to the log only (automatic checkpoints are off on the store's connection);
+          // the database file grows when the checkpointer copies it over, while the store is still open.
+          for (let i = 0; i < 50 && statSync(filename).size < 6_000_000; i++) yield* Effect.sleep("100 millis")
+          return statSync(filename).size
+        })
+      ).pipe(Effect.provide(SqliteJobStore.layer({ filename })))
+      assert.isAbove(size, 6_000_000, "the database file holds the value: checkpointed while open")
+    }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(8)))
   )
 
   it.effect("opening a path it cannot create fails with a JobStoreError naming the file", () =>
