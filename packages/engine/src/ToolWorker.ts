@@ -7,13 +7,13 @@
  *
  * @module
  */
-import { mkdirSync, readlinkSync } from "node:fs"
-import { setPriority } from "node:os"
+import { mkdirSync } from "node:fs"
 import { getHeapStatistics } from "node:v8"
 import { type MessagePort, threadId } from "node:worker_threads"
 import type { Job } from "@geojobs/core"
 // The module itself, not the package index: a worker thread loads only what it uses.
 import * as EncodedValue from "@geojobs/core/EncodedValue"
+import * as ThreadPriority from "@geojobs/core/ThreadPriority"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
 /** What the worker needs of a tool module's export. */
@@ -50,21 +50,9 @@ const load = (moduleUrl: string, exportName: string): Promise<RunnableTool> => {
   return tool
 }
 
-/**
- * How much lower than the server's main thread a tool thread runs (a nice value; Linux only, where a thread has a
- * kernel id of its own). The main thread answers every request; tools are batch work. Without this, two CPU-bound tools
- * on two cores leave the event loop waiting for the scheduler: on the 2026-12-02 load bench `/health` answered at
- * p50 17 ms / p99 444 ms while Buffer jobs ran, with no main-thread stall above 105 ms.
- */
+/** How much lower than the server's main thread a tool thread runs (a nice value; see core's `ThreadPriority`). */
 export const niceness = 10
-
-try {
-  // "/proc/thread-self" links to "<pid>/task/<tid>": setpriority on a tid sets that thread alone.
-  const tid = Number(readlinkSync("/proc/thread-self").split("/").at(-1))
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, niceness)
-} catch {
-  // No /proc (macOS, Windows), or not allowed: tools run at the server's priority.
-}
+ThreadPriority.lowerThisThread(niceness)
 
 /** The ports of the jobs running on this thread, to say why it ends. */
 const active = new Set<MessagePort>()

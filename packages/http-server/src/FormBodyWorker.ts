@@ -4,6 +4,7 @@
  *
  * @module
  */
+import * as ThreadPriority from "@geojobs/core/ThreadPriority"
 import { parse } from "fast-querystring"
 import { maxJsonDepth, textDepth } from "./ArcGISRequest.ts"
 
@@ -20,6 +21,9 @@ export interface Parsed {
 
 const tooDeep = (value: string) =>
   (value.includes("[") || value.includes("{")) && textDepth(value, maxJsonDepth) > maxJsonDepth
+
+// Below the main thread, as the tool threads (nice 10) but ahead of them: a parse is on a request's path.
+ThreadPriority.lowerThisThread(5)
 
 /** Parses one body (piscina calls this). */
 export default function run(body: Uint8Array): Parsed {

@@ -146,6 +146,24 @@ export interface Call {
 }
 
 /**
+ * A form POSTed by one of our own pages (the HTML cancel button): the browser says so in `Origin` (or, from older
+ * browsers, `Sec-Fetch-Site`). Only then does a POST carry the sign-in cookie's authority — besides the cookie's
+ * `SameSite=Strict`, a guard against another site submitting a form in the signed-in user's name.
+ */
+const sameOriginForm = (request: FastifyRequest): boolean => {
+  if (request.method !== "POST") return false
+  const origin = request.headers.origin
+  if (typeof origin === "string" && origin !== "null") {
+    try {
+      return new URL(origin).host === request.host
+    } catch {
+      return false
+    }
+  }
+  return request.headers["sec-fetch-site"] === "same-origin"
+}
+
+/**
  * Who is calling: the principal of the request's token, `null` for an anonymous request; a bad token fails (498).
  * The HTML directory also reads the sign-in cookie.
  *
@@ -160,7 +178,9 @@ export const principal: (
 > = Effect.fnUntraced(function* (call: Call) {
   const token =
     ArcGISRequest.token(call.request, call.params) ??
-    (call.format === "html" && call.request.method === "GET" ? ArcGISRequest.cookieToken(call.request) : undefined)
+    (call.format === "html" && (call.request.method === "GET" || sameOriginForm(call.request))
+      ? ArcGISRequest.cookieToken(call.request)
+      : undefined)
   if (token === undefined) return null
   const store = yield* Accounts
   return yield* store.verifyToken(token, {

@@ -21,7 +21,15 @@ import {
 import { Engine, ServiceRegistry } from "@geojobs/engine"
 import { EsriGeometry, TaskDescription } from "@geojobs/tools"
 import { Effect } from "effect"
-import { InvalidInput, NoResultsYet, NotFound, type RouteError, ToolFailed, WrongExecutionType } from "./Failure.ts"
+import {
+  InvalidInput,
+  MethodNotAllowed,
+  NoResultsYet,
+  NotFound,
+  type RouteError,
+  ToolFailed,
+  WrongExecutionType
+} from "./Failure.ts"
 import { type Answer, authorize, type Call, principal, type Routes, type Services } from "./Handler.ts"
 import * as Html from "./Html.ts"
 import * as Security from "./Security.ts"
@@ -259,6 +267,8 @@ const jobResource: Routes<"Job">["Job"] = Effect.fnUntraced(function* (c, resour
     return { json: doc, html: jobPage(c, job, doc) }
   }
   if (part.kind === "cancel") {
+    // The HTML cancel is the page's POST form: a GET from a browser (a link, an image on another site) changes nothing.
+    if (c.format === "html" && c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: "cancel" })
     // A reader who may not cancel (a publisher, another user's job): refused, the job is visible to them anyway.
     yield* authorize(p, Security.canCancelJob(p, job.user), `You may not cancel job ${job.id}.`)
     const engine = yield* Engine.Engine

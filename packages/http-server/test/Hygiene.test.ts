@@ -186,6 +186,42 @@ describe("JSONP", () => {
   })
 })
 
+describe("the sign-in cookie changes nothing by GET or from another site", () => {
+  it("HTML cancel: GET answers 405; a POST from another origin is anonymous; our own page's POST cancels", async () => {
+    const token = await server.token("analyst")
+    const cookie = `geojobs_token=${encodeURIComponent(token)}`
+    const utilities = "/rest/services/System/Utilities/GPServer/Sleep"
+    const submitted = await fetch(`${server.url}${utilities}/submitJob`, {
+      method: "POST",
+      body: new URLSearchParams({ f: "json", seconds: "60", token })
+    })
+    const { jobId } = (await submitted.json()) as { jobId: string }
+    const cancelUrl = `${server.url}${utilities}/jobs/${jobId}/cancel`
+    const status = async () => {
+      const r = await fetch(`${server.url}${utilities}/jobs/${jobId}?f=json&token=${token}`)
+      return ((await r.json()) as { jobStatus: string }).jobStatus
+    }
+    const viaGet = await fetch(`${cancelUrl}?f=html`, { headers: { cookie }, redirect: "manual" })
+    assert.strictEqual(viaGet.status, 405)
+    const foreign = await fetch(cancelUrl, {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example" },
+      body: new URLSearchParams({ f: "html" }),
+      redirect: "manual"
+    })
+    assert.notStrictEqual(foreign.status, 303, "not cancelled from another origin")
+    assert.notInclude(["esriJobCancelling", "esriJobCancelled"], await status())
+    const own = await fetch(cancelUrl, {
+      method: "POST",
+      headers: { cookie, origin: new URL(server.url).origin },
+      body: new URLSearchParams({ f: "html" }),
+      redirect: "manual"
+    })
+    assert.oneOf(own.status, [302, 303])
+    assert.include(["esriJobCancelling", "esriJobCancelled"], await status())
+  })
+})
+
 describe("caching and HSTS", () => {
   it("signed-in answers and sign-in pages carry Cache-Control: no-store", async () => {
     const token = await server.token("analyst")

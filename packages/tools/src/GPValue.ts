@@ -282,9 +282,11 @@ export const decodeInputs = (
   Effect.map(
     Effect.forEach(inputs(tool), (p) =>
       Effect.map(decodeWithText(p, raw[p.name]), ({ value, text }) => {
-        const jobValue: Job.JobValue = { dataType: p.dataType, value }
-        // A big feature set is kept as the text the client sent: the server never encodes it again (issue 10).
-        return [p.name, text === undefined ? jobValue : EncodedValue.withText(jobValue, text)] as const
+        // A feature set is kept as the text the client sent, and the decoded copy checked here is let go: the server
+        // never encodes it again, nor holds it twice in memory (issue 10).
+        const jobValue: Job.JobValue =
+          text === undefined ? { dataType: p.dataType, value } : EncodedValue.lazy({ dataType: p.dataType, json: text })
+        return [p.name, jobValue] as const
       })
     ),
     (pairs) => Object.fromEntries(pairs)
