@@ -49,8 +49,12 @@ export const textDepth = (text: string, limit: number): number => {
   return deepest
 }
 
-/** How deeply a parsed value nests, without recursion, counting no further than `limit + 1`. */
-const valueDepth = (value: unknown, limit: number): number => {
+/**
+ * How deeply a parsed value nests, without recursion, counting no further than `limit + 1`.
+ *
+ * @category guards
+ */
+export const valueDepth = (value: unknown, limit: number): number => {
   let deepest = 0
   const stack: Array<readonly [unknown, number]> = [[value, 0]]
   while (stack.length > 0) {
@@ -98,7 +102,7 @@ const depthChecked = new WeakMap<
 >()
 
 /**
- * Records that the body fields `keys` were depth-checked already (off the main thread, by `FormBody`), and the first
+ * Records that the body fields `keys` were depth-checked already (off the main thread, by `RequestBody`), and the first
  * one found too deep, if any: {@link tooDeep} does not scan them again.
  *
  * @category constructors

@@ -34,9 +34,9 @@ import Fastify, {
   LogController
 } from "fastify"
 import { Accounts } from "./Accounts.ts"
-import * as FormBody from "./FormBody.ts"
 import { call, type Runner, runnerOf, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
+import * as RequestBody from "./RequestBody.ts"
 import * as Router from "./Router.ts"
 
 /**
@@ -201,7 +201,7 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
       Router.areaOf(settings, request).envelope
     )
   )
-  FormBody.register(app)
+  RequestBody.register(app)
   await app.register(cors, { delegator: corsDelegator(settings.contextPath, options) })
   // Only a request that came over HTTPS (as trustProxy reads it) may pin the browser to HTTPS: over plain HTTP the
   // header is ignored by browsers at best, and on a localhost development server it locks the host out at worst.

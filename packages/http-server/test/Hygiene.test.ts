@@ -53,6 +53,34 @@ describe("deep JSON", () => {
     assert.isTrue(error.details.some((d) => d.includes("input_string")))
   })
 
+  it("a big JSON body (parsed off the main thread) reads as a small one does; bad ones answer 400", async () => {
+    const big = `ü"\\${"x".repeat(300_000)}`
+    const post = (body: string) =>
+      fetch(`${server.url}${echo}/submitJob?f=json`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body
+      })
+    const submitted = await post(JSON.stringify({ f: "json", input_string: big, padding: [1, { a: 2 }] }))
+    const { jobId } = (await submitted.json()) as { jobId: string }
+    assert.isString(jobId)
+    const input = await fetch(`${server.url}${echo}/jobs/${jobId}/inputs/input_string?f=json`)
+    assert.strictEqual(((await input.json()) as { value: string }).value, big)
+    const pad = "y".repeat(100_000)
+    for (const [body, names] of [
+      [`{"padding":"${pad}","input_string":${deep(10_000)}}`, "input_string"],
+      [`{"padding":"${pad}","input_string":`, "JSON"],
+      [`{"padding":"${pad}","__proto__":{"x":1}}`, "JSON"]
+    ] as const) {
+      const error = await restError(await post(body))
+      assert.strictEqual(error.code, 400)
+      assert.isTrue(
+        error.details.some((d) => d.includes(names)),
+        `${body.slice(-40)}: ${error.details.join("; ")}`
+      )
+    }
+  })
+
   it("a query parameter nested 2,000 levels answers 400 naming it, also on a directory page", async () => {
     const response = await fetch(`${server.url}/rest/info?f=json&where=${encodeURIComponent(deep(2_000))}`)
     const error = await restError(response)
