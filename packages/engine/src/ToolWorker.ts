@@ -13,7 +13,7 @@ import { type MessagePort, threadId } from "node:worker_threads"
 import type { Job } from "@geojobs/core"
 // The module itself, not the package index: a worker thread loads only what it uses.
 import * as EncodedValue from "@geojobs/core/EncodedValue"
-import * as ThreadPriority from "@geojobs/core/ThreadPriority"
+import * as ThreadPriority from "./ThreadPriority.ts"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
 /** What the worker needs of a tool module's export. */
@@ -50,7 +50,7 @@ const load = (moduleUrl: string, exportName: string): Promise<RunnableTool> => {
   return tool
 }
 
-/** How much lower than the server's main thread a tool thread runs (a nice value; see core's `ThreadPriority`). */
+/** How much lower than the server's main thread a tool thread runs (a nice value; see `ThreadPriority`). */
 export const niceness = 10
 ThreadPriority.lowerThisThread(niceness)
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as ThreadPriority from "@geojobs/core/ThreadPriority"
+import * as ThreadPriority from "@geojobs/engine/ThreadPriority"
 import { parse } from "fast-querystring"
 import sjson from "secure-json-parse"
 import { maxJsonDepth, textDepth, valueDepth } from "./ArcGISRequest.ts"

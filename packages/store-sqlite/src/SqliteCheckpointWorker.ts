@@ -6,9 +6,6 @@
  */
 import { DatabaseSync } from "node:sqlite"
 import { parentPort, workerData } from "node:worker_threads"
-import * as ThreadPriority from "@geojobs/core/ThreadPriority"
-
-ThreadPriority.lowerThisThread(5)
 
 const { filename, intervalMs } = workerData as { readonly filename: string; readonly intervalMs: number }
 const db = new DatabaseSync(filename)

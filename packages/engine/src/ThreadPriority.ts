@@ -1,6 +1,6 @@
 /**
- * Lowering a worker thread's scheduling priority below the server's main thread, which answers every request: tools,
- * form parsing and WAL checkpoints are batch work. On 2 cores busy with tools, the event loop otherwise waits for the
+ * Lowering a worker thread's scheduling priority below the server's main thread, which answers every request: tools
+ * and body parsing are batch work next to it. On 2 cores busy with tools, the event loop otherwise waits for the
  * scheduler (the 2026-12-02 load bench, 60 × 3 MB Buffer jobs: `/health` p99 118 ms with tool threads at nice 10 and
  * the form parser at the main thread's priority, 65 ms with the parser at nice 5 too). Linux only, where a thread has
  * a kernel id of its own; elsewhere, or when refused, the thread keeps the server's priority.
