@@ -158,7 +158,7 @@ export const normalizeQuery = (query: JobQuery): Effect.Effect<NormalizedQuery, 
       new InvalidQuery({ parameter: "number", reason: `expected an integer from 1 to ${maxPageSize}` })
     )
   }
-  if (!Number.isInteger(start) || start < 1) {
+  if (!Number.isSafeInteger(start) || start < 1) {
     return Effect.fail(new InvalidQuery({ parameter: "start", reason: "expected an integer of 1 or more (1-based)" }))
   }
   if (query.createdFrom !== undefined && query.createdTo !== undefined && query.createdFrom > query.createdTo) {
