@@ -8,20 +8,14 @@
 import { z } from "zod"
 import type { Job } from "./Job.ts"
 import * as JobStatus from "./JobStatus.ts"
+import * as OgcLink from "./OgcLink.ts"
 
 /**
  * The link relation OGC uses from a job to its results.
  *
  * @category models
  */
-export const resultsRel = "http://www.opengis.net/def/rel/ogc/1.0/results"
-
-const link = z.object({
-  href: z.string(),
-  rel: z.string().optional(),
-  type: z.string().optional(),
-  title: z.string().optional()
-})
+export const resultsRel = OgcLink.rels.results
 
 /**
  * zod schema of statusInfo (OGC API – Processes 1.0, `statusInfo.yaml`).
@@ -39,7 +33,7 @@ export const schema = z.object({
   finished: z.iso.datetime({ offset: true }).optional(),
   updated: z.iso.datetime({ offset: true }).optional(),
   progress: z.number().int().min(0).max(100).optional(),
-  links: z.array(link).optional()
+  links: z.array(OgcLink.schema).optional()
 })
 
 /**
@@ -52,11 +46,15 @@ export type OgcStatusInfo = z.output<typeof schema>
 const iso = (ms: number): string => new Date(ms).toISOString()
 
 /**
- * Renders a job. `jobUrl` is the job's OGC URL (`…/jobs/<id>`); `processId` the OGC id of its task.
+ * Renders a job (or its summary). `jobUrl` is the job's OGC URL (`…/jobs/<id>`); `processId` the OGC id of its task
+ * (`OgcResource.processId`).
  *
  * @category constructors
  */
-export const fromJob = (job: Job, options: { readonly jobUrl: string; readonly processId: string }): OgcStatusInfo => {
+export const fromJob = (
+  job: Pick<Job, "id" | "status" | "messages" | "progress" | "created" | "started" | "ended">,
+  options: { readonly jobUrl: string; readonly processId: string }
+): OgcStatusInfo => {
   const status = JobStatus.ogcStatus(job.status)
   const lastMessage = job.messages.at(-1)
   const updated = Math.max(job.created, job.started ?? 0, job.ended ?? 0, lastMessage?.time ?? 0)

@@ -5,6 +5,10 @@
  * request without `f` gets. Paths that are no location answer 404, malformed names 400, in the envelope of the area
  * they were sent to.
  *
+ * The OGC API – Processes area (`/ogcapi/` by default, `OgcApi.Settings.ogcPath`) is registered here too, outside the
+ * context path, with its own grammar (`OgcResource`), route table and exceptions (`OgcApi`); the HTML services
+ * directory links to it.
+ *
  * @module
  */
 import { ArcGISResource } from "@geojobs/core"
@@ -12,14 +16,40 @@ import { Effect, Result } from "effect"
 import type { FastifyInstance, FastifyRequest } from "fastify"
 import * as AdminApi from "./AdminApi.ts"
 import type * as ArcGISRequest from "./ArcGISRequest.ts"
-import { call, type Route, type Routes, run, type Settings } from "./Handler.ts"
+import { type Answer, call, type Route, type Routes, run, type Settings } from "./Handler.ts"
+import * as Html from "./Html.ts"
+import * as OgcApi from "./OgcApi.ts"
 import * as RestApi from "./RestApi.ts"
 import * as TokenApi from "./TokenApi.ts"
 
 type Kind = ArcGISResource.ArcGISResource["_tag"]
 
-/** Every route, by kind of location. */
-const routes: Routes<Kind> = { ...RestApi.routes, ...AdminApi.routes, ...TokenApi.routes }
+/** The home page of the services directory links to the OGC API over the same services. */
+const withOgcLink =
+  (ogcRoot: string) =>
+  (answer: Answer): Answer =>
+    answer.html === undefined
+      ? answer
+      : {
+          ...answer,
+          html: (signedIn) =>
+            (answer.html as (s: string | undefined) => string)(signedIn).replace(
+              "</h1>",
+              `</h1>\n<p><a href="${Html.escapeHtml(ogcRoot)}/">OGC API – Processes</a>: the same services and jobs</p>`
+            )
+        }
+
+/** Every route, by kind of location, for an OGC root path. */
+const routesFor = (ogcPath: string): Routes<Kind> => ({
+  ...RestApi.routes,
+  ...AdminApi.routes,
+  ...TokenApi.routes,
+  Catalog: (c, r) =>
+    Effect.map(
+      RestApi.routes.Catalog(c, r),
+      withOgcLink(`${c.base.slice(0, c.base.length - c.settings.contextPath.length)}${ogcPath}`)
+    )
+})
 
 interface Presentation {
   readonly envelope: "rest" | "admin"
@@ -71,22 +101,25 @@ export const areaOf = (settings: Settings, request: FastifyRequest): Presentatio
  *
  * @category constructors
  */
-export const handle = (settings: Settings) => (request: FastifyRequest, reply: import("fastify").FastifyReply) => {
-  const parsed = Effect.runSync(Effect.result(ArcGISResource.parseRequest(settings.contextPath, request.url)))
-  if (Result.isFailure(parsed)) {
-    const area = areaOf(settings, request)
-    return run(reply, call(request, settings, area.format), area.envelope, Effect.fail(parsed.failure))
+export const handle = (settings: Settings & OgcApi.Settings) => {
+  const routes = routesFor(OgcApi.rootPath(settings))
+  return (request: FastifyRequest, reply: import("fastify").FastifyReply) => {
+    const parsed = Effect.runSync(Effect.result(ArcGISResource.parseRequest(settings.contextPath, request.url)))
+    if (Result.isFailure(parsed)) {
+      const area = areaOf(settings, request)
+      return run(reply, call(request, settings, area.format), area.envelope, Effect.fail(parsed.failure))
+    }
+    const resource = parsed.success
+    const shown = (presentation[resource._tag] as (r: ArcGISResource.ArcGISResource) => Presentation)(resource)
+    const c = call(request, settings, shown.format)
+    const route = routes[resource._tag] as Route<Kind>
+    return run(
+      reply,
+      shown.force === true ? { ...c, format: shown.format } : c,
+      shown.envelope,
+      route(c, resource as never)
+    )
   }
-  const resource = parsed.success
-  const shown = (presentation[resource._tag] as (r: ArcGISResource.ArcGISResource) => Presentation)(resource)
-  const c = call(request, settings, shown.format)
-  const route = routes[resource._tag] as Route<Kind>
-  return run(
-    reply,
-    shown.force === true ? { ...c, format: shown.format } : c,
-    shown.envelope,
-    route(c, resource as never)
-  )
 }
 
 /**
@@ -95,7 +128,11 @@ export const handle = (settings: Settings) => (request: FastifyRequest, reply: i
  *
  * @category constructors
  */
-export const register = (app: FastifyInstance, settings: Settings, rateLimit: Record<string, unknown>): void => {
+export const register = (
+  app: FastifyInstance,
+  settings: Settings & OgcApi.Settings,
+  rateLimit: Record<string, unknown>
+): void => {
   const handler = handle(settings)
   const limited: ReadonlyArray<ArcGISResource.ArcGISResource> = [
     ...ArcGISResource.tokenEndpoints.map((endpoint): ArcGISResource.ArcGISResource => ({ _tag: "Token", endpoint })),
@@ -111,4 +148,5 @@ export const register = (app: FastifyInstance, settings: Settings, rateLimit: Re
     })
   }
   app.route({ method: ["GET", "POST"], url: `${settings.contextPath}/*`, handler })
+  OgcApi.register(app, settings)
 }

@@ -2,6 +2,9 @@
 // another referer, revoked by a password change, another user's, a role without the right — with the exact code each
 // must answer, and no job document in any refusal. Ownership.test.ts goes through every per-job route by caller;
 // this file is about the token itself. A new route gets its row here.
+// OGC API rows (`ogc: true`) send the token as `Authorization: Bearer` and answer real HTTP statuses with OGC
+// exceptions: 401 for no token or a bad one (where ArcGIS says 499 and 498), 403, and 404 for a job the caller may not
+// see; 0 is a success (200, or 201 for an execution).
 import { createHash } from "node:crypto"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -30,7 +33,10 @@ const badTokens: ReadonlyArray<State> = ["expired", "forged", "tampered", "other
 
 interface Route {
   readonly name: string
-  readonly method: "GET" | "POST"
+  readonly method: "GET" | "POST" | "DELETE"
+  /** An OGC API route: the token in `Authorization: Bearer`, a JSON body, the HTTP status as the code. */
+  readonly ogc?: boolean
+  readonly json?: unknown
   readonly url: string
   readonly fields?: Record<string, string>
   /** What an anonymous caller, another user (role user) and a viewer get; 0 is a success. The owner always succeeds. */
@@ -151,6 +157,82 @@ const routes = (): ReadonlyArray<Route> => [
     none: 499,
     anotherUser: 403,
     insufficientRole: 403
+  },
+  { name: "ogc landing", ogc: true, method: "GET", url: "/ogcapi/", none: 0, anotherUser: 0, insufficientRole: 0 },
+  {
+    name: "ogc conformance",
+    ogc: true,
+    method: "GET",
+    url: "/ogcapi/conformance",
+    none: 0,
+    anotherUser: 0,
+    insufficientRole: 0
+  },
+  { name: "ogc api", ogc: true, method: "GET", url: "/ogcapi/api", none: 0, anotherUser: 0, insufficientRole: 0 },
+  {
+    name: "ogc processes",
+    ogc: true,
+    method: "GET",
+    url: "/ogcapi/processes",
+    none: 0,
+    anotherUser: 0,
+    insufficientRole: 0
+  },
+  {
+    name: "ogc public process",
+    ogc: true,
+    method: "GET",
+    url: "/ogcapi/processes/System.Utilities.Echo",
+    none: 0,
+    anotherUser: 0,
+    insufficientRole: 0
+  },
+  {
+    name: "ogc secured process",
+    ogc: true,
+    method: "GET",
+    url: "/ogcapi/processes/Private.Echo",
+    none: 401,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "ogc secured execution",
+    ogc: true,
+    method: "POST",
+    url: "/ogcapi/processes/Private.Echo/execution",
+    json: { inputs: { input_string: "x" } },
+    none: 401,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  { name: "ogc jobs", ogc: true, method: "GET", url: "/ogcapi/jobs", none: 0, anotherUser: 0, insufficientRole: 0 },
+  {
+    name: "ogc job",
+    ogc: true,
+    method: "GET",
+    url: `/ogcapi/jobs/${jobId}`,
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
+  },
+  {
+    name: "ogc results",
+    ogc: true,
+    method: "GET",
+    url: `/ogcapi/jobs/${jobId}/results`,
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
+  },
+  {
+    name: "ogc dismiss (delete)",
+    ogc: true,
+    method: "DELETE",
+    url: `/ogcapi/jobs/${jobId}`,
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
   }
 ]
 
@@ -208,7 +290,23 @@ beforeAll(async () => {
 })
 afterAll(async () => server.close())
 
+const ogcCall = async (route: Route, token: string | undefined) => {
+  const headers = {
+    referer: "https://evil.example.com/page",
+    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    ...(route.json === undefined ? {} : { "content-type": "application/json" })
+  }
+  const response = await server.app.inject({
+    method: route.method,
+    url: route.url,
+    headers,
+    ...(route.json === undefined ? {} : { payload: JSON.stringify(route.json) })
+  })
+  return { status: response.statusCode, body: response.body }
+}
+
 const call = async (route: Route, token: string | undefined) => {
+  if (route.ogc === true) return ogcCall(route, token)
   const fields = { f: "json", ...route.fields, ...(token === undefined ? {} : { token }) }
   const headers = { referer: "https://evil.example.com/page" }
   const response =
@@ -230,8 +328,29 @@ describe("auth matrix", () => {
   for (const state of states) {
     it(`every route with ${state === "none" ? "no token" : `a token: ${state}`} answers its exact code and leaks nothing`, async () => {
       for (const route of routes()) {
-        const expected = badTokens.includes(state) ? 498 : route[state as "none" | "anotherUser" | "insufficientRole"]
+        const expected = badTokens.includes(state)
+          ? route.ogc === true
+            ? 401
+            : 498
+          : route[state as "none" | "anotherUser" | "insufficientRole"]
         const answer = await call(route, tokens[state])
+        if (route.ogc === true) {
+          // Real statuses on OGC paths, with an OGC exception naming its status.
+          assert.strictEqual(
+            answer.status === 201 ? 0 : answer.status === 200 ? 0 : answer.status,
+            expected,
+            `${route.name} / ${state}: ${answer.body.slice(0, 200)}`
+          )
+          if (expected !== 0) {
+            assert.strictEqual((JSON.parse(answer.body) as { status: number }).status, expected, route.name)
+            assert.notInclude(answer.body, "secret report", `${route.name} / ${state}`)
+            assert.notInclude(answer.body, "jobID", `${route.name} / ${state}`)
+          } else if (state !== "none" || route.name !== "ogc jobs") {
+            // A list shows no one else's job.
+            assert.notInclude(answer.body, jobId, `${route.name} / ${state}`)
+          }
+          continue
+        }
         assert.strictEqual(answer.status, 200, `${route.name} / ${state}: ArcGIS answers errors with HTTP 200`)
         assert.strictEqual(codeOf(answer.body), expected, `${route.name} / ${state}: ${answer.body.slice(0, 200)}`)
         if (expected !== 0) {
