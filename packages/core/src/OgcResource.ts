@@ -73,7 +73,21 @@ export interface ParseOptions {
 
 const plain = /^[A-Za-z0-9_-]$/
 const hex = (byte: number) => byte.toString(16).toUpperCase().padStart(2, "0")
-const utf8 = new TextEncoder()
+
+/**
+ * The `~XX` bytes of one character's UTF-8 encoding. `encodeURIComponent` knows UTF-8 in every runtime (core uses no
+ * runtime's own encoder); it leaves `!'()*.~` as they are, which are ASCII, and refuses a lone surrogate, which
+ * becomes U+FFFD as any UTF-8 encoder would make it.
+ */
+const bytesOf = (char: string): string => {
+  let encoded: string
+  try {
+    encoded = encodeURIComponent(char)
+  } catch {
+    encoded = encodeURIComponent("\uFFFD")
+  }
+  return encoded.startsWith("%") ? encoded.replaceAll("%", "~") : `~${hex(char.charCodeAt(0))}`
+}
 
 /**
  * One name as a process id segment (see the module's header).
@@ -82,10 +96,7 @@ const utf8 = new TextEncoder()
  */
 export const encodeSegment = (name: string): string => {
   let out = ""
-  for (const char of name) {
-    if (plain.test(char)) out += char
-    else for (const byte of utf8.encode(char)) out += `~${hex(byte)}`
-  }
+  for (const char of name) out += plain.test(char) ? char : bytesOf(char)
   return out
 }
 
@@ -99,29 +110,13 @@ const segmentPattern = /^(?:[A-Za-z0-9_-]|~[0-9A-F]{2})+$/
  */
 export const decodeSegment = (segment: string): string | undefined => {
   if (!segmentPattern.test(segment)) return undefined
-  const bytes: Array<number> = []
-  let text = ""
-  const flush = (): boolean => {
-    if (bytes.length === 0) return true
-    try {
-      text += new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes))
-    } catch {
-      return false
-    }
-    bytes.length = 0
-    return true
+  let text: string
+  try {
+    // Plain characters hold no `%`: every `~XX` is a byte, and invalid UTF-8 is refused.
+    text = decodeURIComponent(segment.replaceAll("~", "%"))
+  } catch {
+    return undefined
   }
-  for (let i = 0; i < segment.length; ) {
-    if (segment[i] === "~") {
-      bytes.push(Number.parseInt(segment.slice(i + 1, i + 3), 16))
-      i += 3
-    } else {
-      if (!flush()) return undefined
-      text += segment[i]
-      i += 1
-    }
-  }
-  if (!flush()) return undefined
   // Only the one spelling: `~41` for `A` would be a second id of the same task.
   return encodeSegment(text) === segment ? text : undefined
 }
