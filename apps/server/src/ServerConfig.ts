@@ -1,13 +1,14 @@
 /**
  * The server's settings, read from the environment and checked with zod; a wrong value stops start-up with a message
- * that names the variable and says what it should be. Secrets (the admin password, the metrics token) are never
- * echoed in those messages, and the metrics token is kept `Redacted` in the configuration, so printing or logging the
- * configuration does not show it.
+ * that names the variable and says what it should be. Secrets (the admin password, the metrics token, the database
+ * URL's password) are never echoed in those messages, and the metrics token and the database URL are kept `Redacted`
+ * in the configuration, so printing or logging the configuration does not show them.
  *
  * @module
  */
 import { isIP } from "node:net"
-import { resolve } from "node:path"
+import { hostname } from "node:os"
+import { basename, join, resolve } from "node:path"
 import { defaultMaxOldGenerationSizeMb, type Settings as WorkerLimitSettings } from "@geojobs/engine/WorkerLimits"
 import { ServicesFile } from "@geojobs/tools"
 import { Redacted } from "effect"
@@ -113,8 +114,57 @@ const origins = z.string().transform((text, ctx): ReadonlyArray<string> => {
   return [...new Set(items.map((item) => originOf(item) ?? item))]
 })
 
+/**
+ * A database URL as it may be shown: its password (and any `password` query parameter) replaced by `[redacted]`.
+ * Text that is not a URL is shown as `[redacted]` whole, since where its password is cannot be told.
+ *
+ * @category constructors
+ */
+export const redactUrl = (text: string): string => {
+  if (!URL.canParse(text)) return "[redacted]"
+  const url = new URL(text)
+  let shown = text
+  if (url.password !== "") {
+    url.password = "redacted"
+    shown = url.href.replace(":redacted@", ":[redacted]@")
+  }
+  return /[?&]password=/i.test(shown) ? shown.replace(/([?&]password=)[^&#]*/gi, "$1[redacted]") : shown
+}
+
+const databaseUrl = z
+  .string()
+  .refine(
+    (text) => URL.canParse(text) && ["postgres:", "postgresql:"].includes(new URL(text).protocol),
+    "expected a PostgreSQL URL, postgres://user:password@host:5432/database"
+  )
+
+/** A PostgreSQL identifier as the store takes it (unquoted rules, so it needs no quoting anywhere). */
+const databaseSchema = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    "expected a schema name: lower-case letters, digits and _, at most 63, not starting with a digit"
+  )
+
+const nodeName = z
+  .string()
+  .regex(/^[\w.@:-]{1,128}$/, "expected a node name: 1–128 letters, digits, or . _ - : @ (no spaces)")
+
+/** What a node does: everything, the HTTP API only (no tools), or the tools only (with /health and /metrics). */
+const roles = ["all", "api", "worker"] as const
+
+/**
+ * A node's role.
+ *
+ * @category models
+ */
+export type Role = (typeof roles)[number]
+
 /** Variables whose values never appear in a problem message. */
 const secrets: ReadonlySet<string> = new Set(["GEOJOBS_ADMIN_PASSWORD", "GEOJOBS_METRICS_TOKEN"])
+
+/** Variables shown with their passwords redacted in a problem message. */
+const urls: ReadonlySet<string> = new Set(["GEOJOBS_DATABASE_URL"])
 
 /**
  * The variables, with their defaults.
@@ -125,6 +175,11 @@ export const schema = z.object({
   GEOJOBS_PORT: z.coerce.number({ message: "expected a port number" }).int().min(0).max(65_535).default(6080),
   GEOJOBS_HOST: z.string().min(1).default("127.0.0.1"),
   GEOJOBS_DATA_DIR: z.string().min(1).default("./data"),
+  GEOJOBS_DATABASE_URL: databaseUrl.optional(),
+  GEOJOBS_DATABASE_SCHEMA: databaseSchema.optional(),
+  GEOJOBS_JOBS_DIR: z.string().min(1).optional(),
+  GEOJOBS_NODE_NAME: nodeName.optional(),
+  GEOJOBS_ROLE: z.enum(roles, { message: "expected all, api or worker" }).default("all"),
   GEOJOBS_SERVICES: z.string().min(1).optional(),
   GEOJOBS_BASE_URL: z
     .url({ message: "expected the public URL with its context path, e.g. https://gis.example.com/arcgis" })
@@ -157,6 +212,23 @@ export const schema = z.object({
 
 /** Settings that are fine alone but contradict each other. */
 const contradictions = schema.superRefine((e, ctx) => {
+  if (e.GEOJOBS_DATABASE_SCHEMA !== undefined && e.GEOJOBS_DATABASE_URL === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["GEOJOBS_DATABASE_SCHEMA"],
+      message:
+        "names a PostgreSQL schema, but GEOJOBS_DATABASE_URL is not set (the stores are SQLite files); set both or neither"
+    })
+  }
+  // The engine's local job files live in `<dataDir>/jobs`: main.ts passes the jobs folder's parent as its dataDir.
+  if (e.GEOJOBS_JOBS_DIR !== undefined && basename(resolve(e.GEOJOBS_JOBS_DIR)) !== "jobs") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["GEOJOBS_JOBS_DIR"],
+      message:
+        "expected a folder named jobs (e.g. /mnt/geojobs/jobs): the engine keeps job folders in a folder of that name"
+    })
+  }
   if (e.GEOJOBS_PUBLIC_METRICS && e.GEOJOBS_METRICS_TOKEN !== undefined) {
     ctx.addIssue({
       code: "custom",
@@ -182,7 +254,15 @@ const contradictions = schema.superRefine((e, ctx) => {
 export interface ServerConfig {
   readonly port: number
   readonly host: string
+  /** The SQLite files (without a database URL), and the default parent of the jobs folder. */
   readonly dataDir: string
+  /** Where the stores live: SQLite files in `dataDir`, or one PostgreSQL database shared by every node. */
+  readonly database: Database
+  /** The job output folders (`<jobsDir>/<jobId>/`); every node of a cluster must reach the same one. */
+  readonly jobsDir: string
+  /** This node's name in the start-up line, `/health` and the engine. */
+  readonly nodeName: string
+  readonly role: Role
   readonly servicesFile: string
   readonly baseUrl: string | undefined
   readonly contextPath: string
@@ -208,6 +288,22 @@ export interface ServerConfig {
 }
 
 /**
+ * The stores' database.
+ *
+ * @category models
+ */
+export type Database =
+  | { readonly kind: "sqlite" }
+  | {
+      readonly kind: "postgres"
+      /** Redacted: it may carry the password; `Redacted.value` reads it. */
+      readonly url: Redacted.Redacted<string>
+      /** The URL with its password redacted, to print. */
+      readonly shownUrl: string
+      readonly schema: string
+    }
+
+/**
  * Reads the configuration: the settings, or the list of problems (one line per variable).
  *
  * @category constructors
@@ -226,18 +322,36 @@ export const fromEnv = (
       ok: false,
       problems: parsed.error.issues.map((i) => {
         const variable = String(i.path[0] ?? "environment")
-        const shown = secrets.has(variable) ? "[redacted]" : JSON.stringify(present[variable] ?? "")
+        const value = present[variable] ?? ""
+        const shown = secrets.has(variable)
+          ? "[redacted]"
+          : urls.has(variable)
+            ? JSON.stringify(redactUrl(value))
+            : JSON.stringify(value)
         return `${variable}=${shown}: ${i.message}`
       })
     }
   }
   const e = parsed.data
+  const dataDir = resolve(e.GEOJOBS_DATA_DIR)
   return {
     ok: true,
     config: {
       port: e.GEOJOBS_PORT,
       host: e.GEOJOBS_HOST,
-      dataDir: resolve(e.GEOJOBS_DATA_DIR),
+      dataDir,
+      database:
+        e.GEOJOBS_DATABASE_URL === undefined
+          ? { kind: "sqlite" }
+          : {
+              kind: "postgres",
+              url: Redacted.make(e.GEOJOBS_DATABASE_URL),
+              shownUrl: redactUrl(e.GEOJOBS_DATABASE_URL),
+              schema: e.GEOJOBS_DATABASE_SCHEMA ?? "public"
+            },
+      jobsDir: e.GEOJOBS_JOBS_DIR === undefined ? join(dataDir, "jobs") : resolve(e.GEOJOBS_JOBS_DIR),
+      nodeName: e.GEOJOBS_NODE_NAME ?? `${hostname()}-${process.pid}`,
+      role: e.GEOJOBS_ROLE,
       servicesFile: resolve(e.GEOJOBS_SERVICES ?? ServicesFile.samplePath),
       baseUrl: e.GEOJOBS_BASE_URL,
       contextPath: e.GEOJOBS_CONTEXT_PATH,

@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 /**
  * The composition root, and the only place that picks adapters: settings from the environment → storage (SQLite on
- * the data folder) → engine, registry and accounts → the HTTP server, built as layers and launched.
- * Prints where it listens and how to sign in; on SIGTERM or SIGINT the runtime interrupts the launch and the layers
- * close in reverse order — the HTTP server stops taking requests, the engine gives running jobs its grace period, the
- * databases close.
+ * the data folder, or PostgreSQL with `GEOJOBS_DATABASE_URL`) → engine, registry and accounts → the HTTP server, built
+ * as layers and launched. The node's role decides what it does: `all` serves HTTP and runs tools, `api` serves HTTP
+ * and runs none, `worker` runs tools and serves `/health` and `/metrics` only.
+ * Prints where it listens, its node name and how to sign in; on SIGTERM or SIGINT the runtime interrupts the launch
+ * and the layers close in reverse order — the HTTP server stops taking requests, the engine gives running jobs its
+ * grace period, the databases close.
  *
  * @module
  */
+import { dirname } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 import { Accounts, Server } from "@geojobs/http-server"
-import { SqliteStorage } from "@geojobs/store-sqlite"
 import { Cause, Console, Effect, Exit, Layer, Redacted } from "effect"
 import { fromEnv, type ServerConfig } from "./ServerConfig.ts"
-
-/** The storage layer: the one adapter choice of the app. */
-const storage = (config: ServerConfig) => SqliteStorage.layer({ dataDir: config.dataDir })
+import * as Storage from "./Storage.ts"
 
 /**
  * On a new security store, creates `admin` before the server takes requests; answers how to sign in (printed under
@@ -38,10 +38,16 @@ const bootstrap = (config: ServerConfig, hint: (line: string) => void) =>
 /** The whole server as one layer. */
 const app = (config: ServerConfig) => {
   let signInHint: string | undefined
+  const storage = Storage.layer(config)
   const services = Server.servicesLayer({
     servicesFile: config.servicesFile,
-    engine: { dataDir: config.dataDir, maxWorkers: config.workers, workerLimits: config.workerLimits }
-  }).pipe(Layer.provideMerge(storage(config)))
+    // The engine keeps job folders in `<dataDir>/jobs`; ServerConfig makes sure GEOJOBS_JOBS_DIR is such a folder.
+    engine: { dataDir: dirname(config.jobsDir), maxWorkers: config.workers, workerLimits: config.workerLimits }
+  }).pipe(
+    // An api node's engine claims nothing: it accepts and serves jobs, other nodes run them.
+    config.role === "api" ? Layer.provide(Storage.claimingNothing) : (layer) => layer,
+    Layer.provideMerge(storage)
+  )
   const http = Server.layer({
     port: config.port,
     host: config.host,
@@ -60,13 +66,21 @@ const app = (config: ServerConfig) => {
     // The token leaves its Redacted wrapper only here, into the server that compares it; it is never printed.
     metricsToken: config.metricsToken === undefined ? undefined : Redacted.value(config.metricsToken),
     publicMetrics: config.publicMetrics,
+    nodeName: config.nodeName,
+    serveApi: config.role !== "worker",
     onListening: (port) => {
       const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host
       const base = config.baseUrl ?? `http://${shownHost}:${port}${config.contextPath}`
-      console.log(`GeoJobs is listening on ${base}`)
-      console.log(`  services directory: ${base}/rest/services`)
-      console.log(`  admin jobs:         ${base}/admin/services/<folder>/<Name>.GPServer/jobs`)
-      console.log(`  data:               ${config.dataDir}; services file: ${config.servicesFile}`)
+      console.log(`GeoJobs is listening on ${base} (node ${config.nodeName}, role ${config.role})`)
+      if (config.role === "worker") {
+        console.log(`  runs tools; serves only ${new URL(base).origin}/health and /metrics`)
+      } else {
+        console.log(`  services directory: ${base}/rest/services`)
+        console.log(`  admin jobs:         ${base}/admin/services/<folder>/<Name>.GPServer/jobs`)
+      }
+      if (config.role === "api") console.log("  runs no tools: jobs run on the worker (or all) nodes of this database")
+      console.log(`  stores:             ${Storage.describe(config)}`)
+      console.log(`  job files:          ${config.jobsDir}; services file: ${config.servicesFile}`)
       if (signInHint !== undefined) console.log(signInHint)
     }
   })
@@ -82,10 +96,13 @@ const main = Effect.suspend(() => {
       Effect.fail("settings" as const)
     )
   }
-  return Layer.launch(app(read.config)).pipe(
+  const config = read.config
+  return Layer.launch(app(config)).pipe(
     Effect.catch((error: unknown) =>
       Effect.andThen(
-        Console.error(`GeoJobs cannot start: ${error instanceof Error ? error.message : String(error)}`),
+        Console.error(
+          `GeoJobs cannot start (node ${config.nodeName}, stores: ${Storage.describe(config)}): ${Storage.scrub(config, error instanceof Error ? error.message : String(error))}`
+        ),
         Effect.fail("start" as const)
       )
     )

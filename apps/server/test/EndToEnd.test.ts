@@ -1,55 +1,28 @@
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { AdminJob, RestJob } from "@geojobs/core"
+import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
 
 // The real server, started as a newcomer would (node src/main.ts), on a free port, talking HTTP over a socket.
-const main = new URL("../src/main.ts", import.meta.url).pathname
-let child: ChildProcess
+let server: ServerProcess
 let base = ""
-let output = ""
 const metricsToken = "e2e-metrics-token-0123456789abcdef"
-
-const startServer = (env: Record<string, string>) =>
-  new Promise<string>((resolve, reject) => {
-    child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    child.stdout?.on("data", (d) => {
-      output += String(d)
-      const match = /GeoJobs is listening on (\S+)/.exec(output)
-      if (match?.[1]) resolve(match[1])
-    })
-    child.stderr?.on("data", (d) => {
-      output += String(d)
-    })
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${output}`)))
-  })
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "geojobs-e2e-"))
-  base = await startServer({
-    GEOJOBS_PORT: "0",
+  server = await start({
     GEOJOBS_DATA_DIR: dataDir,
     GEOJOBS_ADMIN_PASSWORD: "e2e admin password",
     GEOJOBS_LOG_LEVEL: "silent",
     GEOJOBS_ALLOWED_ORIGINS: "https://app.example.com",
-    GEOJOBS_METRICS_TOKEN: metricsToken
+    GEOJOBS_METRICS_TOKEN: metricsToken,
+    GEOJOBS_NODE_NAME: "e2e-node"
   })
+  base = server.base
 }, 60_000)
-afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-  })
-})
-
-const form = async (url: string, fields: Record<string, string>) => {
-  const response = await fetch(url, { method: "POST", body: new URLSearchParams(fields) })
-  return (await response.json()) as Record<string, unknown>
-}
-const get = async (url: string) => (await (await fetch(url)).json()) as Record<string, unknown>
+afterAll(() => server?.stop())
 
 describe("GeoJobs end to end on a real port", () => {
   it("token → Buffer → poll → results → the seed admin document; cancel a Sleep; page the admin query", async () => {
@@ -126,10 +99,18 @@ describe("GeoJobs end to end on a real port", () => {
     assert.strictEqual(last.nextStart, -1)
   }, 60_000)
 
-  it("prints where it listens and how to sign in, never the metrics token", () => {
+  it("prints where it listens, its node and stores, and how to sign in, never the metrics token", async () => {
+    await server.waitForOutput("sign in as admin")
+    const output = server.output()
     assert.include(output, "GeoJobs is listening on http://127.0.0.1:")
+    assert.include(output, "(node e2e-node, role all)")
+    assert.include(output, "stores:             SQLite in ")
     assert.include(output, "sign in as admin")
     assert.notInclude(output, metricsToken)
+  })
+
+  it("GEOJOBS_NODE_NAME: /health names the node", async () => {
+    assert.deepStrictEqual(await get(`${server.origin}/health`), { status: "ok", node: "e2e-node" })
   })
 
   it("GEOJOBS_ALLOWED_ORIGINS: a preflight from a listed origin is allowed, from another origin not", async () => {

@@ -1,7 +1,10 @@
+import { hostname } from "node:os"
+import { join } from "node:path"
 import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
 import { Redacted } from "effect"
-import { fromEnv, type ServerConfig } from "../src/ServerConfig.ts"
+import { fromEnv, redactUrl, type ServerConfig } from "../src/ServerConfig.ts"
+import * as Storage from "../src/Storage.ts"
 
 const read = (env: Record<string, string>): ServerConfig => {
   const result = fromEnv(env)
@@ -180,5 +183,75 @@ describe("ServerConfig", () => {
       problems({ GEOJOBS_WORKER_MAX_OLD_MB: "256", GEOJOBS_WORKER_RETIRE_ABOVE_MB: "300" }),
       "GEOJOBS_WORKER_RETIRE_ABOVE_MB"
     )
+  })
+
+  it("stores: SQLite in the data folder by default; GEOJOBS_DATABASE_URL picks PostgreSQL, schema public unless told", () => {
+    const sqlite = read({ GEOJOBS_DATA_DIR: "/srv/geojobs" })
+    assert.deepStrictEqual(sqlite.database, { kind: "sqlite" })
+    assert.strictEqual(Storage.describe(sqlite), "SQLite in /srv/geojobs")
+    const pg = read({ GEOJOBS_DATABASE_URL: "postgres://geojobs@db.example.com:5432/gis" })
+    assert.strictEqual(pg.database.kind, "postgres")
+    if (pg.database.kind !== "postgres") return
+    assert.strictEqual(pg.database.schema, "public")
+    assert.strictEqual(Redacted.value(pg.database.url), "postgres://geojobs@db.example.com:5432/gis")
+    assert.strictEqual(Storage.describe(pg), "PostgreSQL postgres://geojobs@db.example.com:5432/gis, schema public")
+    const named = read({ GEOJOBS_DATABASE_URL: "postgresql://db/gis", GEOJOBS_DATABASE_SCHEMA: "geojobs_prod" })
+    assert.deepInclude(named.database, { schema: "geojobs_prod" })
+  })
+
+  it("GEOJOBS_DATABASE_URL's password is never shown: not in the config, its description, a problem or a scrubbed error", () => {
+    const url = "postgres://geojobs:pa%40ss-w0rd@db.example.com/gis?sslmode=require"
+    const config = read({ GEOJOBS_DATABASE_URL: url })
+    const shown = [JSON.stringify(config), inspect(config, { depth: 10 }), Storage.describe(config)]
+    for (const text of shown) {
+      assert.notInclude(text, "pa%40ss-w0rd")
+      assert.notInclude(text, "pa@ss-w0rd")
+    }
+    assert.strictEqual(
+      Storage.describe(config),
+      "PostgreSQL postgres://geojobs:[redacted]@db.example.com/gis?sslmode=require, schema public"
+    )
+    assert.strictEqual(
+      Storage.scrub(config, `could not connect to ${url}: password pa@ss-w0rd refused`),
+      "could not connect to postgres://geojobs:[redacted]@db.example.com/gis?sslmode=require: password [redacted] refused"
+    )
+    assert.strictEqual(redactUrl("postgres://u@h/db?password=hunter2&x=1"), "postgres://u@h/db?password=[redacted]&x=1")
+    assert.strictEqual(redactUrl("not a url with hunter2"), "[redacted]")
+    const text = problems({ GEOJOBS_DATABASE_URL: "mysql://root:hunter2@db/gis" })
+    assert.include(text, 'GEOJOBS_DATABASE_URL="mysql://root:[redacted]@db/gis": expected a PostgreSQL URL')
+    assert.notInclude(text, "hunter2")
+    assert.notInclude(problems({ GEOJOBS_DATABASE_URL: "hunter2 is not a URL" }), "hunter2")
+  })
+
+  it("GEOJOBS_DATABASE_SCHEMA: a plain schema name, and only with GEOJOBS_DATABASE_URL", () => {
+    for (const bad of ["Geo Jobs", "1st", 'x"; DROP', "a".repeat(64)]) {
+      assert.include(
+        problems({ GEOJOBS_DATABASE_URL: "postgres://db/gis", GEOJOBS_DATABASE_SCHEMA: bad }),
+        "expected a schema name"
+      )
+    }
+    assert.include(
+      problems({ GEOJOBS_DATABASE_SCHEMA: "geojobs" }),
+      'GEOJOBS_DATABASE_SCHEMA="geojobs": names a PostgreSQL schema, but GEOJOBS_DATABASE_URL is not set'
+    )
+  })
+
+  it("GEOJOBS_JOBS_DIR: <data folder>/jobs by default; another folder named jobs", () => {
+    assert.strictEqual(read({ GEOJOBS_DATA_DIR: "/srv/geojobs" }).jobsDir, join("/srv/geojobs", "jobs"))
+    assert.strictEqual(read({ GEOJOBS_JOBS_DIR: "/mnt/shared/jobs" }).jobsDir, "/mnt/shared/jobs")
+    assert.include(problems({ GEOJOBS_JOBS_DIR: "/mnt/shared/output" }), "expected a folder named jobs")
+  })
+
+  it("GEOJOBS_NODE_NAME: host and process id by default; no spaces", () => {
+    assert.strictEqual(read({}).nodeName, `${hostname()}-${process.pid}`)
+    assert.strictEqual(read({ GEOJOBS_NODE_NAME: "gis-node-1.example.com" }).nodeName, "gis-node-1.example.com")
+    assert.include(problems({ GEOJOBS_NODE_NAME: "node one" }), "expected a node name")
+  })
+
+  it("GEOJOBS_ROLE: all by default, api or worker", () => {
+    assert.strictEqual(read({}).role, "all")
+    assert.strictEqual(read({ GEOJOBS_ROLE: "api" }).role, "api")
+    assert.strictEqual(read({ GEOJOBS_ROLE: "worker" }).role, "worker")
+    assert.include(problems({ GEOJOBS_ROLE: "scheduler" }), 'GEOJOBS_ROLE="scheduler": expected all, api or worker')
   })
 })

@@ -142,7 +142,10 @@ export interface AccountsShape {
     ReadonlyArray<{ readonly name: string; readonly privileges: ReadonlyArray<Privilege>; readonly builtin: boolean }>,
     SecurityStoreError
   >
-  /** On a store without users, creates `admin` (administrator) with `password`, or a generated one returned once. */
+  /**
+   * On a store without users, creates `admin` (administrator) with `password`, or a generated one returned once.
+   * Safe when several nodes bootstrap one fresh store at once: every one succeeds, one of them with `created: true`.
+   */
   readonly bootstrapAdmin: (
     password: string | undefined
   ) => Effect.Effect<{ readonly created: boolean; readonly password?: string }, InvalidAccount | SecurityStoreError>
@@ -396,14 +399,25 @@ const make = (
     bootstrapAdmin: Effect.fnUntraced(function* (password: string | undefined) {
       if ((yield* db.countUsers()) > 0) return { created: false }
       const chosen = password ?? randomBytes(18).toString("base64url")
-      yield* accounts
+      // Nodes starting together on a fresh store all find it empty: one insert wins, and for the others admin already
+      // being there is the bootstrap done — by another node, so they report nothing created (and no password, which
+      // would not be admin's). A store that reports the lost insert as a plain failure counts too, once admin is seen.
+      const adminExists = db.getUser("admin").pipe(
+        Effect.as(true),
+        Effect.catchTag("NoSuchUser", () => Effect.succeed(false))
+      )
+      const created = yield* accounts
         .createUser({ username: "admin", password: chosen, role: "administrator", fullName: "Administrator" })
         .pipe(
+          Effect.as(true),
           Effect.catchTags({
-            UserExists: () => Effect.void,
+            UserExists: () => Effect.succeed(false),
+            SecurityStoreError: (error) =>
+              Effect.flatMap(adminExists, (exists) => (exists ? Effect.succeed(false) : Effect.fail(error))),
             UnknownRole: (e) => Effect.die(e)
           })
         )
+      if (!created) return { created: false }
       return password === undefined ? { created: true, password: chosen } : { created: true }
     }),
     purgeExpiredTokens: () => Effect.flatMap(Clock.currentTimeMillis, (now) => db.purgeExpiredTokens(now))

@@ -69,6 +69,13 @@ export interface Options {
   readonly metricsToken?: string | undefined
   /** Serve `/metrics` to everyone (default false). */
   readonly publicMetrics?: boolean | undefined
+  /** This node's name, answered by `/health` as `node` (several nodes behind one load balancer tell themselves apart). */
+  readonly nodeName?: string | undefined
+  /**
+   * Serve the ArcGIS REST, admin and token routes (default true). False leaves `/health` and `/metrics` only, every
+   * other path a 404 in the ArcGIS envelope: a node that runs tools for a cluster and takes no API requests.
+   */
+  readonly serveApi?: boolean | undefined
 }
 
 /**
@@ -280,9 +287,12 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
       .type(metrics.contentType)
       .send(await metrics.render())
   })
-  app.get("/health", async () => ({ status: "ok" }))
+  const health = options.nodeName === undefined ? { status: "ok" } : { status: "ok", node: options.nodeName }
+  app.get("/health", async () => health)
 
-  Router.register(app, settings, { max: options.tokenRequestsPerMinute ?? 30, timeWindow: "1 minute" })
+  if (options.serveApi !== false) {
+    Router.register(app, settings, { max: options.tokenRequestsPerMinute ?? 30, timeWindow: "1 minute" })
+  }
 }
 
 /** What a request that is not HTTP, or too large to read, answers: the socket's status and the REST envelope. */
@@ -415,7 +425,9 @@ export const make = async (options: Options & HttpOptions): Promise<FastifyInsta
     allowedOrigins: options.allowedOrigins,
     adminAllowedOrigins: options.adminAllowedOrigins,
     metricsToken: options.metricsToken,
-    publicMetrics: options.publicMetrics
+    publicMetrics: options.publicMetrics,
+    nodeName: options.nodeName,
+    serveApi: options.serveApi
   })
   return app
 }

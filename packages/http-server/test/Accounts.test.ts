@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { SecurityStore } from "@geojobs/core"
 import { SqliteDatabase, SqliteSecurityStore } from "@geojobs/store-sqlite"
 import { Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
@@ -560,6 +561,102 @@ describe("bootstrapAdmin", () => {
       const empty = yield* open(newFile())
       assert.strictEqual((yield* Effect.flip(empty.bootstrapAdmin("short")))._tag, "InvalidAccount")
       assert.lengthOf(yield* empty.listUsers(), 0)
+    })
+  )
+})
+
+describe("bootstrapAdmin on several nodes starting at once", () => {
+  // Each store has its own connection to one file, as nodes started together on a fresh data folder do.
+  const nodes = 8
+
+  it.effect("with a given password: every bootstrap succeeds, one creates admin, the password works", () =>
+    Effect.gen(function* () {
+      const filename = newFile()
+      const stores = yield* Effect.all(
+        Array.from({ length: nodes }, () => open(filename)),
+        { concurrency: "unbounded" }
+      )
+      const results = yield* Effect.all(
+        stores.map((store) => store.bootstrapAdmin("the admin password")),
+        { concurrency: "unbounded" }
+      )
+      assert.lengthOf(results, nodes)
+      assert.strictEqual(results.filter((r) => r.created).length, 1)
+      for (const store of stores) {
+        assert.strictEqual(
+          (yield* store.authenticate("admin", "the admin password", "192.0.2.1")).role,
+          "administrator"
+        )
+      }
+      assert.deepStrictEqual(
+        (yield* stores[0]!.listUsers()).map((u) => u.username),
+        ["admin"]
+      )
+    })
+  )
+
+  it.effect("generated passwords: only the node that created admin prints one, and it is the one that works", () =>
+    Effect.gen(function* () {
+      const filename = newFile()
+      const stores = yield* Effect.all(
+        Array.from({ length: nodes }, () => open(filename)),
+        { concurrency: "unbounded" }
+      )
+      const results = yield* Effect.all(
+        stores.map((store) => store.bootstrapAdmin(undefined)),
+        { concurrency: "unbounded" }
+      )
+      const winners = results.filter((r) => r.created)
+      assert.lengthOf(winners, 1)
+      assert.isTrue(results.every((r) => r.created || r.password === undefined))
+      const generated = winners[0]?.password ?? ""
+      assert.isAtLeast(generated.length, 16)
+      assert.strictEqual(
+        (yield* stores[nodes - 1]!.authenticate("admin", generated, "192.0.2.1")).role,
+        "administrator"
+      )
+    })
+  )
+
+  /** Accounts over a SQLite store whose `createUser` is replaced. */
+  const withCreateUser = (filename: string, createUser: SecurityStore.SecurityStoreShape["createUser"]) =>
+    Effect.map(
+      Layer.build(
+        Accounts.layer().pipe(
+          Layer.provide(
+            Layer.effect(
+              SecurityStore.SecurityStore,
+              Effect.map(SecurityStore.SecurityStore, (store) => ({ ...store, createUser }))
+            ).pipe(Layer.provide(SqliteSecurityStore.layer({ filename })))
+          )
+        )
+      ),
+      (context) => Context.get(context, Accounts)
+    )
+
+  it.effect("a store that reports the lost insert as a plain store failure: done too, when admin is there", () =>
+    Effect.gen(function* () {
+      // What SQLite nodes in separate processes were measured to see: "UNIQUE constraint failed: users.username".
+      const filename = newFile()
+      const winner = yield* open(filename)
+      const loser = yield* withCreateUser(filename, (user) =>
+        Effect.andThen(
+          Effect.orDie(winner.bootstrapAdmin("the admin password")),
+          Effect.fail(
+            new SecurityStore.SecurityStoreError({
+              operation: "create user",
+              cause: new Error(`UNIQUE constraint failed: users.username (${user.username})`)
+            })
+          )
+        )
+      )
+      assert.deepStrictEqual(yield* loser.bootstrapAdmin("the admin password"), { created: false })
+      yield* loser.authenticate("admin", "the admin password", "192.0.2.1")
+      // Without admin in the store, the failure is a failure.
+      const broken = yield* withCreateUser(newFile(), () =>
+        Effect.fail(new SecurityStore.SecurityStoreError({ operation: "create user", cause: new Error("disk full") }))
+      )
+      assert.strictEqual((yield* Effect.flip(broken.bootstrapAdmin("the admin password")))._tag, "SecurityStoreError")
     })
   )
 })

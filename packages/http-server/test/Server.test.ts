@@ -1,6 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Writable } from "node:stream"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { ErrorEnvelope } from "@geojobs/core"
+import { SqliteStorage } from "@geojobs/store-sqlite"
+import { Layer, ManagedRuntime } from "effect"
+import * as Server from "../src/Server.ts"
 import { fastifyOptions } from "../src/Server.ts"
 import { start, type TestServer } from "./support/TestServer.ts"
 
@@ -99,5 +105,80 @@ describe("the HTML directory's header", () => {
       url: `/arcgis/rest/services/System/Utilities/GPServer?token=${token}`
     })
     assert.include(signed.body, "Signed in as publisher")
+  })
+})
+
+describe("nodeName and serveApi (a cluster's nodes)", () => {
+  /** The plugin on its own services, with these options. */
+  const make = async (options: Partial<Server.Options>) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "geojobs-node-"))
+    const servicesFile = join(dataDir, "services.yaml")
+    writeFileSync(servicesFile, "services:\n  - folder: System\n    name: Utilities\n    tasks: [{tool: Echo}]\n")
+    const runtime = ManagedRuntime.make(
+      Server.servicesLayer({ servicesFile, engine: { dataDir, maxWorkers: 1, shutdownGraceMs: 100 } }).pipe(
+        Layer.provideMerge(SqliteStorage.layer({ dataDir }))
+      )
+    )
+    const app = await Server.make({ runtime, logLevel: "silent", publicMetrics: true, ...options })
+    return {
+      app,
+      close: async () => {
+        await app.close()
+        await runtime.dispose()
+        rmSync(dataDir, { recursive: true, force: true })
+      }
+    }
+  }
+
+  it("/health answers the node's name when given, and only the status otherwise", async () => {
+    const named = await make({ nodeName: "gis-node-1" })
+    try {
+      const health = await named.app.inject({ method: "GET", url: "/health" })
+      assert.deepStrictEqual(health.json(), { status: "ok", node: "gis-node-1" })
+    } finally {
+      await named.close()
+    }
+    assert.deepStrictEqual((await server.app.inject({ method: "GET", url: "/health" })).json(), { status: "ok" })
+  })
+
+  it("serveApi false: /health and /metrics only, every other path a 404 in its area's envelope", async () => {
+    const worker = await make({ nodeName: "worker-1", serveApi: false, realStatusCodes: true })
+    try {
+      const inject = (method: "GET" | "POST", url: string) => worker.app.inject({ method, url })
+      assert.deepStrictEqual((await inject("GET", "/health")).json(), { status: "ok", node: "worker-1" })
+      const metrics = await inject("GET", "/metrics")
+      assert.strictEqual(metrics.statusCode, 200)
+      assert.include(metrics.body, "# TYPE")
+      for (const url of [
+        "/arcgis/rest/info?f=json",
+        "/arcgis/rest/services?f=json",
+        "/arcgis/rest/services/System/Utilities/GPServer/Echo/submitJob?input_string=x&f=json",
+        "/arcgis/tokens/generateToken?f=json"
+      ]) {
+        for (const method of ["GET", "POST"] as const) {
+          const answer = await inject(method, url)
+          assert.strictEqual(answer.statusCode, 404, `${method} ${url}`)
+          assert.strictEqual(ErrorEnvelope.restSchema.parse(answer.json()).error.code, 404)
+        }
+      }
+      const admin = await inject("GET", "/arcgis/admin/services?f=json")
+      assert.strictEqual(admin.statusCode, 404)
+      assert.strictEqual(ErrorEnvelope.adminSchema.parse(admin.json()).code, 404)
+      // The OGC API – Processes area is the API too.
+      assert.strictEqual((await inject("GET", "/ogcapi/processes?f=json")).statusCode, 404)
+    } finally {
+      await worker.close()
+    }
+  })
+
+  it("serveApi true (the default) serves the API as before", async () => {
+    const api = await make({ serveApi: true })
+    try {
+      const info = await api.app.inject({ method: "GET", url: "/arcgis/rest/info?f=json" })
+      assert.strictEqual(info.statusCode, 200)
+      assert.isDefined((info.json() as { currentVersion?: number }).currentVersion)
+    } finally {
+      await api.close()
+    }
   })
 })

@@ -9,6 +9,7 @@ const published = [
   "packages/core",
   "packages/tools",
   "packages/store-sqlite",
+  "packages/store-postgres",
   "packages/engine",
   "packages/http-server",
   "packages/client",
