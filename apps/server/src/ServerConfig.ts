@@ -188,6 +188,10 @@ export const schema = z.object({
     .string()
     .regex(/^(\/[^/\s]+)*$/, "expected a path such as /arcgis, or empty")
     .default("/arcgis"),
+  GEOJOBS_OGC_PATH: z
+    .string()
+    .regex(/^(\/[^/\s?#]+)+$/, "expected a path such as /ogcapi")
+    .default("/ogcapi"),
   GEOJOBS_ADMIN_PASSWORD: z.string().min(8, "the admin password needs at least 8 characters").optional(),
   GEOJOBS_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
   GEOJOBS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -266,6 +270,8 @@ export interface ServerConfig {
   readonly servicesFile: string
   readonly baseUrl: string | undefined
   readonly contextPath: string
+  /** Where the OGC API – Processes landing page is. */
+  readonly ogcPath: string
   readonly adminPassword: string | undefined
   readonly workers: number | undefined
   readonly logLevel: string
@@ -355,6 +361,7 @@ export const fromEnv = (
       servicesFile: resolve(e.GEOJOBS_SERVICES ?? ServicesFile.samplePath),
       baseUrl: e.GEOJOBS_BASE_URL,
       contextPath: e.GEOJOBS_CONTEXT_PATH,
+      ogcPath: e.GEOJOBS_OGC_PATH,
       adminPassword: e.GEOJOBS_ADMIN_PASSWORD,
       workers: e.GEOJOBS_WORKERS,
       logLevel: e.GEOJOBS_LOG_LEVEL,

@@ -52,6 +52,7 @@ const app = (config: ServerConfig) => {
     port: config.port,
     host: config.host,
     contextPath: config.contextPath,
+    ogcPath: config.ogcPath,
     baseUrl: config.baseUrl,
     realStatusCodes: config.realStatusCodes,
     logLevel: config.logLevel,
@@ -77,6 +78,7 @@ const app = (config: ServerConfig) => {
       } else {
         console.log(`  services directory: ${base}/rest/services`)
         console.log(`  admin jobs:         ${base}/admin/services/<folder>/<Name>.GPServer/jobs`)
+        console.log(`  OGC API Processes:  ${new URL(base).origin}${config.ogcPath}/`)
       }
       if (config.role === "api") console.log("  runs no tools: jobs run on the worker (or all) nodes of this database")
       console.log(`  stores:             ${Storage.describe(config)}`)

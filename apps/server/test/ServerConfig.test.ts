@@ -45,6 +45,13 @@ describe("ServerConfig", () => {
     assert.isUndefined(config.workerLimits)
   })
 
+  it("GEOJOBS_OGC_PATH: /ogcapi by default, another path when set, a path that is not one refused", () => {
+    assert.strictEqual(read({}).ogcPath, "/ogcapi")
+    assert.strictEqual(read({ GEOJOBS_OGC_PATH: "/geo/processes" }).ogcPath, "/geo/processes")
+    for (const bad of ["ogcapi", "/", "/a b", "/x?y"])
+      assert.include(problems({ GEOJOBS_OGC_PATH: bad }), "GEOJOBS_OGC_PATH")
+  })
+
   it("names every wrong variable and says what it should be", () => {
     const read = fromEnv({
       GEOJOBS_PORT: "http",

@@ -36,6 +36,8 @@ import Fastify, {
 import { Accounts } from "./Accounts.ts"
 import { call, type Runner, runnerOf, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
+import * as OgcApi from "./OgcApi.ts"
+import * as OgcFailure from "./OgcFailure.ts"
 import * as RequestBody from "./RequestBody.ts"
 import * as Router from "./Router.ts"
 
@@ -69,6 +71,8 @@ export interface Options {
   readonly metricsToken?: string | undefined
   /** Serve `/metrics` to everyone (default false). */
   readonly publicMetrics?: boolean | undefined
+  /** Where the OGC API – Processes landing page is (default `/ogcapi`), outside the ArcGIS context path. */
+  readonly ogcPath?: string | undefined
   /** This node's name, answered by `/health` as `node` (several nodes behind one load balancer tell themselves apart). */
   readonly nodeName?: string | undefined
   /**
@@ -119,7 +123,7 @@ const corsClosed: FastifyCorsOptions = { origin: false }
  * `allowedOrigins` lists them; the admin API answers only `adminAllowedOrigins`; `/metrics` and `/health` none.
  * Credentials are sent only to an origin that is listed by name, so never together with `*`.
  */
-const corsDelegator = (contextPath: string, options: Options) => {
+const corsDelegator = (contextPath: string, ogcPath: string, options: Options) => {
   const open: FastifyCorsOptions = { origin: true, methods: corsMethods, maxAge: 600, strictPreflight: false }
   const wildcard: FastifyCorsOptions = { ...open, origin: "*" }
   const listed = (origins: ReadonlyArray<string> | undefined, fallback: FastifyCorsOptions) => {
@@ -133,6 +137,8 @@ const corsDelegator = (contextPath: string, options: Options) => {
   const admin = listed(options.adminAllowedOrigins ?? [], corsClosed)
   const adminArea = `${contextPath}/admin/`
   const area = `${contextPath}/`
+  // The OGC API is open as the REST API is: its clients (web maps, notebooks) call it from other origins.
+  const ogcArea = `${ogcPath}/`
   return (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
     const origin = request.headers.origin
     const url = request.url
@@ -142,7 +148,7 @@ const corsDelegator = (contextPath: string, options: Options) => {
         ? corsClosed
         : url.startsWith(adminArea) || url === `${contextPath}/admin`
           ? admin(origin)
-          : url.startsWith(area)
+          : url.startsWith(area) || url.startsWith(ogcArea) || url === ogcPath
             ? rest(origin)
             : corsClosed
     )
@@ -170,14 +176,15 @@ const metricsAccess = (options: Options): ((request: FastifyRequest) => boolean)
  * @category constructors
  */
 export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
-  const settings: Settings = {
+  const settings: Settings & OgcApi.Settings = {
     runtime: options.runtime,
     contextPath: normalizeContext(options.contextPath),
     baseUrl: options.baseUrl,
     realStatusCodes: options.realStatusCodes ?? false,
     currentVersion: 11.3,
     fullVersion: "11.3.0",
-    shortLivedTokenValidity: 60
+    shortLivedTokenValidity: 60,
+    ogcPath: options.ogcPath
   }
   // The handlers first: a route captures the error handler of its context when it is added, and plugins below add
   // routes of their own (@fastify/cors its OPTIONS route).
@@ -209,7 +216,7 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
     )
   )
   RequestBody.register(app)
-  await app.register(cors, { delegator: corsDelegator(settings.contextPath, options) })
+  await app.register(cors, { delegator: corsDelegator(settings.contextPath, OgcApi.rootPath(settings), options) })
   // Only a request that came over HTTPS (as trustProxy reads it) may pin the browser to HTTPS: over plain HTTP the
   // header is ignored by browsers at best, and on a localhost development server it locks the host out at worst.
   app.addHook("onRequest", (request, reply, done) => {
@@ -319,6 +326,7 @@ const clientError = (error: { readonly code?: string | undefined; readonly rawPa
 export const fastifyOptions = (
   options: HttpOptions & {
     readonly contextPath?: string | undefined
+    readonly ogcPath?: string | undefined
     readonly realStatusCodes?: boolean | undefined
   }
 ): FastifyServerOptions & { readonly http: NodeServerOptions } => {
@@ -330,6 +338,12 @@ export const fastifyOptions = (
     // A URL Fastify cannot even decode (`%zz`) never reaches a route: answer it in the area's envelope, not Fastify's.
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === "FST_ERR_BAD_URL" ? "The URL cannot be decoded." : error.message
+      const ogc = OgcApi.rootPath({ ogcPath: options.ogcPath })
+      if (request.url === ogc || request.url.startsWith(`${ogc}/`) || request.url.startsWith(`${ogc}?`)) {
+        // On the OGC paths, an OGC exception with the real status, as every OGC answer.
+        void OgcApi.sendException(reply as FastifyReply, "json", OgcFailure.fromStatus(400, detail))
+        return
+      }
       const admin = request.url.startsWith(`${normalizeContext(options.contextPath)}/admin/`)
       const doc = admin
         ? ErrorEnvelope.admin({ code: 400, messages: ["Invalid or missing input parameters.", detail] })
@@ -427,6 +441,7 @@ export const make = async (options: Options & HttpOptions): Promise<FastifyInsta
     metricsToken: options.metricsToken,
     publicMetrics: options.publicMetrics,
     nodeName: options.nodeName,
+    ogcPath: options.ogcPath,
     serveApi: options.serveApi
   })
   return app

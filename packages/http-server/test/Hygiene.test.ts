@@ -352,6 +352,35 @@ describe("CORS", () => {
     assert.isNull(get.headers.get("access-control-allow-credentials"))
   })
 
+  it("the OGC API is open cross-origin as the REST API is; an undecodable OGC URL is an OGC exception", async () => {
+    const root = `http://127.0.0.1:${server.port}/ogcapi`
+    const answer = await preflight(`${root}/processes/System.Utilities.Echo/execution`, origin)
+    assert.strictEqual(answer.status, 204)
+    assert.strictEqual(answer.headers.get("access-control-allow-origin"), origin)
+    const landing = await fetch(`${root}/?f=json`, { headers: { origin } })
+    assert.strictEqual(landing.headers.get("access-control-allow-origin"), origin)
+    const bad = await fetch(`${root}/jobs/%zz`)
+    assert.strictEqual(bad.status, 400)
+    const exception = (await bad.json()) as { type?: string; status?: number; detail?: string }
+    assert.strictEqual(exception.status, 400)
+    assert.match(String(exception.type), /^http:\/\/www\.opengis\.net\/def\/exceptions\//)
+    assert.include(String(exception.detail), "decoded")
+  })
+
+  it("ogcPath moves the OGC API", async () => {
+    const moved = await PortServer.start({ ogcPath: "/processes-api" })
+    try {
+      const landing = await fetch(`http://127.0.0.1:${moved.port}/processes-api/?f=json`)
+      assert.strictEqual(landing.status, 200)
+      const links = ((await landing.json()) as { links: Array<{ href: string }> }).links
+      assert.isTrue(links.some((l) => l.href.includes("/processes-api/processes")))
+      const old = (await (await fetch(`http://127.0.0.1:${moved.port}/ogcapi/?f=json`)).json()) as { error?: unknown }
+      assert.isDefined(old.error, "the default path is no longer the OGC API")
+    } finally {
+      await moved.close()
+    }
+  })
+
   it("the admin API is closed cross-origin by default", async () => {
     const answer = await preflight(`${server.url}/admin/services/System/Utilities.GPServer/jobs/query`, origin)
     assert.isNull(answer.headers.get("access-control-allow-origin"))
