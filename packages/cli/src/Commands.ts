@@ -1,6 +1,7 @@
 /**
  * The `geojobs` command tree (effect/cli), assembled from the modules that own each theme: `SignIn` (login, logout),
- * `Directory` (services, task), `Jobs` (submit, job, watch, results, cancel) and `Admin` (jobs, delete, purge, stats).
+ * `Directory` (services, task), `Jobs` (submit, job, watch, results, cancel), `Admin` (jobs, delete, purge, stats) and `Ogc` (the `ogc` group:
+ * OGC API – Processes).
  * Each command reads its flags, talks to the server through `@geojobs/client`, and prints through `Output`; failures
  * travel as tagged errors to `main`, which prints one line and picks the exit code.
  *
@@ -10,6 +11,7 @@ import { Command } from "effect/cli"
 import * as Admin from "./Admin.ts"
 import * as Directory from "./Directory.ts"
 import * as Jobs from "./Jobs.ts"
+import * as Ogc from "./Ogc.ts"
 import * as SignIn from "./SignIn.ts"
 
 /** The `geojobs` command. */
@@ -28,6 +30,7 @@ export const root = Command.make("geojobs").pipe(
     Admin.jobs,
     Admin.deleteJob,
     Admin.purge,
-    Admin.stats
+    Admin.stats,
+    Ogc.ogc
   ])
 )

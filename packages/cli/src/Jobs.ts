@@ -13,7 +13,7 @@ import * as Output from "./Output.ts"
 import * as Session from "./Session.ts"
 import * as Watch from "./Watch.ts"
 
-const readParamsFile = (path: string) =>
+export const readParamsFile = (path: string) =>
   Effect.gen(function* () {
     let text: string
     try {

@@ -66,16 +66,32 @@ export const connect = (
           : `No profile "${name}": run \`geojobs login <server-url> --profile ${name}\``
       )
     }
-    // The saved sign-in for that server: the named profile when it is for this URL, else any profile that is.
+    return yield* signIn(file, named, url, env, true)
+  })
+
+/**
+ * A client for `url` with its saved sign-in (the named profile when it is for this URL, else any that is), or the
+ * environment's token or credentials when `useEnv`.
+ */
+const signIn = (
+  file: Profile.ConfigFile,
+  named: Profile.Profile | undefined,
+  url: string,
+  env: NodeJS.ProcessEnv,
+  useEnv: boolean,
+  ogcUrl?: string
+): Effect.Effect<Client, ClientError> =>
+  Effect.gen(function* () {
     const saved =
       named !== undefined && normalize(named.url) === normalize(url)
         ? named
         : Object.values<Profile.Profile>(file.profiles).find((p) => normalize(p.url) === normalize(url))
-    const token = nonEmpty(env.GEOJOBS_TOKEN)
-    const username = nonEmpty(env.GEOJOBS_USERNAME)
-    const password = env.GEOJOBS_PASSWORD
-    if (token !== undefined) return yield* make({ url, token })
-    if (username !== undefined && password !== undefined) return yield* make({ url, username, password })
+    const token = useEnv ? nonEmpty(env.GEOJOBS_TOKEN) : undefined
+    const username = useEnv ? nonEmpty(env.GEOJOBS_USERNAME) : undefined
+    const password = useEnv ? env.GEOJOBS_PASSWORD : undefined
+    const ogc = ogcUrl === undefined ? {} : { ogcUrl }
+    if (token !== undefined) return yield* make({ url, token, ...ogc })
+    if (username !== undefined && password !== undefined) return yield* make({ url, username, password, ...ogc })
     if (saved?.token !== undefined && saved.expires !== undefined && saved.expires <= Date.now()) {
       return yield* new ClientError({
         kind: "token",
@@ -86,10 +102,44 @@ export const connect = (
     }
     return yield* make({
       url,
+      ...ogc,
       ...(saved?.token === undefined ? {} : { token: saved.token }),
       ...(saved?.expires === undefined ? {} : { expires: saved.expires }),
       ...(saved?.referer === undefined ? {} : { referer: saved.referer })
     })
+  })
+
+const originOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A client for OGC API – Processes. Without `ogcRoot`, the server in effect (as for every command) at its OGC root
+ * (its origin with `/ogcapi`). With one (`https://host/ogcapi`), that root, signed in as the GeoJobs server of the same
+ * origin is (`GEOJOBS_URL` or a saved profile); a root of another origin is called without a token, so none leaks.
+ */
+export const connectOgc = (
+  flags: Flags,
+  ogcRoot: string | undefined,
+  env: NodeJS.ProcessEnv = process.env
+): Effect.Effect<Client, ClientError | Profile.ProfileError | Failure.Failure> =>
+  Effect.gen(function* () {
+    if (ogcRoot === undefined) return yield* connect(flags, undefined, env)
+    const origin = originOf(ogcRoot)
+    if (origin === undefined) return yield* Failure.badUsage(`${ogcRoot} is not a URL (e.g. https://host/ogcapi)`)
+    const file = yield* Profile.read()
+    const named = file.profiles[profileName(flags, env)]
+    const envUrl = nonEmpty(env.GEOJOBS_URL)
+    if (envUrl !== undefined && originOf(envUrl) === origin)
+      return yield* signIn(file, named, envUrl, env, true, ogcRoot)
+    const home = [named, ...Object.values<Profile.Profile>(file.profiles)].find(
+      (p) => p !== undefined && originOf(p.url) === origin
+    )
+    return yield* signIn(file, named, home?.url ?? ogcRoot, env, false, ogcRoot)
   })
 
 /**

@@ -1,8 +1,10 @@
 // The CLI's pure parts, one module at a time: where the config lives, `--since`, job URLs, exit codes.
 import { assert, describe, it } from "@effect/vitest"
 import { JobStatus } from "@geojobs/core"
+import { Effect } from "effect"
 import { parseSince } from "../src/Admin.ts"
 import * as Failure from "../src/Failure.ts"
+import { exitCode, parseInputs } from "../src/Ogc.ts"
 import { colorEnabled } from "../src/Output.ts"
 import { configDir } from "../src/Profile.ts"
 import { baseOf } from "../src/Session.ts"
@@ -56,5 +58,20 @@ describe("the CLI's parts", () => {
     assert.isFalse(colorEnabled(true, { NO_COLOR: "1" }))
     assert.isTrue(colorEnabled(false, { FORCE_COLOR: "1" }))
     assert.isFalse(colorEnabled(true, { TERM: "dumb" }))
+  })
+
+  it("reads OGC inputs as JSON when they are JSON, else as text; exits by the OGC status", () => {
+    const inputs = Effect.runSync(
+      parseInputs(["seconds=5", "flag=true", "text=hello there", 'quoted="42"', 'object={"a":1}', "empty="])
+    )
+    assert.deepStrictEqual(inputs, {
+      seconds: 5,
+      flag: true,
+      text: "hello there",
+      quoted: "42",
+      object: { a: 1 },
+      empty: ""
+    })
+    assert.deepStrictEqual((["successful", "failed", "dismissed"] as const).map(exitCode), [0, 15, 18])
   })
 })

@@ -13,10 +13,20 @@ import { Context, Effect, Layer } from "effect"
 import * as Admin from "./Admin.ts"
 import type { ClientError } from "./ClientError.ts"
 import * as Jobs from "./Jobs.ts"
+import * as Ogc from "./Ogc.ts"
+import { OgcClient } from "./OgcClient.ts"
 import * as Session from "./Session.ts"
 
 export type { QueryOptions } from "./Admin.ts"
 export type { JobRef, Params, WaitOptions } from "./Jobs.ts"
+export type {
+  ExecuteOptions,
+  Execution,
+  JobQuery,
+  Paging,
+  Status as OgcStatus,
+  WaitOptions as OgcWaitOptions
+} from "./Ogc.ts"
 export type { ConnectOptions } from "./Session.ts"
 
 /**
@@ -30,6 +40,8 @@ export interface Client extends Jobs.Jobs {
   readonly tokenExpires: () => number | undefined
   readonly signIn: Effect.Effect<void, ClientError>
   readonly admin: Admin.Admin
+  /** OGC API – Processes on the same server (at `ogcUrl`, default its origin with `/ogcapi`), with the same token. */
+  readonly ogc: Ogc.Ogc
 }
 
 /**
@@ -46,7 +58,8 @@ export const make = (options: Session.ConnectOptions): Effect.Effect<Client, Cli
       token: session.token,
       tokenExpires: session.tokenExpires,
       signIn: session.signIn,
-      admin: Admin.make(session)
+      admin: Admin.make(session),
+      ogc: Ogc.make(session, options.ogcUrl ?? Ogc.defaultRoot(session.base))
     })
   )
 
@@ -136,6 +149,13 @@ export class GeoJobsClient {
   cancel(ref: Jobs.JobRef) {
     return run(this.client.cancel(ref))
   }
+
+  /** OGC API – Processes on the same server, with the same sign-in. */
+  get ogc(): OgcClient {
+    this.ogcClient ??= new OgcClient(this.client.ogc)
+    return this.ogcClient
+  }
+  private ogcClient: OgcClient | undefined
 
   /** The admin job API. */
   get admin() {

@@ -12,6 +12,7 @@ import { z } from "zod"
 import { ClientError } from "./ClientError.ts"
 import type { Session } from "./Session.ts"
 import * as Transport from "./Transport.ts"
+import * as Wait from "./Wait.ts"
 
 /**
  * A job: its service (`Folder/Name`), task (absent for the service-level URL) and id.
@@ -28,16 +29,9 @@ export interface JobRef {
 export type Params = Readonly<Record<string, unknown>>
 
 /** Options of `waitForJob`. @category models */
-export interface WaitOptions {
+export interface WaitOptions extends Wait.Limits {
   readonly onProgress?: ((doc: RestJob.RestJob) => void) | undefined
   readonly onMessage?: ((message: { readonly type: string; readonly description: string }) => void) | undefined
-  /** Stop waiting when it aborts (at once, even between polls): fails with kind `aborted`. The job goes on. */
-  readonly signal?: AbortSignal | undefined
-  /** Give up after this many milliseconds (default: never): fails with kind `timeout`. The job goes on. */
-  readonly timeoutMs?: number | undefined
-  /** First poll interval, ms (default 500; it grows ×1.5 up to `maxIntervalMs`). */
-  readonly intervalMs?: number | undefined
-  readonly maxIntervalMs?: number | undefined
 }
 
 /** Options of `results`. @category models */
@@ -122,57 +116,28 @@ export const make = (session: Session): Jobs => {
 
   const job = (ref: JobRef) => atJob(ref, { kind: "job" }, {}, RestJob.schema)
 
-  const poll = (ref: JobRef, wait: WaitOptions) =>
-    Effect.gen(function* () {
-      let interval = wait.intervalMs ?? 500
+  const waitForJob = (ref: JobRef, wait: WaitOptions = {}): Effect.Effect<RestJob.RestJob, ClientError> =>
+    Effect.suspend(() => {
       let seen = 0
-      while (true) {
-        const doc = yield* job(ref)
-        const messages = doc.messages ?? []
-        for (const m of messages.slice(seen)) wait.onMessage?.(m)
-        seen = Math.max(seen, messages.length)
-        const status = JobStatus.parse(doc.jobStatus)
-        if (status !== undefined && JobStatus.isTerminal(status)) return doc
-        wait.onProgress?.(doc)
-        yield* Effect.sleep(interval)
-        interval = Math.min(wait.maxIntervalMs ?? 5000, interval * 1.5)
-      }
-    })
-
-  // The timeout and the signal each interrupt whatever the loop is doing (a poll's fetch or the sleep between
-  // polls), so neither waits for the next poll.
-  const waitForJob = (ref: JobRef, wait: WaitOptions = {}): Effect.Effect<RestJob.RestJob, ClientError> => {
-    const timed =
-      wait.timeoutMs === undefined
-        ? poll(ref, wait)
-        : Effect.timeoutOrElse(poll(ref, wait), {
-            duration: wait.timeoutMs,
-            orElse: () =>
-              Effect.fail(
-                new ClientError({
-                  kind: "timeout",
-                  detail: `Job ${ref.jobId} did not finish within ${wait.timeoutMs} ms`,
-                  details: ["The job goes on; wait again or cancel it."],
-                  url: jobUrl(ref)
-                })
-              )
-          })
-    const signal = wait.signal
-    if (signal === undefined) return timed
-    const abortError = () =>
-      new ClientError({
-        kind: "aborted",
-        detail: `Waiting for job ${ref.jobId} was aborted`,
-        details: signal.reason === undefined ? [] : [Transport.reason(signal.reason)],
-        url: jobUrl(ref)
+      const check = Effect.tap(job(ref), (doc) =>
+        Effect.sync(() => {
+          const messages = doc.messages ?? []
+          for (const m of messages.slice(seen)) wait.onMessage?.(m)
+          seen = Math.max(seen, messages.length)
+        })
+      )
+      return Wait.until(check, {
+        done: (doc) => {
+          const status = JobStatus.parse(doc.jobStatus)
+          return status !== undefined && JobStatus.isTerminal(status)
+        },
+        pending: wait.onProgress,
+        limits: wait,
+        jobId: ref.jobId,
+        url: jobUrl(ref),
+        otherwise: "cancel it"
       })
-    const aborted = Effect.callback<never, ClientError>((resume) => {
-      const onAbort = () => resume(Effect.fail(abortError()))
-      signal.addEventListener("abort", onAbort, { once: true })
-      return Effect.sync(() => signal.removeEventListener("abort", onAbort))
     })
-    return Effect.suspend(() => (signal.aborted ? Effect.fail(abortError()) : Effect.raceFirst(timed, aborted)))
-  }
 
   return {
     services: (folder) =>

@@ -31,6 +31,11 @@ export interface ConnectOptions {
   /** Token lifetime to ask for, minutes (default 60). */
   readonly expiration?: number | undefined
   readonly fetch?: typeof globalThis.fetch | undefined
+  /**
+   * The OGC API – Processes root (landing page) of the same server, for `client.ogc` (default: the server's origin
+   * with `/ogcapi`, where GeoJobs puts it).
+   */
+  readonly ogcUrl?: string | undefined
 }
 
 /**
@@ -53,6 +58,16 @@ export interface Session {
   ) => Effect.Effect<z.output<S>, ClientError>
   /** The bytes behind an output file's URL, fetched with the session's token. */
   readonly download: (url: string) => Effect.Effect<Uint8Array, ClientError>
+  /**
+   * Runs a request of its own with the session's token (signed in again first when it is about to expire), and once
+   * more after signing in again when the server refuses it (kind `token`).
+   */
+  readonly authorized: <A>(
+    use: (token: string | undefined) => Effect.Effect<A, ClientError>
+  ) => Effect.Effect<A, ClientError>
+  /** The fetch and referer requests are made with. */
+  readonly fetch: typeof globalThis.fetch
+  readonly referer: string | undefined
 }
 
 // Where a sign-in goes: the token service, and the portal when the server is federated with one.
@@ -193,6 +208,8 @@ export const make = (options: ConnectOptions): Effect.Effect<Session, ClientErro
     }
 
     const download = (url: string) => retried(Effect.suspend(() => transport.download(url, token)))
+    const authorized = <A>(use: (token: string | undefined) => Effect.Effect<A, ClientError>) =>
+      retried(Effect.suspend(() => use(token)))
 
     if (canSignIn && token === undefined) yield* generate
 
@@ -202,6 +219,9 @@ export const make = (options: ConnectOptions): Effect.Effect<Session, ClientErro
       tokenExpires: () => expires,
       signIn: generate,
       request,
-      download
+      download,
+      authorized,
+      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      referer: options.referer
     } satisfies Session
   })

@@ -4,15 +4,22 @@
  *
  * @module
  */
-export { ClientError, isTokenError, type Kind } from "./ClientError.ts"
+export { ClientError, isProblem, isTokenError, type Kind, type Problem, problems } from "./ClientError.ts"
 export {
   type Client,
   type ConnectOptions,
+  type ExecuteOptions,
+  type Execution,
   GeoJobs,
   GeoJobsClient,
+  type JobQuery,
   type JobRef,
   make,
+  type OgcStatus,
+  type OgcWaitOptions,
+  type Paging,
   type Params,
   type QueryOptions,
   type WaitOptions
 } from "./GeoJobsClient.ts"
+export { OgcClient, type OgcConnectOptions } from "./OgcClient.ts"

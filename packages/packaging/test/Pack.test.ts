@@ -149,7 +149,7 @@ console.log(JSON.stringify({
         child.stdout?.on("data", (d) => {
           output += String(d)
           // The banner is a few lines; the services file's line is its last fixed one.
-          const match = /GeoJobs is listening on (\S+)\n[\s\S]*services file: .*\n/.exec(output)
+          const match = /GeoJobs is listening on (\S+)[^\n]*\n[\s\S]*services file: .*\n/.exec(output)
           if (match?.[1]) {
             clearTimeout(timer)
             resolve(match[1])
