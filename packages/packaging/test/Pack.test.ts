@@ -166,7 +166,7 @@ console.log(JSON.stringify({
       assert.match(base, /^http:\/\/127\.0\.0\.1:\d+\/arcgis$/)
       // The services file is the sample inside the installed tools package; the data goes where it was told.
       assert.include(output, `services file: ${join(project, "node_modules/@geojobs/tools/services.sample.yaml")}`)
-      assert.include(output, `data:               ${dataDir}`)
+      assert.include(output, `stores:             SQLite in ${dataDir}`)
 
       const get = async (url: string) => (await (await fetch(url)).json()) as Record<string, unknown>
       const form = async (url: string, fields: Record<string, string>) =>
