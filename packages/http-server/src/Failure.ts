@@ -24,6 +24,12 @@ export interface Failure {
   readonly message: string
   readonly details: ReadonlyArray<string>
   readonly messageCode?: string | undefined
+  /**
+   * The HTTP status of the HTML page, where it differs from `code`: ArcGIS answers some refusals with code 500 in its
+   * envelope (a finished job's cancel, a failed synchronous tool), which a browser's page should not call a server
+   * error.
+   */
+  readonly htmlStatus?: number | undefined
 }
 
 /**
@@ -212,8 +218,8 @@ export const table: { readonly [T in RouteError["_tag"]]: (error: Extract<RouteE
   RefererMismatch: (e) => ({ code: 498, message: "Invalid token.", details: [e.message] }),
   Forbidden: (e) => ({ code: 403, message: forbidden, details: [e.message] }),
   EngineStopped: (e) => ({ code: 503, message: e.message, details: [] }),
-  ToolFailed: (e) => ({ code: 500, message: invalidInput, details: [e.message] }),
-  CannotCancel: (e) => ({ code: 500, message: invalidInput, details: [e.message] }),
+  ToolFailed: (e) => ({ code: 500, message: invalidInput, details: [e.message], htmlStatus: 422 }),
+  CannotCancel: (e) => ({ code: 500, message: invalidInput, details: [e.message], htmlStatus: 409 }),
   JobStoreError: hidden,
   JobFilesError: hidden,
   SecurityStoreError: hidden

@@ -281,13 +281,15 @@ export const sendFailure = async (reply: FastifyReply, call: Call, failure: Fail
   if (call.format === "html") {
     await reply.helmet()
     const signIn = failure.code === 499 || failure.code === 498
+    const pageStatus =
+      failure.htmlStatus ?? (status === 200 && failure.code >= 400 && failure.code < 600 ? failure.code : status)
     return reply
       .header("cache-control", "no-store")
-      .status(status === 200 && failure.code >= 400 && failure.code < 600 ? failure.code : status)
+      .status(pageStatus)
       .type("text/html; charset=utf-8")
       .send(
         Html.page({
-          title: `Error ${failure.code}`,
+          title: `Error ${pageStatus}`,
           home: call.home,
           account: call.account,
           document: { message: failure.message, details: failure.details },

@@ -160,6 +160,21 @@ describe("admin job API (the seed)", () => {
     })
   })
 
+  it("cancelling a finished job: ArcGIS's code 500 envelope in JSON, a 409 page in HTML (never a server error page)", async () => {
+    const finished = `${jobs}/${ids[10]}`
+    const json = adminError(await inject("POST", `${finished}/cancel`, { f: "json", token: admin }))
+    assert.strictEqual(json.code, 500)
+    assert.match(json.messages.join(" "), /Unable to cancel job/)
+    const page = await server.app.inject({
+      method: "POST",
+      url: `${finished}/cancel`,
+      payload: new URLSearchParams({ f: "html", token: admin }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded" }
+    })
+    assert.strictEqual(page.statusCode, 409)
+    assert.include(page.body, "Unable to cancel job")
+  })
+
   it("the jobs list is an HTML page by default and the query's JSON with f=json", async () => {
     const page = await server.app.inject({ method: "GET", url: `${jobs}?token=${admin}` })
     assert.match(String(page.headers["content-type"]), /text\/html/)
