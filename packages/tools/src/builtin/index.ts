@@ -18,7 +18,9 @@ export const names = [
   "ConvexHull",
   "Centroids",
   "CalculateGeometry",
-  "Project"
+  "Project",
+  "ConvertFeatures",
+  "ExtractData"
 ] as const
 
 /** @category models */
