@@ -1,5 +1,5 @@
 /**
- * The lifecycle policy: what a job becomes when its run ends, when its process died, when someone cancels or deletes
+ * The lifecycle policy: what a job becomes when its run ends, when its process stopped heartbeating (a takeover), when someone cancels or deletes
  * it, and when it expires. Pure functions of the job, the event as plain data and the instant `now` (each also in an
  * Effect form that reads `Clock`); they answer the next job or a typed refusal and never touch a store. The engine
  * carries the decisions out (revision-guarded writes, worker kills, file removal), so the message texts and instants a
@@ -24,8 +24,8 @@ export type Outcome =
   | { readonly _tag: "Failed"; readonly error: string }
   | { readonly _tag: "TimedOut" }
   | { readonly _tag: "Cancelled" }
-  /** The server shut down before the tool ended. */
-  | { readonly _tag: "Interrupted" }
+  /** The server shut down before the tool ended; `attempts` counts the runs started so far (this one included). */
+  | { readonly _tag: "Interrupted"; readonly attempts: number }
 
 /**
  * The service and task settings a decision needs. Durations are milliseconds.
@@ -37,8 +37,27 @@ export interface Settings {
   readonly retentionMs: number
   /** The service's `maxExecutionTime` (named in a timed-out job's message). */
   readonly maxExecutionTimeMs: number
-  /** A retryable task interrupted by a shutdown or restart is queued again instead of failed. */
+  /** A retryable task interrupted by a shutdown, a restart or a takeover is queued again instead of failed. */
   readonly retryable: boolean
+  /**
+   * How many runs a retryable task gets in all, interrupted ones included (the job's claims count them); past it the
+   * job is Failed. 1 means it is never run again.
+   */
+  readonly maxAttempts: number
+}
+
+/**
+ * A takeover of a job whose process stopped heartbeating: what recovery knows of that process and of the job.
+ *
+ * @category models
+ */
+export interface Takeover {
+  /** The name of the node that held it (its owner record's), `null` when that record is gone. */
+  readonly node: string | null
+  /** The holder was an earlier start of this very node (same name, another process): the node restarted. */
+  readonly restart: boolean
+  /** How many runs of the job were started (its claims), the interrupted one included. */
+  readonly attempts: number
 }
 
 /**
@@ -103,12 +122,27 @@ const move = (job: Job.Job, to: JobStatus.JobStatus, now: number) => Job.transit
 const finished = (job: Job.Job, to: JobStatus.JobStatus, now: number, retentionMs: number) =>
   Result.map(move(job, to, now), (next) => Job.expireAfter(next, retentionMs))
 const isHeld = (job: Job.Job): boolean => JobStatus.table[job.status].held
+const retries = (settings: Pick<Settings, "retryable" | "maxAttempts">, attempts: number): boolean =>
+  settings.retryable && attempts < settings.maxAttempts
+const attemptsText = (settings: Pick<Settings, "maxAttempts">, attempts: number) =>
+  `attempt ${attempts} of ${settings.maxAttempts}`
+
+/**
+ * Why a takeover ended a run, as the job log says it: "interrupted: node <name> stopped responding", or
+ * "interrupted by server restart" when the node that held it is this node, restarted.
+ *
+ * @category combinators
+ */
+export const takeoverReason = (takeover: Pick<Takeover, "node" | "restart">): string =>
+  takeover.restart
+    ? "interrupted by server restart"
+    : `interrupted: node ${takeover.node ?? "(unknown)"} stopped responding`
 const refuse = (job: Job.Job, to: JobStatus.JobStatus) =>
   Result.fail(new InvalidTransition({ jobId: job.id, from: job.status, to }))
 
 /**
  * The end of a run: a job being deleted becomes Deleted (the caller then removes it); one cancelled or Cancelling
- * becomes Cancelled; an interrupted one is queued again if its task is retryable, else Failed; otherwise the outcome
+ * becomes Cancelled; an interrupted one is queued again if its task is retryable and has attempts left, else Failed; otherwise the outcome
  * decides (Succeeded with its results, Failed with the tool's error, TimedOut). Every finished job but a Deleted one
  * expires `retentionMs` after now. Refused for a job no worker holds (another process moved it on).
  *
@@ -136,9 +170,23 @@ export const finishAt = (
   }
   switch (outcome._tag) {
     case "Interrupted":
-      return settings.retryable && JobStatus.canTransition(job.status, "Submitted")
-        ? move(Job.addMessageAt(job, "warning", "Interrupted by server shutdown; queued again.", now), "Submitted", now)
-        : finished(Job.addMessageAt(job, "error", "Interrupted by server shutdown.", now), "Failed", now, retentionMs)
+      if (retries(settings, outcome.attempts) && JobStatus.canTransition(job.status, "Submitted")) {
+        const text = `Interrupted by server shutdown; queued again (${attemptsText(settings, outcome.attempts)}).`
+        return move(Job.addMessageAt(job, "warning", text, now), "Submitted", now)
+      }
+      return finished(
+        Job.addMessageAt(
+          job,
+          "error",
+          settings.retryable
+            ? `Interrupted by server shutdown (${attemptsText(settings, outcome.attempts)}, none left).`
+            : "Interrupted by server shutdown.",
+          now
+        ),
+        "Failed",
+        now,
+        retentionMs
+      )
     case "TimedOut":
       return finished(
         Job.addMessageAt(job, "error", timedOutMessage(settings.maxExecutionTimeMs), now),
@@ -185,31 +233,33 @@ export const unpublishedAt = (
   )
 
 /**
- * A job held by a process that died: Deleting is removed, Cancelling becomes Cancelled, a retryable task is queued
- * again, anything else Failed. Refused for a job no worker holds.
+ * A job held by a process whose lease ran out (see {@link Takeover}): Deleting is removed, Cancelling becomes
+ * Cancelled, a retryable task with attempts left is queued again (its attempts kept), anything else Failed — with the
+ * reason of {@link takeoverReason}. Refused for a job no worker holds.
  *
  * @category combinators
  */
 export const recoverAt = (
   job: Job.Job,
-  settings: Pick<Settings, "retentionMs" | "retryable">,
+  settings: Pick<Settings, "retentionMs" | "retryable" | "maxAttempts">,
+  takeover: Takeover,
   now: number
 ): Result.Result<Recovery, InvalidTransition> => {
   const write = (next: Result.Result<Job.Job, InvalidTransition>) =>
     Result.map(next, (j): Recovery => ({ _tag: "Write", job: j }))
   if (!isHeld(job)) return refuse(job, settings.retryable ? "Submitted" : "Failed")
   if (job.status === "Deleting") return Result.succeed({ _tag: "Remove" })
+  const why = takeoverReason(takeover)
   if (job.status === "Cancelling") {
-    const noted = Job.addMessageAt(job, "warning", "Cancelled: interrupted by server restart.", now)
+    const noted = Job.addMessageAt(job, "warning", `Cancelled: ${why}.`, now)
     return write(finished(noted, "Cancelled", now, settings.retentionMs))
   }
-  if (settings.retryable) {
-    return write(
-      move(Job.addMessageAt(job, "warning", "Interrupted by server restart; queued again.", now), "Submitted", now)
-    )
+  if (retries(settings, takeover.attempts) && JobStatus.canTransition(job.status, "Submitted")) {
+    const text = `${why}; queued again (${attemptsText(settings, takeover.attempts)})`
+    return write(move(Job.addMessageAt(job, "warning", text, now), "Submitted", now))
   }
-  const noted = Job.addMessageAt(job, "error", "interrupted by server restart", now)
-  return write(finished(noted, "Failed", now, settings.retentionMs))
+  const text = settings.retryable ? `${why} (${attemptsText(settings, takeover.attempts)}, none left)` : why
+  return write(finished(Job.addMessageAt(job, "error", text, now), "Failed", now, settings.retentionMs))
 }
 
 /**
@@ -294,8 +344,9 @@ export const finish = (job: Job.Job, outcome: Outcome, settings: Settings): Effe
 /** {@link recoverAt}, now. @category combinators */
 export const recover = (
   job: Job.Job,
-  settings: Pick<Settings, "retentionMs" | "retryable">
-): Effect.Effect<Recovery, InvalidTransition> => now((t) => recoverAt(job, settings, t))
+  settings: Pick<Settings, "retentionMs" | "retryable" | "maxAttempts">,
+  takeover: Takeover
+): Effect.Effect<Recovery, InvalidTransition> => now((t) => recoverAt(job, settings, takeover, t))
 
 /** {@link cancelAt}, now. @category combinators */
 export const cancel = (

@@ -1,16 +1,25 @@
 /**
  * The queue port: the operations on stored jobs that must be atomic in the store itself, because several engine
  * processes may share one database — claiming queued jobs (never twice, within per-service limits), heartbeats of the
- * engine processes, finding jobs orphaned by a dead process, finding expired jobs, and counting jobs by status.
- * Every argument is plain data that a database can evaluate (no callbacks), so an SQL adapter can do each operation
- * in one transaction. `layerMemory` implements it over any `JobStore` for one process; `@geojobs/core/testing` holds
- * the contract suite each adapter passes unchanged.
+ * engine processes (their leases), finding jobs orphaned by a process whose lease ran out, writing a running job under
+ * its claim's fencing token, finding expired jobs, and counting jobs by status. Every argument is plain data that a
+ * database can evaluate (no callbacks), so an SQL adapter can do each operation in one transaction. `layerMemory`
+ * implements it over any `JobStore` for one process; `@geojobs/core/testing` holds the contract suite each adapter
+ * passes unchanged.
+ *
+ * Leases and fencing: a process holds its jobs only as long as its heartbeats are younger than the lease. Every claim
+ * gives the job a new claim number (1 for its first run, then one more at every claim; it doubles as the job's attempt
+ * count), and `{ owner, number }` is that run's fencing token. A write made for a run ({@link JobQueueShape.updateClaimed})
+ * lands only while the stored job is still held under that very token; once another process took the job over (moved it
+ * on, queued it again, or claimed it anew) the token is dead and the write is refused with {@link LostClaim}, writing
+ * nothing. A job leaving the held statuses forgets its owner.
  *
  * @module
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Data, Effect, Layer } from "effect"
 import * as Job from "./Job.ts"
-import type { JobStoreError } from "./JobError.ts"
+import type { InvalidTransition, JobStoreError, NoSuchJob, StaleRevision } from "./JobError.ts"
+import type { JobId } from "./JobId.ts"
 import * as JobStatus from "./JobStatus.ts"
 import { type JobQuery, JobStore, type JobStoreShape, maxPageSize } from "./JobStore.ts"
 import type { ServicePath } from "./JobUrls.ts"
@@ -22,11 +31,58 @@ import * as ServiceRef from "./ServiceRef.ts"
  * @category models
  */
 export interface Owner {
+  /** Unique per start of a process (a process that lost its lease takes a new one). */
   readonly id: string
+  /** The node's name, as logs, messages and the admin documents show it (several ids may share one over restarts). */
+  readonly node: string
   readonly host: string
+  /** Shown, never used to judge liveness: processes in their own pid namespaces share pids on one host. */
   readonly pid: number
   /** Last heartbeat, milliseconds since the epoch. */
   readonly seen: number
+}
+
+/**
+ * A claim of a job: the process that claimed it and the job's claim number (1 for its first run, one more at every
+ * claim). The fencing token of every write the run makes (see {@link JobQueueShape.updateClaimed}).
+ *
+ * @category models
+ */
+export interface Claim {
+  readonly owner: string
+  readonly number: number
+}
+
+/**
+ * A job a claim moved to Executing, as stored, with its fencing token.
+ *
+ * @category models
+ */
+export interface Claimed {
+  readonly job: Job.Job
+  readonly claim: Claim
+}
+
+/**
+ * A held job and the claim it is held under.
+ *
+ * @category models
+ */
+export interface HeldClaim {
+  readonly jobId: JobId
+  readonly claim: Claim
+}
+
+/**
+ * A write for a run whose claim is no longer the job's: another process took the job over (its owner's lease ran
+ * out), it was queued again or claimed anew, or it is no longer held. Nothing was written; the run must stop.
+ *
+ * @category errors
+ */
+export class LostClaim extends Data.TaggedError("LostClaim")<{ readonly jobId: string; readonly claim: Claim }> {
+  override get message(): string {
+    return `Job ${this.jobId} is no longer held under claim ${this.claim.number} of ${this.claim.owner}.`
+  }
 }
 
 /**
@@ -53,8 +109,8 @@ export interface ClaimRequest {
 }
 
 /**
- * Which held jobs count as orphaned: those whose owner is not `self` and has no heartbeat row, a heartbeat older than
- * `leaseMs` at `now`, or is listed in `dead` (processes the caller knows have died, e.g. by their pid on this host).
+ * Which held jobs count as orphaned: those whose owner is not `self` and has no heartbeat row or a heartbeat older
+ * than `leaseMs` at `now`. Liveness comes from leases alone.
  *
  * @category models
  */
@@ -62,17 +118,21 @@ export interface OrphanQuery {
   readonly self: string
   readonly now: number
   readonly leaseMs: number
-  readonly dead?: ReadonlyArray<string> | undefined
 }
 
 /**
- * A job held by a process that is gone, with that process's id (`null` when none was recorded).
+ * A job held by a process that is gone: that process's id (`null` when none was recorded), the claim the job is held
+ * under (`null` without an owner; a takeover writes under it, so it is refused if anything moved the job meanwhile),
+ * how many times the job has been claimed (its attempts so far), and the owner's node name while its record remains.
  *
  * @category models
  */
 export interface Orphan {
   readonly job: Job.Job
   readonly owner: string | null
+  readonly claim: Claim | null
+  readonly attempts: number
+  readonly node: string | null
 }
 
 /**
@@ -83,11 +143,23 @@ export interface Orphan {
 export interface JobQueueShape {
   /**
    * Moves up to `max` of the oldest claimable jobs to Executing — FIFO within a service, never past a service's limit,
-   * a service at its limit not blocking the others — and records `owner` as the process running them. Atomic: no job
-   * is ever claimed twice. The jobs come back as stored.
+   * a service at its limit not blocking the others — and records `owner` as the process running them, with the next
+   * claim number of each job. Atomic: no job is ever claimed twice. The jobs come back as stored, with their claims.
    */
-  readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError>
-  /** Records that `owner` is alive at `now`. */
+  readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<Claimed>, JobStoreError>
+  /**
+   * `JobStore.update` under a fencing token: the same revision guard and status table, and only while the stored job
+   * is held under `claim` (same owner, same claim number). Otherwise it fails with {@link LostClaim} — checked before
+   * the revision, so a writer that lost its claim stops instead of retrying — and writes nothing.
+   */
+  readonly updateClaimed: (
+    claim: Claim,
+    expectedRevision: number,
+    next: Job.Job
+  ) => Effect.Effect<Job.Job, LostClaim | NoSuchJob | StaleRevision | InvalidTransition | JobStoreError>
+  /** The held jobs whose claims are `owner`'s, with their claims (a process checks its runs are still its own). */
+  readonly claimsOf: (owner: string) => Effect.Effect<ReadonlyArray<HeldClaim>, JobStoreError>
+  /** Records that `owner` is alive at `now` (renews its lease). */
   readonly heartbeat: (owner: Omit<Owner, "seen">, now: number) => Effect.Effect<void, JobStoreError>
   /** Forgets an owner that shut down cleanly. */
   readonly release: (ownerId: string) => Effect.Effect<void, JobStoreError>
@@ -137,12 +209,33 @@ export const limitOf = (request: ClaimRequest, service: ServicePath): number =>
  * @category guards
  */
 export const isGone = (query: OrphanQuery, ownerId: string | null, owner: Owner | undefined): boolean =>
-  ownerId !== query.self &&
-  (owner === undefined || query.now - owner.seen >= query.leaseMs || (query.dead ?? []).includes(owner.id))
+  ownerId !== query.self && (owner === undefined || query.now - owner.seen >= query.leaseMs)
+
+/**
+ * Why a write under `claim` must be refused, or `undefined` when the stored job is still held under it (status held,
+ * same owner, same claim number). Shared by every adapter.
+ *
+ * @category guards
+ */
+export const claimProblem = (
+  stored: {
+    readonly id: string
+    readonly status: JobStatus.JobStatus
+    readonly owner: string | null
+    readonly claims: number
+  },
+  claim: Claim
+): LostClaim | undefined =>
+  JobStatus.table[stored.status].held && stored.owner === claim.owner && stored.claims === claim.number
+    ? undefined
+    : new LostClaim({ jobId: stored.id, claim })
 
 const makeMemory = (store: JobStoreShape): JobQueueShape => {
+  // Kept beside the store's jobs: the owner of each held job and how many times each job was claimed.
   const ownerOf = new Map<string, string>()
+  const claimCount = new Map<string, number>()
   const owners = new Map<string, Owner>()
+  const ownerWhileHeld = (job: Job.Job) => (JobStatus.table[job.status].held ? (ownerOf.get(job.id) ?? null) : null)
   // A listing answers summaries; the queue works on whole jobs (in memory a get is a map lookup).
   const all = (query: JobQuery) =>
     store.query({ ...query, number: maxPageSize }).pipe(
@@ -164,7 +257,7 @@ const makeMemory = (store: JobStoreShape): JobQueueShape => {
     const load = new Map<string, number>()
     for (const job of running) load.set(ServiceRef.path(job.service), (load.get(ServiceRef.path(job.service)) ?? 0) + 1)
     const now = yield* Clock.currentTimeMillis
-    const claimed: Array<Job.Job> = []
+    const claimed: Array<Claimed> = []
     for (const job of queued) {
       if (claimed.length >= request.max) break
       const key = ServiceRef.path(job.service)
@@ -181,21 +274,57 @@ const makeMemory = (store: JobStoreShape): JobQueueShape => {
       )
       if (written === undefined) continue
       load.set(key, (load.get(key) ?? 0) + 1)
+      const number = (claimCount.get(written.id) ?? 0) + 1
       ownerOf.set(written.id, request.owner)
-      claimed.push(written)
+      claimCount.set(written.id, number)
+      claimed.push({ job: written, claim: { owner: request.owner, number } })
     }
     return claimed
   })
+  const updateClaimed = (claim: Claim, expectedRevision: number, next: Job.Job) =>
+    Effect.gen(function* () {
+      const stored = yield* store.get(next.id)
+      const lost = claimProblem(
+        { id: stored.id, status: stored.status, owner: ownerWhileHeld(stored), claims: claimCount.get(stored.id) ?? 0 },
+        claim
+      )
+      if (lost !== undefined) return yield* lost
+      // The revision guard makes the check and the write one step: any claim or takeover since moved the revision.
+      const written = yield* store.update(expectedRevision, next)
+      if (!JobStatus.table[written.status].held) ownerOf.delete(written.id)
+      return written
+    })
   return {
     claim,
+    updateClaimed,
+    claimsOf: (owner) =>
+      Effect.map(all({ statuses: JobStatus.held, order: "oldest" }), (jobs) =>
+        jobs.flatMap(
+          (job): ReadonlyArray<HeldClaim> =>
+            ownerOf.get(job.id) === owner
+              ? [{ jobId: job.id, claim: { owner, number: claimCount.get(job.id) ?? 0 } }]
+              : []
+        )
+      ),
     heartbeat: (owner, now) => Effect.sync(() => void owners.set(owner.id, { ...owner, seen: now })),
     release: (id) => Effect.sync(() => void owners.delete(id)),
     owners: Effect.sync(() => [...owners.values()]),
     orphans: (query) =>
       Effect.map(all({ statuses: JobStatus.held, order: "oldest" }), (jobs) =>
-        jobs.flatMap((job) => {
+        jobs.flatMap((job): ReadonlyArray<Orphan> => {
           const id = ownerOf.get(job.id) ?? null
-          return isGone(query, id, id === null ? undefined : owners.get(id)) ? [{ job, owner: id }] : []
+          const owner = id === null ? undefined : owners.get(id)
+          if (!isGone(query, id, owner)) return []
+          const attempts = claimCount.get(job.id) ?? 0
+          return [
+            {
+              job,
+              owner: id,
+              claim: id === null ? null : { owner: id, number: attempts },
+              attempts,
+              node: owner?.node ?? null
+            }
+          ]
         })
       ),
     expired: (now, limit) =>

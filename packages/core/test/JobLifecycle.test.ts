@@ -22,14 +22,24 @@ const outcome: fc.Arbitrary<JobLifecycle.Outcome> = fc.oneof(
   fc.record({ _tag: fc.constant("Failed" as const), error: fc.string({ maxLength: 30 }) }),
   fc.constant({ _tag: "TimedOut" as const }),
   fc.constant({ _tag: "Cancelled" as const }),
-  fc.constant({ _tag: "Interrupted" as const })
+  fc.record({ _tag: fc.constant("Interrupted" as const), attempts: fc.integer({ min: 0, max: 5 }) })
 )
 
 const settings: fc.Arbitrary<JobLifecycle.Settings> = fc.record({
   retentionMs: fc.integer({ min: 0, max: 30 * 86_400_000 }),
   maxExecutionTimeMs: fc.integer({ min: 1, max: 86_400_000 }),
-  retryable: fc.boolean()
+  retryable: fc.boolean(),
+  maxAttempts: fc.integer({ min: 1, max: 5 })
 })
+
+const takeover: fc.Arbitrary<JobLifecycle.Takeover> = fc.record({
+  node: fc.option(fc.constantFrom("gis-node-1", "worker-b"), { nil: null }),
+  restart: fc.boolean(),
+  attempts: fc.integer({ min: 0, max: 5 })
+})
+
+/** Whether an interrupted run with `attempts` gets another (retryable with attempts left). */
+const retries = (s: JobLifecycle.Settings, attempts: number) => s.retryable && attempts < s.maxAttempts
 
 /** A job and an instant at or after everything it has recorded. */
 const jobAndNow = Arbitraries.job.chain((job) =>
@@ -64,7 +74,7 @@ const assertInstants = (next: Job.Job, now: number, retentionMs: number) => {
   }
 }
 
-const anySettings: JobLifecycle.Settings = { retentionMs: 1, maxExecutionTimeMs: 1, retryable: true }
+const anySettings: JobLifecycle.Settings = { retentionMs: 1, maxExecutionTimeMs: 1, retryable: true, maxAttempts: 3 }
 
 describe("JobLifecycle.finish", () => {
   it("property: the end of a run is a legal successor with the instants and the message of its outcome", () => {
@@ -88,7 +98,7 @@ describe("JobLifecycle.finish", () => {
             : job.status === "Cancelling" || o._tag === "Cancelled"
               ? "Cancelled"
               : o._tag === "Interrupted"
-                ? s.retryable
+                ? retries(s, o.attempts)
                   ? "Submitted"
                   : "Failed"
                 : o._tag
@@ -106,7 +116,12 @@ describe("JobLifecycle.finish", () => {
             )
             break
           case "Submitted":
-            assert.deepStrictEqual(added, [["warning", "Interrupted by server shutdown; queued again."]])
+            assert.deepStrictEqual(added, [
+              [
+                "warning",
+                `Interrupted by server shutdown; queued again (attempt ${o._tag === "Interrupted" ? o.attempts : -1} of ${s.maxAttempts}).`
+              ]
+            ])
             assert.isNull(next.started, "queued again: it has not started")
             break
           case "Failed":
@@ -117,7 +132,14 @@ describe("JobLifecycle.finish", () => {
                     ["error", o.error],
                     ["error", `Failed at ${new Date(now).toUTCString()} ${JobLifecycle.elapsed(job, now)}`]
                   ]
-                : [["error", "Interrupted by server shutdown."]]
+                : s.retryable
+                  ? [
+                      [
+                        "error",
+                        `Interrupted by server shutdown (attempt ${o._tag === "Interrupted" ? o.attempts : -1} of ${s.maxAttempts}, none left).`
+                      ]
+                    ]
+                  : [["error", "Interrupted by server shutdown."]]
             )
             break
           case "TimedOut":
@@ -143,7 +165,7 @@ describe("JobLifecycle.finish", () => {
       fc.property(jobAndNow, outcome, settings, ({ job, now }, o, s) => {
         const result = JobLifecycle.finishAt(job, o, s, now)
         const requeued = Result.isSuccess(result) && result.success.status === "Submitted"
-        assert.strictEqual(requeued, s.retryable && o._tag === "Interrupted" && job.status === "Executing")
+        assert.strictEqual(requeued, o._tag === "Interrupted" && retries(s, o.attempts) && job.status === "Executing")
       }),
       { numRuns: 500 }
     )
@@ -167,7 +189,7 @@ describe("JobLifecycle.finish", () => {
       const done = yield* JobLifecycle.finish(
         executing,
         { _tag: "Succeeded", results: { Out: { dataType: "GPString", value: "x" } } },
-        { retentionMs: 60_000, maxExecutionTimeMs: 600_000, retryable: false }
+        { retentionMs: 60_000, maxExecutionTimeMs: 600_000, retryable: false, maxAttempts: 1 }
       )
       assert.strictEqual(done.status, "Succeeded")
       assert.strictEqual(done.ended, 1_637_004_589_000)
@@ -185,8 +207,8 @@ describe("JobLifecycle.finish", () => {
 describe("JobLifecycle.recover", () => {
   it("property: an orphan is removed, cancelled, queued again or failed — and only held jobs are orphans", () => {
     fc.assert(
-      fc.property(jobAndNow, settings, ({ job, now }, s) => {
-        const result = JobLifecycle.recoverAt(job, s, now)
+      fc.property(jobAndNow, settings, takeover, ({ job, now }, s, t) => {
+        const result = JobLifecycle.recoverAt(job, s, t, now)
         if (!heldBySpec.includes(job.status)) return assert.isTrue(Result.isFailure(result), job.status)
         if (Result.isFailure(result)) return assert.fail(result.failure.message)
         const decision = result.success
@@ -197,16 +219,20 @@ describe("JobLifecycle.recover", () => {
         assertInstants(next, now, s.retentionMs)
         assertLogExtended(job, next, now)
         const added = next.messages.slice(job.messages.length).map((m) => [m.level, m.description])
+        const why = t.restart
+          ? "interrupted by server restart"
+          : `interrupted: node ${t.node ?? "(unknown)"} stopped responding`
+        const attempt = `attempt ${t.attempts} of ${s.maxAttempts}`
         if (job.status === "Cancelling") {
           assert.strictEqual(next.status, "Cancelled")
-          assert.deepStrictEqual(added, [["warning", "Cancelled: interrupted by server restart."]])
-        } else if (s.retryable) {
+          assert.deepStrictEqual(added, [["warning", `Cancelled: ${why}.`]])
+        } else if (retries(s, t.attempts)) {
           assert.strictEqual(next.status, "Submitted")
           assert.isNull(next.started)
-          assert.deepStrictEqual(added, [["warning", "Interrupted by server restart; queued again."]])
+          assert.deepStrictEqual(added, [["warning", `${why}; queued again (${attempt})`]])
         } else {
           assert.strictEqual(next.status, "Failed")
-          assert.deepStrictEqual(added, [["error", "interrupted by server restart"]])
+          assert.deepStrictEqual(added, [["error", s.retryable ? `${why} (${attempt}, none left)` : why]])
         }
       }),
       { numRuns: 500 }
@@ -218,9 +244,15 @@ describe("JobLifecycle.recover", () => {
       yield* TestClock.setTime(2_000_000_000_000)
       const job = yield* SampleJobs.make("Executing")
       yield* TestClock.adjust("1 minute")
-      const decision = yield* JobLifecycle.recover(job, { retentionMs: 10, retryable: false })
+      const decision = yield* JobLifecycle.recover(
+        job,
+        { retentionMs: 10, retryable: false, maxAttempts: 1 },
+        { node: "gis-node-2", restart: false, attempts: 1 }
+      )
       assert.strictEqual(decision._tag, "Write")
       if (decision._tag === "Write") {
+        assert.strictEqual(decision.job.status, "Failed")
+        assert.strictEqual(decision.job.messages.at(-1)?.description, "interrupted: node gis-node-2 stopped responding")
         assert.strictEqual(decision.job.ended, 2_000_000_060_000)
         assert.strictEqual(decision.job.expires, 2_000_000_060_010)
       }

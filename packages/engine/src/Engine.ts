@@ -1,13 +1,13 @@
 /**
  * The job engine: accepts jobs, runs them on worker threads, and keeps their stored state true. This module is the
  * façade: it assembles the dispatcher (`Dispatcher`), the worker runner (`WorkerRunner`: pool, progress, time limit,
- * cancel grace, kill), recovery of orphans (`Recovery`) and the sweeper (`Retention`), runs them until its layer is
- * released (graceful shutdown), and offers the operations clients call. What a job becomes is always core's
- * `JobLifecycle` decision; its files go through the `JobFiles` port.
+ * cancel grace, kill, fenced writes), this process's lease (`Lease`: heartbeats), takeover of orphans (`Recovery`)
+ * and the sweeper (`Retention`), runs them until its layer is released (graceful shutdown), and offers the operations
+ * clients call. What a job becomes is always core's `JobLifecycle` decision; its files go through the `JobFiles` port.
  *
  * @module
  */
-import { availableParallelism } from "node:os"
+import { availableParallelism, hostname } from "node:os"
 import {
   Entropy,
   Job,
@@ -24,7 +24,8 @@ import type { GPValue } from "@geojobs/tools"
 import { Clock, Context, Effect, Fiber, Layer, Result, Schedule } from "effect"
 import * as Completion from "./Completion.ts"
 import * as Dispatcher from "./Dispatcher.ts"
-import { EngineStopped, NoSuchService, NoSuchTask } from "./EngineError.ts"
+import { EngineStopped, InvalidEngineOptions, NoSuchService, NoSuchTask } from "./EngineError.ts"
+import * as Lease from "./Lease.ts"
 import * as LocalJobFiles from "./LocalJobFiles.ts"
 import * as Recovery from "./Recovery.ts"
 import * as Retention from "./Retention.ts"
@@ -55,10 +56,15 @@ export interface EngineOptions {
   readonly progressIntervalMs?: number | undefined
   /** How often the store is polled for jobs submitted by other processes (default 250). */
   readonly pollIntervalMs?: number | undefined
-  /** Heartbeat interval (default 2000). */
+  /** Heartbeat interval (default 2000); less than half the lease, so one late heartbeat never loses it. */
   readonly heartbeatMs?: number | undefined
-  /** A process whose heartbeat is older than this is dead, and its jobs are recovered (default 15000). */
+  /**
+   * The lease (default 10000): a process whose last heartbeat is older than this has stopped responding, and another
+   * takes its jobs over; a process that could not write its own heartbeat for this long gives its runs up.
+   */
   readonly leaseMs?: number | undefined
+  /** This node's name in the queue's owner records, logs and job messages (default `<hostname>-<pid>`). */
+  readonly nodeName?: string | undefined
   /** How often expired jobs are removed (default 60000). */
   readonly sweepIntervalMs?: number | undefined
   /** On shutdown, how long running jobs may go on before they are interrupted (default 10000). */
@@ -71,8 +77,34 @@ export interface EngineOptions {
   readonly workerLimits?: WorkerLimits.Settings | undefined
   /** The worker module (default this package's `ToolWorker`). */
   readonly workerUrl?: string | undefined
-  /** This process's id in the store (default random). */
+  /** This process's id in the store (default random; a new one is taken after a lapsed lease). */
   readonly ownerId?: string | undefined
+}
+
+/** The default heartbeat interval and lease. @category models */
+export const defaultLease = { heartbeatMs: 2_000, leaseMs: 10_000 } as const
+
+/**
+ * The heartbeat interval and lease of the options, checked: both positive, the heartbeat less than half the lease.
+ *
+ * @category constructors
+ */
+export const leaseSettings = (
+  options: Pick<EngineOptions, "heartbeatMs" | "leaseMs">
+): Effect.Effect<{ readonly heartbeatMs: number; readonly leaseMs: number }, InvalidEngineOptions> => {
+  const heartbeatMs = options.heartbeatMs ?? defaultLease.heartbeatMs
+  const leaseMs = options.leaseMs ?? defaultLease.leaseMs
+  if (!(Number.isFinite(heartbeatMs) && heartbeatMs > 0 && Number.isFinite(leaseMs) && leaseMs > 0)) {
+    return Effect.fail(new InvalidEngineOptions({ problem: "heartbeatMs and leaseMs must be positive numbers" }))
+  }
+  if (heartbeatMs >= leaseMs / 2) {
+    return Effect.fail(
+      new InvalidEngineOptions({
+        problem: `heartbeatMs (${heartbeatMs}) must be less than half of leaseMs (${leaseMs})`
+      })
+    )
+  }
+  return Effect.succeed({ heartbeatMs, leaseMs })
 }
 
 /**
@@ -114,7 +146,7 @@ export interface EngineShape {
   readonly delete: (id: string) => Effect.Effect<void, JobError.NoSuchJob | JobError.JobStoreError>
   /** Cancels every queued job of a service; answers how many. */
   readonly purgeQueue: (service: JobUrls.ServicePath) => Effect.Effect<number, JobError.JobStoreError>
-  /** Recovers jobs orphaned by dead processes now (it also runs at start and on every heartbeat). */
+  /** Takes over jobs of processes whose lease ran out, now (it also runs at start and on every heartbeat). */
   readonly recover: Effect.Effect<number, JobError.JobStoreError>
   /** Removes expired jobs now (it also runs on the sweep interval); answers how many. */
   readonly sweep: Effect.Effect<number, JobError.JobStoreError>
@@ -140,7 +172,7 @@ export class Engine extends Context.Service<Engine, EngineShape>()("@geojobs/eng
     options: EngineOptions
   ): Layer.Layer<
     Engine | JobFiles.JobFiles,
-    JobError.JobStoreError,
+    JobError.JobStoreError | InvalidEngineOptions,
     JobStore.JobStore | JobQueue.JobQueue | ServiceRegistry | Entropy.Entropy
   > =>
     Engine.layerWithJobFiles(options).pipe(
@@ -157,7 +189,7 @@ export class Engine extends Context.Service<Engine, EngineShape>()("@geojobs/eng
     options: EngineOptions
   ): Layer.Layer<
     Engine,
-    JobError.JobStoreError,
+    JobError.JobStoreError | InvalidEngineOptions,
     JobStore.JobStore | JobQueue.JobQueue | ServiceRegistry | Entropy.Entropy | JobFiles.JobFiles
   > => Layer.effect(Engine, make(options))
 }
@@ -172,9 +204,18 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const jobsPerWorker = Math.max(1, options.jobsPerWorker ?? 1)
   const pollIntervalMs = options.pollIntervalMs ?? 250
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000
+  const { heartbeatMs, leaseMs } = yield* leaseSettings(options)
 
-  const ownerId = options.ownerId ?? `e${globalThis.crypto.randomUUID().replaceAll("-", "")}`
   const completion = Completion.make()
+  // The lease gives every run up when it lapses, but the runner needs the lease first: bound late.
+  let lapsed = (): void => {}
+  const lease = yield* Lease.make({
+    queue,
+    ownerId: options.ownerId ?? Lease.newOwnerId(),
+    nodeName: options.nodeName ?? `${hostname()}-${process.pid}`,
+    leaseMs,
+    onLapse: () => lapsed()
+  })
   // The runner wakes the dispatcher when a slot frees, but the dispatcher needs the runner first: bound late.
   let wake = (): void => {}
   const runner = yield* WorkerRunner.make(
@@ -185,13 +226,15 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
       workerLimits: options.workerLimits,
       workerUrl: options.workerUrl
     },
-    { store, files, registry, completion, freed: () => wake() }
+    { store, queue, files, registry, completion, leaseHeld: lease.held, freed: () => wake() }
   )
+  lapsed = () => runner.giveUpAll("this node's lease lapsed")
   const dispatcher = yield* Dispatcher.make({
     queue,
     registry,
     runner,
-    owner: ownerId,
+    owner: () => lease.owner().id,
+    leaseHeld: lease.held,
     maxJobs: maxWorkers * jobsPerWorker,
     pollIntervalMs
   })
@@ -201,8 +244,8 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     queue,
     files,
     registry,
-    ownerId,
-    leaseMs: options.leaseMs ?? 15_000,
+    lease,
+    leaseMs,
     runsHere: runner.isRunning,
     changed: dispatcher.wake
   })
@@ -211,12 +254,26 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
 
   // --- background fibers ---------------------------------------------------------------------------------------
 
-  const heartbeat = Effect.andThen(recovery.heartbeat, recover).pipe(
+  /** Gives up the runs here whose claims the store no longer holds for us (another node took them over). */
+  const checkClaims = Effect.gen(function* () {
+    // Listed before the query: a run started after it began could be missing from the answer without being lost.
+    const mine = runner.claims()
+    if (mine.length === 0) return
+    const owner = lease.owner().id
+    const held = new Set((yield* queue.claimsOf(owner)).map((h) => `${h.jobId} ${h.claim.owner} ${h.claim.number}`))
+    for (const run of mine) {
+      if (!held.has(`${run.jobId} ${run.claim.owner} ${run.claim.number}`)) {
+        runner.giveUp(run.jobId, "another node took it over")
+      }
+    }
+  })
+
+  const heartbeat = Effect.andThen(lease.beat, Effect.andThen(checkClaims, recover)).pipe(
     Effect.catch((error) => Effect.logError("heartbeat failed", error))
   )
 
-  // Start: announce ourselves, recover what dead processes left, then run.
-  yield* recovery.heartbeat
+  // Start: announce ourselves, take over what processes that stopped responding left, then run.
+  yield* lease.beat
   yield* recover.pipe(Effect.catch((error) => Effect.logError("recovery failed", error)))
   const background = yield* Effect.forkDetach(
     Effect.all(
@@ -224,7 +281,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
         dispatcher.loop,
         // One flusher for every running job: progress and messages are written at most once per interval per job.
         Effect.repeat(runner.flushAll, Schedule.spaced(options.progressIntervalMs ?? 250)),
-        Effect.repeat(heartbeat, Schedule.spaced(options.heartbeatMs ?? 2000)),
+        Effect.repeat(heartbeat, Schedule.spaced(heartbeatMs)),
         Effect.repeat(
           sweep.pipe(Effect.catch((error) => Effect.as(Effect.logError("sweep failed", error), 0))),
           Schedule.spaced(options.sweepIntervalMs ?? 60_000)
@@ -242,7 +299,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
       const deadline = (yield* Clock.currentTimeMillis) + shutdownGraceMs
       while (runner.size() > 0 && (yield* Clock.currentTimeMillis) < deadline) yield* Effect.sleep(50)
       yield* runner.interruptAll
-      yield* recovery.release.pipe(Effect.ignore)
+      yield* lease.release.pipe(Effect.ignore)
       yield* runner.destroy
     })
   )

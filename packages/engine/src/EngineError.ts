@@ -1,5 +1,6 @@
 /**
- * The engine's own tagged errors: references to services and tasks that are not published, and a stopping engine.
+ * The engine's own tagged errors: references to services and tasks that are not published, a stopping engine, and
+ * settings that cannot work.
  * (Job-level errors — NoSuchJob, InvalidTransition, … — come from core; refused input values from tools.)
  *
  * @module
@@ -36,5 +37,16 @@ export class NoSuchTask extends Data.TaggedError("NoSuchTask")<{ readonly servic
 export class EngineStopped extends Data.TaggedError("EngineStopped") {
   override get message(): string {
     return "The server is shutting down and accepts no new jobs."
+  }
+}
+
+/**
+ * Engine settings that cannot work together (a heartbeat too slow for its lease, say); the engine does not start.
+ *
+ * @category errors
+ */
+export class InvalidEngineOptions extends Data.TaggedError("InvalidEngineOptions")<{ readonly problem: string }> {
+  override get message(): string {
+    return `Invalid engine settings: ${this.problem}`
   }
 }

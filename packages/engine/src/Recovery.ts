@@ -1,13 +1,18 @@
 /**
- * Recovery of jobs orphaned by a dead engine process. Every process records heartbeats in the store; a held job
- * whose owner stopped beating for longer than the lease (or, on this host, whose pid is gone) is an orphan, and
- * `JobLifecycle.recoverAt` decides what it becomes. Runs at start and after every heartbeat.
+ * Takeover of jobs orphaned by a process whose lease ran out. Every process heartbeats (see `Lease`); a held job
+ * whose owner's last heartbeat is older than the lease — liveness comes from leases alone, never from a pid — is an
+ * orphan, and `JobLifecycle.recoverAt` decides what it becomes: Failed with "interrupted: node <name> stopped
+ * responding" ("interrupted by server restart" when the owner was an earlier start of this very node), or queued
+ * again with its attempts when its task is retryable and has attempts left. The takeover is written under the
+ * orphan's claim (its fencing token), so it is refused if anything moved the job meanwhile — a late heartbeat's
+ * owner finishing it, or another process taking it over first — and it kills the claim: whatever the old owner
+ * writes later is refused. Runs at start and after every heartbeat.
  *
  * @module
  */
-import { hostname } from "node:os"
 import { type JobError, type JobFiles, JobLifecycle, type JobQueue, type JobStore } from "@geojobs/core"
 import { Clock, Effect, Result } from "effect"
+import type { Lease } from "./Lease.ts"
 import { type ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
 import * as StoredJob from "./StoredJob.ts"
 
@@ -17,14 +22,8 @@ import * as StoredJob from "./StoredJob.ts"
  * @category models
  */
 export interface Recovery {
-  /** This process, as its heartbeats record it. */
-  readonly owner: Omit<JobQueue.Owner, "seen">
-  /** Recovers orphans now; answers how many jobs it changed or removed. */
+  /** Takes over orphans now; answers how many jobs it changed or removed. */
   readonly recover: Effect.Effect<number, JobError.JobStoreError>
-  /** Records a heartbeat of this process, now. */
-  readonly heartbeat: Effect.Effect<void, JobError.JobStoreError>
-  /** Forgets this process in the store (clean shutdown). */
-  readonly release: Effect.Effect<void, JobError.JobStoreError>
 }
 
 /**
@@ -37,63 +36,57 @@ export const make = (options: {
   readonly queue: JobQueue.JobQueueShape
   readonly files: JobFiles.JobFilesShape
   readonly registry: ServiceRegistry["Service"]
-  readonly ownerId: string
+  readonly lease: Lease
   readonly leaseMs: number
-  /** Jobs this process runs are never orphans, whatever the store says. */
+  /** Jobs this process runs are never orphans, whatever the store says (a run being given up is still stopping). */
   readonly runsHere: (id: string) => boolean
   /** Called when recovery queued or ended jobs (the dispatcher may have work). */
   readonly changed: () => void
 }): Recovery => {
-  const { store, queue, files, registry } = options
-  const owner = { id: options.ownerId, host: hostname(), pid: process.pid }
+  const { store, queue, files, registry, lease } = options
 
-  /** Owners on this host whose process is gone: a crash is seen at once, not only after the lease. */
-  const deadHere = (owners: ReadonlyArray<JobQueue.Owner>): ReadonlyArray<string> =>
-    owners.flatMap((other) => {
-      if (other.id === owner.id || other.host !== owner.host) return []
-      try {
-        process.kill(other.pid, 0)
-        return []
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === "ESRCH" ? [other.id] : []
+  const takeOver = (orphan: JobQueue.Orphan, now: number) =>
+    Effect.gen(function* () {
+      const { job } = orphan
+      const settings = settingsOf(registry, job)
+      const takeover: JobLifecycle.Takeover = {
+        node: orphan.node,
+        // Another process of the same node name: this node restarted (an id this process gave up is no restart).
+        restart: orphan.node === lease.owner().node && (orphan.owner === null || !lease.isMine(orphan.owner)),
+        attempts: orphan.attempts
       }
-    })
+      const decision = JobLifecycle.recoverAt(job, settings, takeover, now)
+      if (Result.isFailure(decision)) return false
+      if (decision.success._tag === "Remove") {
+        yield* StoredJob.remove(store, files, job.id)
+        return true
+      }
+      // Decided again on what is stored at the write, should the job have changed (under the same claim) meanwhile.
+      const change = (current: typeof job, t: number) => {
+        const again = JobLifecycle.recoverAt(current, settings, takeover, t)
+        return Result.isSuccess(again) && again.success._tag === "Write" ? again.success.job : undefined
+      }
+      const written =
+        orphan.claim === null
+          ? yield* StoredJob.modify(store, job.id, change, job)
+          : yield* StoredJob.modifyClaimed(queue, store, orphan.claim, job.id, change, job).pipe(
+              // Its owner finished it after all, or another process took it over first.
+              Effect.catchTag("LostClaim", () => Effect.succeed(undefined))
+            )
+      return written !== undefined
+    }).pipe(Effect.catchTag("InvalidTransition", () => Effect.succeed(false)))
 
   const recover = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const dead = deadHere(yield* queue.owners)
-    const orphans = yield* queue.orphans({ self: owner.id, now, leaseMs: options.leaseMs, dead })
+    const orphans = yield* queue.orphans({ self: lease.owner().id, now, leaseMs: options.leaseMs })
     let count = 0
-    for (const { job } of orphans) {
-      if (options.runsHere(job.id)) continue
-      const settings = settingsOf(registry, job)
-      const decision = JobLifecycle.recoverAt(job, settings, now)
-      if (Result.isFailure(decision)) continue
-      if (decision.success._tag === "Remove") {
-        yield* StoredJob.remove(store, files, job.id)
-        count++
-        continue
-      }
-      // Decided again on what is stored at the write, should another process have moved the job meanwhile.
-      const written = yield* StoredJob.modify(
-        store,
-        job.id,
-        (current, t) => {
-          const again = JobLifecycle.recoverAt(current, settings, t)
-          return Result.isSuccess(again) && again.success._tag === "Write" ? again.success.job : undefined
-        },
-        job
-      )
-      if (written !== undefined) count++
+    for (const orphan of orphans) {
+      if (options.runsHere(orphan.job.id)) continue
+      if (yield* takeOver(orphan, now)) count++
     }
     if (count > 0) options.changed()
     return count
-  }).pipe(Effect.catchTag("InvalidTransition", () => Effect.succeed(0)))
+  })
 
-  return {
-    owner,
-    recover,
-    heartbeat: Effect.flatMap(Clock.currentTimeMillis, (now) => queue.heartbeat(owner, now)),
-    release: queue.release(owner.id)
-  }
+  return { recover }
 }

@@ -49,7 +49,15 @@ export interface ServiceDefinition {
   readonly access: "public" | { readonly roles: ReadonlyArray<string> }
   /** The memory of this service's worker threads, over the engine's `workerLimits` (like ArcGIS's per-service heap size). */
   readonly workerLimits?: WorkerLimits.Settings | undefined
+  /**
+   * How many runs a job of a retryable task gets in all when runs are interrupted (a node stopped responding, a
+   * shutdown); past it the job is Failed. Default {@link defaultMaxAttempts}. Non-retryable tasks run once.
+   */
+  readonly maxAttempts?: number | undefined
 }
+
+/** The runs a retryable task's job gets when no `maxAttempts` is set (pg-boss's default of two retries). @category models */
+export const defaultMaxAttempts = 3
 
 /** ArcGIS's defaults: 600 s max usage time, the 360-minute jobs-directory cleanup. @category models */
 export const defaults = { maxConcurrentJobs: 2, maxExecutionTimeMs: 600_000, jobRetentionMs: 6 * 3_600_000 } as const
@@ -140,6 +148,7 @@ export const settingsOf = (
   return {
     retentionMs: service?.jobRetentionMs ?? JobLifecycle.fallbackRetentionMs,
     maxExecutionTimeMs: service?.maxExecutionTimeMs ?? defaults.maxExecutionTimeMs,
-    retryable: service?.tasks.get(job.task)?.retryable ?? false
+    retryable: service?.tasks.get(job.task)?.retryable ?? false,
+    maxAttempts: Math.max(1, service?.maxAttempts ?? defaultMaxAttempts)
   }
 }

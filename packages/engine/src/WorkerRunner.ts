@@ -7,11 +7,16 @@
  * one left with a big heap after a job is retired. What the job becomes at the end is `JobLifecycle.finishAt`'s
  * decision.
  *
+ * Every write of a run — progress, messages, its end — is made under the run's claim (its fencing token, see
+ * `JobQueue.updateClaimed`). A run whose claim was lost (another process took the job over), or every run when this
+ * process's lease lapsed, is given up: its tool is stopped as for a cancel (the AbortSignal, then its worker terminated
+ * after the grace period) and nothing more is written for it.
+ *
  * @module
  */
 import { MessageChannel, receiveMessageOnPort, type Worker } from "node:worker_threads"
-import { EncodedValue, Job, type JobFiles, JobLifecycle, type JobStore } from "@geojobs/core"
-import { Effect, FiberSet, type Scope } from "effect"
+import { EncodedValue, Job, type JobFiles, JobLifecycle, type JobQueue, type JobStore } from "@geojobs/core"
+import { Clock, Effect, FiberSet, type Scope } from "effect"
 import { Piscina } from "piscina"
 import type { Completion } from "./Completion.ts"
 import { type ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
@@ -41,6 +46,9 @@ export interface RunnerOptions {
  */
 export interface RunnerDeps {
   readonly store: JobStore.JobStoreShape
+  readonly queue: JobQueue.JobQueueShape
+  /** Whether this process holds its lease at `now`; a run writes nothing once it does not. */
+  readonly leaseHeld: (now: number) => boolean
   readonly files: JobFiles.JobFilesShape
   readonly registry: ServiceRegistry["Service"]
   readonly completion: Completion
@@ -54,13 +62,19 @@ export interface RunnerDeps {
  * @category models
  */
 export interface WorkerRunner {
-  /** Starts running a claimed (Executing) job; answers once it is on its way. */
-  readonly start: (claimed: Job.Job) => Effect.Effect<void>
-  /** Jobs executing in this process. */
+  /** Starts running a claimed (Executing) job under its claim; answers once it is on its way. */
+  readonly start: (claimed: JobQueue.Claimed) => Effect.Effect<void>
+  /** Jobs executing in this process (runs being given up included, until their tools have stopped). */
   readonly size: () => number
   readonly isRunning: (id: string) => boolean
   /** Asks the tool running a job here to stop (no-op when it does not run here). */
   readonly requestCancel: (id: string) => void
+  /** The claims of the runs still going here (not given up, not ending). */
+  readonly claims: () => ReadonlyArray<JobQueue.HeldClaim>
+  /** Gives a run up: its tool is stopped and nothing more is written for it (its claim is lost). */
+  readonly giveUp: (id: string, reason: string) => void
+  /** Gives every run up (this process's lease lapsed). */
+  readonly giveUpAll: (reason: string) => void
   /** Writes buffered progress and messages of every running job, and notices cancels made elsewhere. */
   readonly flushAll: Effect.Effect<void>
   /** Shutdown: terminates every running tool; its job ends as interrupted. Then waits (at most 5 s) for the runs. */
@@ -71,6 +85,11 @@ export interface WorkerRunner {
 
 interface Running {
   job: Job.Job
+  readonly claim: JobQueue.Claim
+  /** Why the run was given up; nothing more is written for it. */
+  lost: string | undefined
+  /** Its end is being written (under its claim): giving it up now changes nothing. */
+  ending: boolean
   readonly progress: { pending: WorkerEvent | undefined; messages: Array<Extract<WorkerEvent, { type: "message" }>> }
   cancel: "none" | "requested"
   timedOut: boolean
@@ -81,6 +100,8 @@ interface Running {
   /** The thread asked to be retired after this job. */
   retire: number | undefined
   readonly requestCancel: () => void
+  /** Asks the tool to stop, and terminates its worker after the grace period. */
+  readonly stop: () => void
   readonly kill: () => void
 }
 
@@ -113,7 +134,7 @@ const outcomeOf = (
   entry: Running,
   settled: { readonly ok: true; readonly results: WorkerResult } | { readonly ok: false; readonly error: unknown }
 ): JobLifecycle.Outcome => {
-  if (entry.interrupted && entry.cancel === "none") return { _tag: "Interrupted" }
+  if (entry.interrupted && entry.cancel === "none") return { _tag: "Interrupted", attempts: entry.claim.number }
   if (entry.cancel === "requested") return { _tag: "Cancelled" }
   if (entry.timedOut) return { _tag: "TimedOut" }
   return settled.ok
@@ -128,7 +149,7 @@ const outcomeOf = (
  */
 export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<WorkerRunner, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const { store, files, registry, completion } = deps
+    const { store, queue, files, registry, completion } = deps
     // Threads that asked to be retired: piscina must not give them another job before they are terminated.
     const retiring = new Set<number>()
     const pools = new Map<string, Piscina<WorkerTask, WorkerResult>>()
@@ -164,13 +185,26 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
     const running = new Map<string, Running>()
     const runs = yield* FiberSet.make()
 
+    const giveUp = (entry: Running, reason: string) => {
+      if (entry.lost !== undefined || entry.ending) return
+      entry.lost = reason
+      entry.stop()
+    }
+    const logGivenUp = (entry: Running) =>
+      Effect.logWarning(`gave up job ${entry.job.id} (claim ${entry.claim.number}): ${entry.lost}; nothing written`)
+    const lostClaim = (entry: Running) => () =>
+      Effect.sync(() => giveUp(entry, "another node took it over")).pipe(Effect.as("lost" as const))
+
     const flush = (entry: Running) =>
       Effect.gen(function* () {
+        if (entry.lost !== undefined) return
         const { pending, messages } = entry.progress
         const drained = messages.splice(0, messages.length)
         entry.progress.pending = undefined
-        const written = yield* StoredJob.modify(
+        const written = yield* StoredJob.modifyClaimed(
+          queue,
           store,
+          entry.claim,
           entry.job.id,
           (job, now) => {
             if (!JobLifecycle.takesProgress(job)) return undefined
@@ -180,7 +214,8 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
             return next === job ? undefined : next
           },
           entry.job
-        )
+        ).pipe(Effect.catchTag("LostClaim", lostClaim(entry)))
+        if (written === "lost") return
         if (written !== undefined) {
           entry.job = written
           return
@@ -196,27 +231,41 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
       settled: { readonly ok: true; readonly results: WorkerResult } | { readonly ok: false; readonly error: unknown }
     ) =>
       Effect.gen(function* () {
+        if (entry.lost === undefined && !deps.leaseHeld(yield* Clock.currentTimeMillis)) {
+          giveUpAll("this node's lease lapsed")
+        }
+        if (entry.lost !== undefined) return undefined
+        entry.ending = true
         const outcome = outcomeOf(entry, settled)
         const settings = settingsOf(registry, entry.job)
-        const written = yield* StoredJob.apply(
+        const written = yield* StoredJob.applyClaimed(
+          queue,
           store,
+          entry.claim,
           entry.job.id,
           (job, now) => JobLifecycle.finishAt(addMessages(job, entry.progress.messages, now), outcome, settings, now),
           entry.job
+        ).pipe(
+          Effect.catchTag("LostClaim", () =>
+            Effect.sync(() => {
+              entry.lost = "another node took it over"
+              return undefined
+            })
+          )
         )
         if (written !== undefined && JobLifecycle.isDeleted(written)) yield* StoredJob.remove(store, files, written.id)
         return written
       })
 
-    const run = (claimed: Job.Job) =>
+    const run = ({ job: claimed, claim }: JobQueue.Claimed) =>
       Effect.gen(function* () {
         const service = registry.find(claimed.service)
         const task = service?.tasks.get(claimed.task)
         if (service === undefined || task === undefined) {
           const { retentionMs } = settingsOf(registry, claimed)
-          const gone = yield* StoredJob.apply(store, claimed.id, (job, now) =>
+          const gone = yield* StoredJob.applyClaimed(queue, store, claim, claimed.id, (job, now) =>
             JobLifecycle.unpublishedAt(job, retentionMs, now)
-          )
+          ).pipe(Effect.catchTag("LostClaim", () => Effect.succeed(undefined)))
           if (gone !== undefined) completion.settle(gone)
           return
         }
@@ -224,8 +273,17 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         const channel = new MessageChannel()
         const hardKill = new AbortController()
         let graceTimer: ReturnType<typeof setTimeout> | undefined
+        let toolEnded = false
+        const stop = () => {
+          if (toolEnded || graceTimer !== undefined) return
+          channel.port1.postMessage({ type: "abort" } satisfies EngineCommand)
+          graceTimer = setTimeout(() => hardKill.abort(), options.cancelGraceMs)
+        }
         const entry: Running = {
           job: claimed,
+          claim,
+          lost: undefined,
+          ending: false,
           progress: { pending: undefined, messages: [] },
           cancel: "none",
           timedOut: false,
@@ -236,9 +294,9 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           requestCancel: () => {
             if (entry.cancel !== "none") return
             entry.cancel = "requested"
-            channel.port1.postMessage({ type: "abort" } satisfies EngineCommand)
-            graceTimer = setTimeout(() => hardKill.abort(), options.cancelGraceMs)
+            stop()
           },
+          stop,
           kill: () => hardKill.abort()
         }
         let timer: ReturnType<typeof setTimeout> | undefined
@@ -304,6 +362,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           onEvent(next.message as WorkerEvent)
         }
         channel.port1.close()
+        toolEnded = true
         // After the drain: a `started` read only now must not leave a time limit armed.
         if (timer !== undefined) clearTimeout(timer)
         if (graceTimer !== undefined) clearTimeout(graceTimer)
@@ -314,17 +373,36 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         const written = yield* finish(entry, settled).pipe(
           Effect.catch((error) => Effect.as(Effect.logError("could not record the end of a job", error), undefined))
         )
+        if (entry.lost !== undefined) yield* logGivenUp(entry)
         running.delete(claimed.id)
         if (written !== undefined) completion.settle(written)
         deps.freed()
       })
+
+    const giveUpAll = (reason: string) => {
+      for (const entry of running.values()) giveUp(entry, reason)
+    }
 
     return {
       start: (claimed) => Effect.asVoid(FiberSet.run(runs, run(claimed))),
       size: () => running.size,
       isRunning: (id) => running.has(id),
       requestCancel: (id) => running.get(id)?.requestCancel(),
-      flushAll: Effect.suspend(() => Effect.forEach([...running.values()], flush, { discard: true })),
+      claims: () =>
+        [...running.values()].flatMap(
+          (e): ReadonlyArray<JobQueue.HeldClaim> =>
+            e.lost === undefined && !e.ending ? [{ jobId: e.job.id, claim: e.claim }] : []
+        ),
+      giveUp: (id, reason) => {
+        const entry = running.get(id)
+        if (entry !== undefined) giveUp(entry, reason)
+      },
+      giveUpAll,
+      flushAll: Effect.gen(function* () {
+        if (running.size === 0) return
+        if (!deps.leaseHeld(yield* Clock.currentTimeMillis)) return giveUpAll("this node's lease lapsed")
+        yield* Effect.forEach([...running.values()], flush, { discard: true })
+      }),
       interruptAll: Effect.gen(function* () {
         for (const entry of running.values()) {
           entry.interrupted = true

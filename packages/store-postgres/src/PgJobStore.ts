@@ -4,7 +4,9 @@
  * transaction advisory lock per service before it counts that service's running jobs, so a service's limit holds
  * across the whole cluster, and takes the oldest jobs with `FOR UPDATE SKIP LOCKED`. Inputs and results live in
  * columns of their own that summaries, queries and the claim scan never read, and an update never rewrites the
- * inputs. Status lists in the SQL come from core's status table.
+ * inputs. Each job row keeps its owner and its claim count; a write under a claim's fencing token is one `UPDATE`
+ * guarded by both (core's `JobQueue.claimProblem` says why one was refused). Status lists in the SQL come from core's
+ * status table.
  *
  * @module
  */
@@ -55,7 +57,13 @@ export const migrations: PgDatabase.Migrations = {
      CREATE INDEX jobs_status_service ON jobs (status, name, folder, created, seq);
      -- the sweeper
      CREATE INDEX jobs_expires ON jobs (expires) WHERE expires IS NOT NULL;
-     CREATE TABLE engines (id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, seen bigint NOT NULL);`
+     CREATE TABLE engines (id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, seen bigint NOT NULL);`,
+    // Leases and fencing (issue 11): a job's claim count (its attempts; with the owner, the fencing token of a run) and
+    // each engine's node name. A held job's owner is looked up by `claimsOf` on every heartbeat.
+    `ALTER TABLE jobs ADD COLUMN claims integer NOT NULL DEFAULT 0;
+     ALTER TABLE engines ADD COLUMN node text NOT NULL DEFAULT '';
+     UPDATE jobs SET owner = NULL WHERE status NOT IN (${JobStatus.held.map((s) => `'${s}'`).join(", ")});
+     CREATE INDEX jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;`
   ]
 }
 
@@ -182,6 +190,10 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
   const jobs = db.table("jobs")
   const engines = db.table("engines")
 
+  const claimable = [...JobStatus.claimable]
+  const held = [...JobStatus.held]
+  const terminal = [...JobStatus.terminal]
+
   // Inputs never change after create, so an inputs object this store read or wrote for a row (by its `seq`, which
   // no other row ever has) is that row's inputs: an update handed it back need not read megabytes to answer them.
   const knownInputs = new WeakMap<object, number>()
@@ -190,6 +202,65 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
     knownInputs.set(inputs, row.seq)
     return { ...baseOf(row), inputs, results: JSON.parse(row.results) as Job.Job["results"] }
   }
+
+  /**
+   * The revision-guarded `UPDATE`, also under a fencing token when `claim` is given: answers the written job, or
+   * `undefined` when it changed nothing. The inputs are never written: the row keeps those of its create, and sends
+   * them back only when the caller's object is not known to be them (see knownInputs). A job leaving the held
+   * statuses forgets its owner (its claim is over); the claim count stays.
+   */
+  const guardedUpdate = (
+    operation: string,
+    expectedRevision: number,
+    next: Job.Job,
+    claim: JobQueue.Claim | undefined
+  ) =>
+    Effect.gen(function* () {
+      const row = changing(next)
+      const set = Object.keys(row).map((column, i) => `${column} = $${i + 6}`)
+      const status = `$${Object.keys(row).indexOf("status") + 6}`
+      const fence = claim === undefined ? [] : [claim.owner, claim.number]
+      const result = yield* db.query<{ seq: number; inputs: string | null }>(
+        operation,
+        `UPDATE ${jobs} SET revision = $2 + 1, ${set.join(", ")},
+           owner = CASE WHEN ${status} = ANY($5::text[]) THEN owner ELSE NULL END
+         WHERE id = $1 AND revision = $2 AND status = ANY($3::text[])
+           ${claim === undefined ? "" : `AND status = ANY($5::text[]) AND owner = $${set.length + 6} AND claims = $${set.length + 7}`}
+         RETURNING seq, CASE WHEN seq = $4 THEN NULL ELSE inputs END AS inputs`,
+        [
+          next.id,
+          expectedRevision,
+          allowedBefore(next.status),
+          knownInputs.get(next.inputs) ?? null,
+          held,
+          ...Object.values(row),
+          ...fence
+        ]
+      )
+      const written = result.rows[0]
+      if (written === undefined) return undefined
+      const inputs = written.inputs === null ? next.inputs : (JSON.parse(written.inputs) as Job.Job["inputs"])
+      knownInputs.set(inputs, written.seq)
+      return { ...next, inputs, revision: expectedRevision + 1 }
+    })
+
+  interface Version {
+    readonly status: JobStatus.JobStatus
+    readonly revision: number
+    readonly owner: string | null
+    readonly claims: number
+  }
+  const versionOf = (operation: string, id: string) =>
+    Effect.map(
+      db.query<Version>(operation, `SELECT status, revision, owner, claims FROM ${jobs} WHERE id = $1`, [id]),
+      (result) => result.rows[0]
+    )
+  /** Why an update changed nothing, from what is stored (another writer may have moved it; any answer is honest). */
+  const refused = (stored: Version | undefined, expectedRevision: number, next: Job.Job) =>
+    stored === undefined
+      ? new JobError.NoSuchJob({ jobId: next.id })
+      : (JobStore.updateProblem({ id: next.id, ...stored }, expectedRevision, next) ??
+        new JobError.StaleRevision({ jobId: next.id, expected: expectedRevision, actual: stored.revision }))
 
   const store: JobStore.JobStoreShape = {
     create: (job) => {
@@ -228,38 +299,9 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
       ),
     update: (expectedRevision, next) =>
       Effect.gen(function* () {
-        // The inputs are never written: the row keeps those of its create, and sends them back only when the caller's
-        // object is not known to be them (see knownInputs).
-        const row = changing(next)
-        const set = Object.keys(row).map((column, i) => `${column} = $${i + 5}`)
-        const result = yield* db.query<{ seq: number; inputs: string | null }>(
-          "update",
-          `UPDATE ${jobs} SET revision = $2 + 1, ${set.join(", ")}
-           WHERE id = $1 AND revision = $2 AND status = ANY($3::text[])
-           RETURNING seq, CASE WHEN seq = $4 THEN NULL ELSE inputs END AS inputs`,
-          [
-            next.id,
-            expectedRevision,
-            allowedBefore(next.status),
-            knownInputs.get(next.inputs) ?? null,
-            ...Object.values(row)
-          ]
-        )
-        const written = result.rows[0]
-        if (written !== undefined) {
-          const inputs = written.inputs === null ? next.inputs : (JSON.parse(written.inputs) as Job.Job["inputs"])
-          knownInputs.set(inputs, written.seq)
-          return { ...next, inputs, revision: expectedRevision + 1 }
-        }
-        // Refused: read what is there to say why (another writer may have moved it meanwhile; any answer is honest).
-        const stored = (yield* db.query<{ status: JobStatus.JobStatus; revision: number }>(
-          "update",
-          `SELECT status, revision FROM ${jobs} WHERE id = $1`,
-          [next.id]
-        )).rows[0]
-        if (stored === undefined) return yield* new JobError.NoSuchJob({ jobId: next.id })
-        return yield* JobStore.updateProblem({ id: next.id, ...stored }, expectedRevision, next) ??
-          new JobError.StaleRevision({ jobId: next.id, expected: expectedRevision, actual: stored.revision })
+        const written = yield* guardedUpdate("update", expectedRevision, next, undefined)
+        if (written !== undefined) return written
+        return yield* refused(yield* versionOf("update", next.id), expectedRevision, next)
       }),
     query: (query) =>
       Effect.gen(function* () {
@@ -296,9 +338,6 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
       )
   }
 
-  const claimable = [...JobStatus.claimable]
-  const held = [...JobStatus.held]
-  const terminal = [...JobStatus.terminal]
   const claimedStatus: JobStatus.JobStatus = "Executing"
 
   const claim = (request: JobQueue.ClaimRequest, now: number) =>
@@ -341,7 +380,7 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
         if (locked.rows.length === 0) return []
         // Per locked service: its room (limit minus held jobs), then its oldest queued jobs up to that room, rows
         // another transaction is changing skipped; of those, the oldest `max` across services move to Executing.
-        const claimed = yield* tx.query<JobRow>(
+        const claimed = yield* tx.query<JobRow & { claims: number }>(
           "claim",
           `WITH s AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS s(name, folder, max)),
            load AS (
@@ -355,9 +394,10 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
                ORDER BY j.created, j.seq LIMIT greatest(s.max - coalesce(load.n, 0), 0)
                FOR UPDATE SKIP LOCKED) AS q
              ORDER BY q.created, q.seq LIMIT $6)
-           UPDATE ${jobs} AS j SET status = $7, started = $8, ended = NULL, revision = j.revision + 1, owner = $9
+           UPDATE ${jobs} AS j SET status = $7, started = $8, ended = NULL, revision = j.revision + 1, owner = $9,
+             claims = j.claims + 1
            FROM picked WHERE j.seq = picked.seq
-           RETURNING ${list(jobColumns, "j")}`,
+           RETURNING ${list(jobColumns, "j")}, j.claims`,
           [
             locked.rows.map((s) => s.name),
             locked.rows.map((s) => s.folder),
@@ -371,38 +411,69 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
           ]
         )
         // RETURNING has no order: FIFO as the queue is.
-        return [...claimed.rows].sort((a, b) => a.created - b.created || a.seq - b.seq).map(toJob)
+        return [...claimed.rows]
+          .sort((a, b) => a.created - b.created || a.seq - b.seq)
+          .map((row): JobQueue.Claimed => ({ job: toJob(row), claim: { owner: request.owner, number: row.claims } }))
       })
     )
 
   const queue: JobQueue.JobQueueShape = {
     claim: (request) =>
       request.max <= 0 ? Effect.succeed([]) : Effect.flatMap(Clock.currentTimeMillis, (now) => claim(request, now)),
+    updateClaimed: (claim, expectedRevision, next) =>
+      Effect.gen(function* () {
+        const written = yield* guardedUpdate("update claimed", expectedRevision, next, claim)
+        if (written !== undefined) return written
+        // A lost claim first: its writer must stop, not retry at the stored revision.
+        const stored = yield* versionOf("update claimed", next.id)
+        const lost = stored === undefined ? undefined : JobQueue.claimProblem({ id: next.id, ...stored }, claim)
+        return yield* lost ?? refused(stored, expectedRevision, next)
+      }),
+    claimsOf: (owner) =>
+      Effect.map(
+        db.query<{ id: string; claims: number }>(
+          "claimsOf",
+          `SELECT id, claims FROM ${jobs} WHERE owner = $1 AND status = ANY($2::text[]) ORDER BY created, seq`,
+          [owner, held]
+        ),
+        (result) => result.rows.map((r) => ({ jobId: r.id, claim: { owner, number: r.claims } }))
+      ),
     heartbeat: (owner, now) =>
       Effect.asVoid(
         db.query(
           "heartbeat",
-          `INSERT INTO ${engines} (id, host, pid, seen) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen = excluded.seen`,
-          [owner.id, owner.host, owner.pid, now]
+          `INSERT INTO ${engines} (id, node, host, pid, seen) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET node = excluded.node, host = excluded.host, pid = excluded.pid,
+             seen = excluded.seen`,
+          [owner.id, owner.node, owner.host, owner.pid, now]
         )
       ),
     release: (id) => Effect.asVoid(db.query("release", `DELETE FROM ${engines} WHERE id = $1`, [id])),
     owners: Effect.map(
-      db.query<JobQueue.Owner>("owners", `SELECT id, host, pid, seen FROM ${engines} ORDER BY id COLLATE "C"`),
-      (result) => result.rows.map((r) => ({ id: r.id, host: r.host, pid: r.pid, seen: r.seen }))
+      db.query<JobQueue.Owner>("owners", `SELECT id, node, host, pid, seen FROM ${engines} ORDER BY id COLLATE "C"`),
+      (result) => result.rows.map((r) => ({ id: r.id, node: r.node, host: r.host, pid: r.pid, seen: r.seen }))
     ),
     orphans: (query) =>
       Effect.map(
-        db.query<JobRow & { owner: string | null }>(
+        db.query<JobRow & { owner: string | null; claims: number; node: string | null }>(
           "orphans",
-          `SELECT ${list(jobColumns, "j")}, j.owner FROM ${jobs} j LEFT JOIN ${engines} e ON e.id = j.owner
+          `SELECT ${list(jobColumns, "j")}, j.owner, j.claims, e.node FROM ${jobs} j
+           LEFT JOIN ${engines} e ON e.id = j.owner
            WHERE j.status = ANY($1::text[]) AND (j.owner IS NULL OR j.owner <> $2)
-             AND (e.id IS NULL OR $3 - e.seen >= $4 OR e.id = ANY($5::text[]))
+             AND (e.id IS NULL OR $3 - e.seen >= $4)
            ORDER BY j.created, j.seq`,
-          [held, query.self, query.now, query.leaseMs, query.dead ?? []]
+          [held, query.self, query.now, query.leaseMs]
         ),
-        (result) => result.rows.map((row) => ({ job: toJob(row), owner: row.owner }))
+        (result) =>
+          result.rows.map(
+            (row): JobQueue.Orphan => ({
+              job: toJob(row),
+              owner: row.owner,
+              claim: row.owner === null ? null : { owner: row.owner, number: row.claims },
+              attempts: row.claims,
+              node: row.node
+            })
+          )
       ),
     expired: (now, limit) =>
       Effect.map(

@@ -140,7 +140,7 @@ describe.skipIf(unavailable)("PgJobStore claims across nodes", () => {
           const jobs = Context.get(node, JobStore.JobStore)
           let idle = 0
           while (idle < 50) {
-            const got = yield* queue.claim({ owner, max: 3, limits })
+            const got = (yield* queue.claim({ owner, max: 3, limits })).map((c) => c.job)
             if (got.length === 0) {
               idle++
               yield* Effect.sleep("2 millis")

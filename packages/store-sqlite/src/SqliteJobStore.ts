@@ -2,7 +2,9 @@
  * The durable job store and queue on `node:sqlite`: one database file in WAL mode, shared safely by several engine
  * processes. It provides core's `JobStore` and `JobQueue` (it passes both contract suites); a claim runs in one
  * `BEGIN IMMEDIATE` transaction, so no job is ever claimed twice, and writes are group-committed (see
- * `SqliteDatabase.groupCommit`). Status lists in the SQL come from core's status table.
+ * `SqliteDatabase.groupCommit`). Each job row keeps its owner and its claim count; a write under a claim's fencing
+ * token is one `UPDATE` guarded by both (core's `JobQueue.claimProblem` says why one was refused). Status lists in
+ * the SQL come from core's status table.
  *
  * @module
  */
@@ -70,12 +72,17 @@ export const migrations: ReadonlyArray<string> = [
    UPDATE jobs SET
      input_names = (SELECT coalesce(json_group_array(key), '[]') FROM json_each(jobs.body, '$.inputs')),
      result_names = (SELECT coalesce(json_group_array(key), '[]') FROM json_each(jobs.body, '$.results')),
-     body = json_remove(body, '$.inputs', '$.results');`
+     body = json_remove(body, '$.inputs', '$.results');`,
+  // Leases and fencing (issue 11): a job's claim count (its attempts; with the owner, the fencing token of a run) and
+  // each engine's node name. A held job's owner is looked up by `claimsOf` on every heartbeat.
+  `ALTER TABLE jobs ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE engines ADD COLUMN node TEXT NOT NULL DEFAULT '';
+   UPDATE jobs SET owner = NULL WHERE status NOT IN (${SqliteDatabase.literals(JobStatus.held)});
+   CREATE INDEX jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;`
 ]
 
 const storeError = (operation: string, cause: unknown) => new JobError.JobStoreError({ operation, cause })
 const { ok, err } = SqliteDatabase
-type Outcome<A, E> = SqliteDatabase.Outcome<A, E>
 
 interface Row {
   readonly id: string
@@ -255,13 +262,46 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
   // slowly (about a third of this read's time, measured in the HTTP bench).
   const byId = db.prepare(`SELECT ${summaryList} FROM jobs WHERE id = ?`)
   byId.setReturnArrays(true)
-  const versionOf = sql("SELECT status, revision FROM jobs WHERE id = ?")
-  // A job's id, service, task and inputs never change: the update does not write them.
-  const update = sql(`UPDATE jobs SET status = $status, user = $user, created = $created, started = $started,
-    ended = $ended, revision = $revision, expires = $expires, body = $body, result_names = $result_names
-    WHERE id = $id AND revision = $expected AND status IN (SELECT value FROM json_each($allowed))`)
+  const versionOf = sql("SELECT status, revision, owner, claims FROM jobs WHERE id = ?")
+  // A job's id, service, task and inputs never change: the update does not write them. A job leaving the held
+  // statuses forgets its owner (its claim is over); the claim count stays.
+  const updateSet = `UPDATE jobs SET status = $status, user = $user, created = $created, started = $started,
+    ended = $ended, revision = $revision, expires = $expires, body = $body, result_names = $result_names,
+    owner = CASE WHEN $status IN (${held}) THEN owner ELSE NULL END
+    WHERE id = $id AND revision = $expected AND status IN (SELECT value FROM json_each($allowed))`
+  const update = sql(updateSet)
+  const updateFenced = sql(`${updateSet} AND status IN (${held}) AND owner = $owner AND claims = $claims`)
   const remove = sql("DELETE FROM jobs WHERE id = ?")
   const removeValues = sql("DELETE FROM job_values WHERE id = ?")
+
+  interface Version {
+    readonly status: JobStatus.JobStatus
+    readonly revision: number
+    readonly owner: string | null
+    readonly claims: number
+  }
+  const paramsOf = (expectedRevision: number, next: Job.Job) => ({
+    ...headParams({ ...next, revision: expectedRevision + 1 }),
+    expected: expectedRevision,
+    allowed: allowedBefore[next.status]
+  })
+  /** What an update that changed its row answers (inside its write). */
+  const updated = (expectedRevision: number, next: Job.Job): Job.Job => {
+    const written: Job.Job = { ...next, revision: expectedRevision + 1 }
+    writeResults(next.id, next.results)
+    // The inputs stay as created: the update's answer carries the stored ones, read only when `next` brought others.
+    if (storedInputs.get(next.inputs) === next.id) return written
+    const inputs = valuesFrom(inputsOf.all(next.id) as unknown as ReadonlyArray<ValueRow>, "inputs")
+    storedInputs.set(inputs, next.id)
+    return { ...written, inputs }
+  }
+  /** Why an update changed nothing, from what is stored (another writer may have moved it; any answer is honest). */
+  const refused = (stored: Version | undefined, expectedRevision: number, next: Job.Job) =>
+    stored === undefined
+      ? new JobError.NoSuchJob({ jobId: next.id })
+      : (JobStore.updateProblem({ id: next.id, ...stored }, expectedRevision, next) ??
+        new JobError.StaleRevision({ jobId: next.id, expected: expectedRevision, actual: stored.revision }))
+  const versionAt = (id: string) => versionOf.get(id) as Version | undefined
 
   const store: JobStore.JobStoreShape = {
     create: (job) =>
@@ -289,32 +329,10 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
         return values === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(toSummary(rowOf(values)))
       }),
     update: (expectedRevision, next) =>
-      write(
-        "update",
-        (): Outcome<Job.Job, JobError.NoSuchJob | JobError.StaleRevision | JobError.InvalidTransition> => {
-          const written: Job.Job = { ...next, revision: expectedRevision + 1 }
-          const changes = update.run({
-            ...headParams(written),
-            expected: expectedRevision,
-            allowed: allowedBefore[next.status]
-          })
-          if (changes.changes === 1) {
-            writeResults(next.id, next.results)
-            // The inputs stay as created: the update's answer carries the stored ones, read only when `next` brought
-            // others.
-            if (storedInputs.get(next.inputs) === next.id) return ok(written)
-            const inputs = valuesFrom(inputsOf.all(next.id) as unknown as ReadonlyArray<ValueRow>, "inputs")
-            storedInputs.set(inputs, next.id)
-            return ok({ ...written, inputs })
-          }
-          // Refused: read what is there to say why (another writer may have moved it meanwhile; any answer is honest).
-          const stored = versionOf.get(next.id) as { status: JobStatus.JobStatus; revision: number } | undefined
-          if (stored === undefined) return err(new JobError.NoSuchJob({ jobId: next.id }))
-          return err(
-            JobStore.updateProblem({ id: next.id, ...stored }, expectedRevision, next) ??
-              new JobError.StaleRevision({ jobId: next.id, expected: expectedRevision, actual: stored.revision })
-          )
-        }
+      write("update", () =>
+        update.run(paramsOf(expectedRevision, next)).changes === 1
+          ? ok(updated(expectedRevision, next))
+          : err(refused(versionAt(next.id), expectedRevision, next))
       ),
     query: (query) =>
       Effect.flatMap(JobStore.normalizeQuery(query), (q) =>
@@ -365,14 +383,16 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
   const queued = sql(`SELECT id, folder, name, service_id FROM jobs WHERE status IN (${claimable})
     ORDER BY created ASC, rowid ASC LIMIT ?`)
   const start = sql(`UPDATE jobs SET status = 'Executing', started = $now, ended = NULL, revision = revision + 1,
-    owner = $owner WHERE id = $id AND status IN (${claimable})`)
-  const beat = sql(`INSERT INTO engines (id, host, pid, seen) VALUES ($id, $host, $pid, $seen)
-    ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen = excluded.seen`)
+    owner = $owner, claims = claims + 1 WHERE id = $id AND status IN (${claimable}) RETURNING claims`)
+  const beat = sql(`INSERT INTO engines (id, node, host, pid, seen) VALUES ($id, $node, $host, $pid, $seen)
+    ON CONFLICT (id) DO UPDATE SET node = excluded.node, host = excluded.host, pid = excluded.pid, seen = excluded.seen`)
   const orphaned =
-    sql(`SELECT ${summaryColumns.map((c) => `jobs.${c}`).join(", ")}, jobs.owner FROM jobs LEFT JOIN engines ON engines.id = jobs.owner
+    sql(`SELECT ${summaryColumns.map((c) => `jobs.${c}`).join(", ")}, jobs.owner, jobs.claims, engines.node
+    FROM jobs LEFT JOIN engines ON engines.id = jobs.owner
     WHERE jobs.status IN (${held}) AND (jobs.owner IS NULL OR jobs.owner <> $self)
-    AND (engines.id IS NULL OR $now - engines.seen >= $lease OR engines.id IN (SELECT value FROM json_each($dead)))
+    AND (engines.id IS NULL OR $now - engines.seen >= $lease)
     ORDER BY jobs.created, jobs.rowid`)
+  const heldBy = sql(`SELECT id, claims FROM jobs WHERE owner = ? AND status IN (${held}) ORDER BY created, rowid`)
   const expiredBefore = sql(`SELECT ${summaryList} FROM jobs WHERE expires IS NOT NULL AND expires <= ?
     AND status IN (${terminal}) ORDER BY expires LIMIT ?`)
 
@@ -384,7 +404,7 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
           const load = new Map<string, number>()
           for (const r of running.all() as unknown as ReadonlyArray<{ folder: string | null; name: string; n: number }>)
             load.set(keyOf(r.folder, r.name), r.n)
-          const claimed: Array<Job.Job> = []
+          const claimed: Array<JobQueue.Claimed> = []
           // Look past the first few: jobs of a service at its limit must not block the others (FIFO per service).
           const candidates = queued.all(Math.max(64, request.max * 8)) as unknown as ReadonlyArray<
             Pick<Row, "id" | "folder" | "name" | "service_id">
@@ -397,17 +417,36 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
                 ? { name: row.name, type: "GPServer" as const, serviceId: row.service_id }
                 : { folder: row.folder, name: row.name, type: "GPServer" as const, serviceId: row.service_id }
             if ((load.get(key) ?? 0) >= JobQueue.limitOf(request, service)) continue
-            if (start.run({ now, owner: request.owner, id: row.id }).changes !== 1) continue
+            const started = start.get({ now, owner: request.owner, id: row.id }) as { claims: number } | undefined
+            if (started === undefined) continue
             load.set(key, (load.get(key) ?? 0) + 1)
             const values = byId.get(row.id) as unknown as ReadonlyArray<SQLOutputValue>
-            claimed.push(full(rowOf(values)))
+            claimed.push({ job: full(rowOf(values)), claim: { owner: request.owner, number: started.claims } })
           }
           return ok(claimed)
         })
       ),
+    updateClaimed: (claim, expectedRevision, next) =>
+      write("update claimed", () => {
+        const params = { ...paramsOf(expectedRevision, next), owner: claim.owner, claims: claim.number }
+        if (updateFenced.run(params).changes === 1) return ok(updated(expectedRevision, next))
+        // A lost claim first: its writer must stop, not retry at the stored revision.
+        const stored = versionAt(next.id)
+        const lost = stored === undefined ? undefined : JobQueue.claimProblem({ id: next.id, ...stored }, claim)
+        return err(lost ?? refused(stored, expectedRevision, next))
+      }),
+    claimsOf: (owner) =>
+      run("claimsOf", () =>
+        ok(
+          (heldBy.all(owner) as unknown as ReadonlyArray<{ id: string; claims: number }>).map((r) => ({
+            jobId: r.id,
+            claim: { owner, number: r.claims }
+          }))
+        )
+      ),
     heartbeat: (owner, now) =>
       write("heartbeat", () => {
-        beat.run({ id: owner.id, host: owner.host, pid: owner.pid, seen: now })
+        beat.run({ id: owner.id, node: owner.node, host: owner.host, pid: owner.pid, seen: now })
         return ok(undefined)
       }),
     release: (id) =>
@@ -416,17 +455,30 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
         return ok(undefined)
       }),
     owners: run("owners", () =>
-      ok(sql("SELECT id, host, pid, seen FROM engines ORDER BY id").all() as unknown as ReadonlyArray<JobQueue.Owner>)
+      ok(
+        sql(
+          "SELECT id, node, host, pid, seen FROM engines ORDER BY id"
+        ).all() as unknown as ReadonlyArray<JobQueue.Owner>
+      )
     ),
     orphans: (query) =>
       run("orphans", () => {
         const rows = orphaned.all({
           self: query.self,
           now: query.now,
-          lease: query.leaseMs,
-          dead: JSON.stringify(query.dead ?? [])
-        }) as unknown as ReadonlyArray<Row & { owner: string | null }>
-        return ok(rows.map((row) => ({ job: full(row), owner: row.owner })))
+          lease: query.leaseMs
+        }) as unknown as ReadonlyArray<Row & { owner: string | null; claims: number; node: string | null }>
+        return ok(
+          rows.map(
+            (row): JobQueue.Orphan => ({
+              job: full(row),
+              owner: row.owner,
+              claim: row.owner === null ? null : { owner: row.owner, number: row.claims },
+              attempts: row.claims,
+              node: row.node
+            })
+          )
+        )
       }),
     expired: (now, limit) =>
       run("expired", () => ok((expiredBefore.all(now, limit) as unknown as ReadonlyArray<Row>).map(full))),

@@ -55,7 +55,7 @@ describe("SqliteJobStore", () => {
         ),
         { concurrency: "unbounded" }
       )
-      const ids = claims.flat().map((j) => j.id)
+      const ids = claims.flat().map((c) => c.job.id)
       assert.strictEqual(new Set(ids).size, ids.length)
       assert.strictEqual(ids.length, 20)
     }).pipe(Effect.scoped, Effect.provide(Entropy.Entropy.layerSeeded(5)))

@@ -13,10 +13,10 @@
 import { Effect } from "effect"
 import type { Entropy } from "../Entropy.ts"
 import * as Job from "../Job.ts"
-import { type ClaimRequest, JobQueue } from "../JobQueue.ts"
+import { type Claimed, type ClaimRequest, JobQueue } from "../JobQueue.ts"
 import { JobStore } from "../JobStore.ts"
 import type { ServiceRef } from "../ServiceRef.ts"
-import { type ContractViolation, expect, geometry, same, unicode, utilities } from "./Contract.ts"
+import { type ContractViolation, expect, failsWith, geometry, same, unicode, utilities } from "./Contract.ts"
 
 const base = 1_700_000_000_000
 
@@ -33,7 +33,9 @@ const limits = (geometryMax: number, utilitiesMax = 10): ClaimRequest["limits"] 
   { service: utilities, max: utilitiesMax }
 ]
 
-const ids = (jobs: ReadonlyArray<Job.Job>) => jobs.map((j) => j.id)
+const ids = (jobs: ReadonlyArray<Job.Job | Claimed>) => jobs.map((j) => ("claim" in j ? j.job.id : j.id))
+const jobsOf = (claimed: ReadonlyArray<Claimed>) => claimed.map((c) => c.job)
+const owner = (id: string) => ({ id, node: `node-${id}`, host: "h", pid: 1 })
 
 /** Moves a stored job on to `to` (through the store's guard). */
 const move = (id: string, to: Job.Job["status"]) =>
@@ -55,7 +57,7 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
       const queue = yield* JobQueue
       const g = [yield* queued(0), yield* queued(1000), yield* queued(2000)]
       const u = yield* queued(3000, utilities)
-      const first = yield* queue.claim({ owner: "e1", max: 10, limits: limits(2) })
+      const first = jobsOf(yield* queue.claim({ owner: "e1", max: 10, limits: limits(2) }))
       yield* same(ids(first), [g[0]?.id, g[1]?.id, u.id], "claimed: two of Geometry (its limit) and Utilities")
       for (const job of first) {
         yield* expect(job.status === "Executing" && job.started !== null, `${job.id} comes back Executing, started`)
@@ -79,7 +81,7 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
       const u = yield* queued(10, utilities)
       const claimed = yield* queue.claim({ owner: "e1", max: 3, limits: limits(1) })
       yield* expect(claimed.length === 2, `one of Geometry and the Utilities job (got ${claimed.length})`)
-      yield* expect(claimed.at(-1)?.id === u.id, "the Utilities job is claimed past Geometry's queue")
+      yield* expect(claimed.at(-1)?.job.id === u.id, "the Utilities job is claimed past Geometry's queue")
     })
   ),
   "claim honours max, 0 claims nothing, and a service without a limit is never claimed": Effect.orDie(
@@ -122,46 +124,192 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
       const queue = yield* JobQueue
       for (let i = 0; i < 3; i++) yield* queued(i)
       const [a] = yield* queue.claim({ owner: "e1", max: 1, limits: limits(2) })
-      yield* move(a?.id ?? "", "Cancelling")
+      yield* move(a?.job.id ?? "", "Cancelling")
       yield* expect((yield* queue.claim({ owner: "e2", max: 5, limits: limits(2) })).length === 1, "one slot left")
-      yield* move(a?.id ?? "", "Cancelled")
+      yield* move(a?.job.id ?? "", "Cancelled")
       yield* expect((yield* queue.claim({ owner: "e2", max: 5, limits: limits(2) })).length === 1, "freed by Cancelled")
     })
   ),
-  "orphans are the held jobs of owners gone by heartbeat, by release, or named dead; never self's": Effect.orDie(
+  "orphans are the held jobs of owners gone by heartbeat or by release, never self's; liveness is the lease alone":
+    Effect.orDie(
+      Effect.gen(function* () {
+        const queue = yield* JobQueue
+        for (let i = 0; i < 3; i++) yield* queued(i)
+        // The same host and pid for all: a pid says nothing of liveness (processes in their own pid namespaces).
+        for (const id of ["self", "fresh", "stale"]) yield* queue.heartbeat(owner(id), base)
+        const claimOne = (id: string) =>
+          Effect.map(queue.claim({ owner: id, max: 1, limits: limits(9) }), (jobs) => jobs[0]?.job.id ?? "")
+        const mine = yield* claimOne("self")
+        yield* claimOne("fresh")
+        const stale = yield* claimOne("stale")
+        yield* move(stale, "Cancelling")
+        yield* queue.heartbeat(owner("fresh"), base + 9_000)
+        const at = { self: "self", now: base + 10_000, leaseMs: 5_000 }
+        const found = yield* queue.orphans(at)
+        yield* same(
+          found.map((o) => [o.job.id, o.owner, o.job.status, o.claim, o.attempts, o.node]),
+          [[stale, "stale", "Cancelling", { owner: "stale", number: 1 }, 1, "node-stale"]],
+          "only the stale owner's job, with its claim, attempts and node (self's is never an orphan, though as old)"
+        )
+        yield* expect(
+          (yield* queue.orphans({ ...at, leaseMs: 10_001 })).length === 0,
+          "a heartbeat younger than the lease"
+        )
+        yield* queue.release("fresh")
+        const released = yield* queue.orphans(at)
+        yield* expect(released.length === 2, "a released owner's job is orphaned")
+        yield* expect(
+          released.some((o) => o.owner === "fresh" && o.node === null && o.claim?.owner === "fresh"),
+          "without its record the node is unknown, the claim still the job's"
+        )
+        yield* same(
+          (yield* queue.owners).map((o) => [o.id, o.node]).sort(),
+          [
+            ["self", "node-self"],
+            ["stale", "node-stale"]
+          ],
+          "owners after release, with their node names"
+        )
+        yield* expect(!(yield* queue.orphans(at)).some((o) => o.job.id === mine), "self's job again")
+      })
+    ),
+  "a claim carries a fencing token: writes under it land, writes under any other are refused and change nothing":
+    Effect.orDie(
+      Effect.gen(function* () {
+        const store = yield* JobStore
+        const queue = yield* JobQueue
+        const job = yield* queued(0)
+        const [claimed] = yield* queue.claim({ owner: "e1", max: 1, limits: limits(9) })
+        if (claimed === undefined) return yield* expect(false, "a job claimed")
+        yield* same(claimed.claim, { owner: "e1", number: 1 }, "the first claim of a job is number 1 of its owner")
+        const progressed = yield* queue.updateClaimed(
+          claimed.claim,
+          claimed.job.revision,
+          Job.setProgress(claimed.job, 10, "a tenth")
+        )
+        yield* expect(progressed.revision === claimed.job.revision + 1, "a write under the claim lands, one revision")
+        yield* same((yield* store.get(job.id)).progress, { type: "step", message: "a tenth", percent: 10 }, "written")
+        for (const other of [
+          { owner: "e2", number: 1 },
+          { owner: "e1", number: 2 },
+          { owner: "e1", number: 0 }
+        ]) {
+          yield* failsWith(
+            queue.updateClaimed(other, progressed.revision, Job.setProgress(progressed, 50, "half")),
+            "LostClaim",
+            `a write under ${other.owner}#${other.number}`
+          )
+        }
+        yield* same(yield* store.get(job.id), progressed, "refused writes changed nothing")
+        yield* failsWith(
+          queue.updateClaimed(claimed.claim, claimed.job.revision, Job.setProgress(claimed.job, 20, "old")),
+          "StaleRevision",
+          "a write under the claim at an old revision"
+        )
+        yield* same(
+          yield* queue.claimsOf("e1"),
+          [{ jobId: job.id, claim: { owner: "e1", number: 1 } }],
+          "claimsOf lists the owner's held jobs with their claims"
+        )
+        yield* same(yield* queue.claimsOf("e2"), [], "and nothing of others")
+        const done = yield* queue.updateClaimed(
+          claimed.claim,
+          progressed.revision,
+          yield* Job.transition(progressed, "Succeeded")
+        )
+        yield* expect(done.status === "Succeeded", "the run's end lands under its claim")
+        yield* same(yield* queue.claimsOf("e1"), [], "a job leaving the held statuses is no longer the owner's")
+        yield* failsWith(
+          queue.updateClaimed(claimed.claim, done.revision, { ...done, expires: base }),
+          "LostClaim",
+          "a write under the claim of a job no longer held"
+        )
+      })
+    ),
+  "after a takeover and a new claim, the old claim's writes are refused and change nothing; the new owner's land":
+    Effect.orDie(
+      Effect.gen(function* () {
+        const store = yield* JobStore
+        const queue = yield* JobQueue
+        const job = yield* queued(0)
+        const gone = yield* queued(1)
+        yield* queue.heartbeat(owner("a"), base)
+        yield* queue.heartbeat(owner("b"), base)
+        const claimedByA = yield* queue.claim({ owner: "a", max: 2, limits: limits(9) })
+        const [old, oldGone] = claimedByA
+        if (old === undefined || oldGone === undefined) return yield* expect(false, "two jobs claimed by a")
+        // a stops heartbeating (paused); b's lease is renewed and b takes a's jobs over.
+        yield* queue.heartbeat(owner("b"), base + 20_000)
+        const orphans = yield* queue.orphans({ self: "b", now: base + 20_000, leaseMs: 10_000 })
+        yield* same(ids(orphans.map((o) => o.job)), [job.id, gone.id], "a's jobs are b's orphans")
+        const orphan = orphans[0]
+        const orphanGone = orphans[1]
+        if (orphan?.claim == null || orphanGone?.claim == null) return yield* expect(false, "orphans with claims")
+        yield* same(orphan.claim, old.claim, "an orphan comes with the claim it is held under")
+        // The takeover is itself a write under the orphan's claim: one job queued again, the other Failed.
+        const requeued = yield* queue.updateClaimed(
+          orphan.claim,
+          orphan.job.revision,
+          yield* Job.transition(orphan.job, "Submitted")
+        )
+        const failed = yield* queue.updateClaimed(
+          orphanGone.claim,
+          orphanGone.job.revision,
+          yield* Job.transition(orphanGone.job, "Failed")
+        )
+        yield* failsWith(
+          queue.updateClaimed(orphan.claim, requeued.revision, { ...requeued, status: "Failed" }),
+          "LostClaim",
+          "a second takeover under the same claim"
+        )
+        yield* same(yield* queue.claimsOf("a"), [], "the taken-over jobs are no longer a's")
+        const [again] = yield* queue.claim({ owner: "b", max: 5, limits: limits(9) })
+        if (again === undefined) return yield* expect(false, "the queued-again job claimed by b")
+        yield* same(again.claim, { owner: "b", number: 2 }, "the new claim is the job's second")
+        // a wakes up and writes progress and its result with its old token, even at the latest revision.
+        const latest = yield* store.get(job.id)
+        for (const write of [
+          Job.setProgress(latest, 90, "a's progress"),
+          Job.setResults(yield* Job.transition(latest, "Succeeded"), { out: { dataType: "GPString", value: "a" } })
+        ]) {
+          yield* failsWith(
+            queue.updateClaimed(old.claim, latest.revision, write),
+            "LostClaim",
+            "a's write after the takeover"
+          )
+        }
+        const latestGone = yield* store.get(gone.id)
+        yield* failsWith(
+          queue.updateClaimed(oldGone.claim, latestGone.revision, Job.setProgress(latestGone, 90, "late")),
+          "LostClaim",
+          "a's write to its job that was Failed"
+        )
+        yield* same(yield* store.get(job.id), latest, "a's refused writes changed nothing")
+        yield* same(yield* store.get(gone.id), failed, "nor on the Failed one")
+        const finished = yield* queue.updateClaimed(
+          again.claim,
+          latest.revision,
+          Job.setResults(yield* Job.transition(latest, "Succeeded"), { out: { dataType: "GPString", value: "b" } })
+        )
+        yield* expect(finished.status === "Succeeded", "b's result lands")
+        yield* same((yield* store.get(job.id)).results, { out: { dataType: "GPString", value: "b" } }, "b's result")
+      })
+    ),
+  "claim numbers grow with every claim of a job, across owners: a job's attempts": Effect.orDie(
     Effect.gen(function* () {
       const queue = yield* JobQueue
-      for (let i = 0; i < 4; i++) yield* queued(i)
-      for (const id of ["self", "fresh", "stale", "dying"]) yield* queue.heartbeat({ id, host: "h", pid: 1 }, base)
-      const claimOne = (owner: string) =>
-        Effect.map(queue.claim({ owner, max: 1, limits: limits(9) }), (jobs) => jobs[0]?.id ?? "")
-      const mine = yield* claimOne("self")
-      yield* claimOne("fresh")
-      const stale = yield* claimOne("stale")
-      const dying = yield* claimOne("dying")
-      yield* move(stale, "Cancelling")
-      yield* queue.heartbeat({ id: "fresh", host: "h", pid: 1 }, base + 9_000)
-      yield* queue.heartbeat({ id: "dying", host: "h", pid: 1 }, base + 9_000)
-      const at = { self: "self", now: base + 10_000, leaseMs: 5_000 }
-      const found = yield* queue.orphans(at)
-      yield* same(
-        found.map((o) => [o.job.id, o.owner, o.job.status]),
-        [[stale, "stale", "Cancelling"]],
-        "only the stale owner's job (self's is never an orphan, though its heartbeat is as old)"
-      )
-      const named = yield* queue.orphans({ ...at, dead: ["dying"] })
-      yield* same(
-        named.map((o) => [o.job.id, o.owner]).sort(),
-        [
-          [dying, "dying"],
-          [stale, "stale"]
-        ].sort(),
-        "an owner named dead is gone at once"
-      )
-      yield* queue.release("fresh")
-      yield* expect((yield* queue.orphans(at)).length === 2, "a released owner's job is orphaned")
-      yield* same((yield* queue.owners).map((o) => o.id).sort(), ["dying", "self", "stale"], "owners after release")
-      yield* expect(!(yield* queue.orphans(at)).some((o) => o.job.id === mine), "self's job again")
+      const job = yield* queued(0)
+      const numbers: Array<number> = []
+      for (const id of ["a", "b", "a"]) {
+        const [claimed] = yield* queue.claim({ owner: id, max: 1, limits: limits(9) })
+        if (claimed === undefined) return yield* expect(false, "claimed")
+        numbers.push(claimed.claim.number)
+        yield* queue.updateClaimed(claimed.claim, claimed.job.revision, yield* Job.transition(claimed.job, "Submitted"))
+      }
+      yield* same(numbers, [1, 2, 3], "claims 1, 2, 3")
+      yield* queue.claim({ owner: "c", max: 1, limits: limits(9) })
+      const [orphan] = yield* queue.orphans({ self: "x", now: base, leaseMs: 1 })
+      yield* expect(orphan?.job.id === job.id && orphan.attempts === 4, "an orphan's attempts are its claims")
     })
   ),
   "expired finds finished jobs at or past their expiry, oldest expiry first, at most limit": Effect.orDie(

@@ -149,3 +149,33 @@ export const limits = {
     heapSizeLimitMb: Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024)
   })
 }
+
+/**
+ * Logs "start|end|abort <jobId> <pid>/<threadId>" lines to the file named by its `log` input and runs until the file named by its
+ * `gate` input exists, posting a progress and a message naming its process every 50 ms; honours cancel (logging it).
+ * For the fencing tests: which process ran what, and whose writes landed.
+ */
+export const fenced = {
+  execute: async (inputs: Record<string, unknown>, ctx: Ctx) => {
+    const { appendFileSync } = await import("node:fs")
+    // Which process, and which worker thread: two engines in one process have threads of their own.
+    const who = `${process.pid}/${threadId}`
+    const log = (what: string) => appendFileSync(String(inputs.log), `${what} ${ctx.jobId} ${who}\n`)
+    log("start")
+    try {
+      for (let i = 0; !existsSync(String(inputs.gate)); i++) {
+        ctx.progress(i % 100, `${who} at ${i}`)
+        if (i % 10 === 0) ctx.message("informative", `tick ${who} ${i}`)
+        await sleep(50, ctx.signal)
+      }
+    } catch (error) {
+      log("abort")
+      throw error
+    }
+    log("end")
+    return { who }
+  }
+}
+
+/** {@link fenced}, published as a retryable task. */
+export const fencedRetry = fenced
