@@ -42,7 +42,12 @@ const app = (config: ServerConfig) => {
   const services = Server.servicesLayer({
     servicesFile: config.servicesFile,
     // The engine keeps job folders in `<dataDir>/jobs`; ServerConfig makes sure GEOJOBS_JOBS_DIR is such a folder.
-    engine: { dataDir: dirname(config.jobsDir), maxWorkers: config.workers, workerLimits: config.workerLimits }
+    engine: {
+      dataDir: dirname(config.jobsDir),
+      maxWorkers: config.workers,
+      workerLimits: config.workerLimits,
+      nodeName: config.nodeName
+    }
   }).pipe(
     // An api node's engine claims nothing: it accepts and serves jobs, other nodes run them.
     config.role === "api" ? Layer.provide(Storage.claimingNothing) : (layer) => layer,

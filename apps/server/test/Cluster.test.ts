@@ -78,7 +78,8 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
 
   /** Polls a job on `server` until it is terminal; answers its last document. */
   const finished = async (server: ServerProcess, task: string, jobId: string, token: string) => {
-    for (let i = 0; i < 300; i++) {
+    // Up to a minute: on a loaded CI machine a node's first tool thread starts slowly.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const job = RestJob.schema.parse(await get(`${utilities(server)}/${task}/jobs/${jobId}?f=json&token=${token}`))
       if (["esriJobSucceeded", "esriJobFailed", "esriJobCancelled", "esriJobTimedOut"].includes(job.jobStatus))
         return job

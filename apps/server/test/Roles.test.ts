@@ -64,7 +64,9 @@ describe("GEOJOBS_ROLE", () => {
 
     worker = await start(env("worker", "worker-1"))
     let last = await status()
-    for (let i = 0; i < 300 && last !== "esriJobSucceeded" && last !== "esriJobFailed"; i++) {
+    // Up to a minute: a loaded CI machine starts the worker's tool thread slowly (15 s was not always enough).
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline && last !== "esriJobSucceeded" && last !== "esriJobFailed") {
       await new Promise((r) => setTimeout(r, 50))
       last = await status()
     }
