@@ -194,6 +194,18 @@ export const schema = z.object({
     .default("/ogcapi"),
   GEOJOBS_ADMIN_PASSWORD: z.string().min(8, "the admin password needs at least 8 characters").optional(),
   GEOJOBS_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
+  GEOJOBS_LEASE_MS: z.coerce
+    .number({ message: "expected milliseconds" })
+    .int()
+    .min(1000)
+    .max(3_600_000)
+    .default(10_000),
+  GEOJOBS_HEARTBEAT_MS: z.coerce
+    .number({ message: "expected milliseconds" })
+    .int()
+    .min(100)
+    .max(1_800_000)
+    .default(2000),
   GEOJOBS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GEOJOBS_REAL_STATUS_CODES: flag.default(false),
   GEOJOBS_BODY_LIMIT_MB: z.coerce.number().positive().max(1024).default(10),
@@ -248,6 +260,14 @@ const contradictions = schema.superRefine((e, ctx) => {
       message: `above the worker threads' old generation (${old} MB${e.GEOJOBS_WORKER_MAX_OLD_MB === undefined ? ", the default" : ""}), so no thread would ever be retired; lower it or raise GEOJOBS_WORKER_MAX_OLD_MB`
     })
   }
+  // The engine's own rule: one late heartbeat must not make a live node look gone.
+  if (e.GEOJOBS_HEARTBEAT_MS * 2 >= e.GEOJOBS_LEASE_MS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["GEOJOBS_HEARTBEAT_MS"],
+      message: `must be under half of GEOJOBS_LEASE_MS (${e.GEOJOBS_LEASE_MS} ms), or one late heartbeat makes a live node look gone`
+    })
+  }
 })
 
 /**
@@ -274,6 +294,10 @@ export interface ServerConfig {
   readonly ogcPath: string
   readonly adminPassword: string | undefined
   readonly workers: number | undefined
+  /** A node whose heartbeat is older than this is gone and its jobs are taken over. */
+  readonly leaseMs: number
+  /** How often a node records that it is alive (under half the lease). */
+  readonly heartbeatMs: number
   readonly logLevel: string
   readonly realStatusCodes: boolean
   readonly bodyLimitBytes: number
@@ -364,6 +388,8 @@ export const fromEnv = (
       ogcPath: e.GEOJOBS_OGC_PATH,
       adminPassword: e.GEOJOBS_ADMIN_PASSWORD,
       workers: e.GEOJOBS_WORKERS,
+      leaseMs: e.GEOJOBS_LEASE_MS,
+      heartbeatMs: e.GEOJOBS_HEARTBEAT_MS,
       logLevel: e.GEOJOBS_LOG_LEVEL,
       realStatusCodes: e.GEOJOBS_REAL_STATUS_CODES,
       bodyLimitBytes: Math.round(e.GEOJOBS_BODY_LIMIT_MB * 1024 * 1024),

@@ -46,7 +46,9 @@ const app = (config: ServerConfig) => {
       dataDir: dirname(config.jobsDir),
       maxWorkers: config.workers,
       workerLimits: config.workerLimits,
-      nodeName: config.nodeName
+      nodeName: config.nodeName,
+      leaseMs: config.leaseMs,
+      heartbeatMs: config.heartbeatMs
     }
   }).pipe(
     // An api node's engine claims nothing: it accepts and serves jobs, other nodes run them.

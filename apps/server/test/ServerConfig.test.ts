@@ -52,6 +52,15 @@ describe("ServerConfig", () => {
       assert.include(problems({ GEOJOBS_OGC_PATH: bad }), "GEOJOBS_OGC_PATH")
   })
 
+  it("GEOJOBS_LEASE_MS and GEOJOBS_HEARTBEAT_MS: 10 s and 2 s by default; a heartbeat not under half the lease refused", () => {
+    assert.strictEqual(read({}).leaseMs, 10_000)
+    assert.strictEqual(read({}).heartbeatMs, 2000)
+    const set = read({ GEOJOBS_LEASE_MS: "30000", GEOJOBS_HEARTBEAT_MS: "5000" })
+    assert.deepStrictEqual([set.leaseMs, set.heartbeatMs], [30_000, 5000])
+    assert.include(problems({ GEOJOBS_LEASE_MS: "4000", GEOJOBS_HEARTBEAT_MS: "2000" }), "GEOJOBS_HEARTBEAT_MS")
+    assert.include(problems({ GEOJOBS_LEASE_MS: "soon" }), "GEOJOBS_LEASE_MS")
+  })
+
   it("names every wrong variable and says what it should be", () => {
     const read = fromEnv({
       GEOJOBS_PORT: "http",
