@@ -120,3 +120,18 @@ export const encodeAllNow = (
   Object.fromEntries(
     Object.entries(values).map(([name, value]) => [name, { dataType: dataTypeOf(name), json: encodeValue(value) }])
   )
+
+/**
+ * The JSON text of a record of values (`{"name":{"dataType":…,"value":…},…}`, as `JSON.stringify` writes it), built
+ * from each value's known text: a store that keeps a job's values as one document writes megabytes without decoding
+ * or re-encoding them.
+ *
+ * @category destructors
+ */
+export const recordText = (values: Readonly<Record<string, JobValue>>): string =>
+  `{${Object.entries(values)
+    .map(([name, value]) => {
+      const json = textOf(value)
+      return `${JSON.stringify(name)}:{"dataType":${JSON.stringify(value.dataType)}${json === "" ? "" : `,"value":${json}`}}`
+    })
+    .join(",")}}`

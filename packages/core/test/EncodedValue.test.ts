@@ -43,4 +43,18 @@ describe("EncodedValue", () => {
       { out: { dataType: "GPMultiValue:GPLong", json: "[1,2]" } }
     )
   })
+
+  it("recordText writes a record of values as JSON.stringify would, from the values' own texts", () => {
+    const values = {
+      'a "b"': { dataType: "GPString", value: "x" },
+      n: { dataType: "GPLong", value: 7 },
+      u: { dataType: "GPString", value: undefined },
+      lazy: EncodedValue.lazy({ dataType: "GPRecordSet", json: '{"features":[]}' })
+    }
+    assert.deepStrictEqual(JSON.parse(EncodedValue.recordText(values)), JSON.parse(JSON.stringify(values)))
+    assert.strictEqual(EncodedValue.recordText({}), "{}")
+    // The known text is what goes in (here deliberately not the value's: the text is trusted, never re-encoded).
+    const vouched = EncodedValue.withText({ dataType: "GPLong", value: 1 }, "2")
+    assert.strictEqual(EncodedValue.recordText({ v: vouched }), '{"v":{"dataType":"GPLong","value":2}}')
+  })
 })

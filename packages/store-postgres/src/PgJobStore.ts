@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
+import { EncodedValue, type Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
 import { Clock, Context, Effect, Layer } from "effect"
 import * as PgDatabase from "./PgDatabase.ts"
 
@@ -160,7 +160,7 @@ const fixed = (job: Job.Job) => ({
   task: job.task,
   revision: job.revision,
   input_names: Object.keys(job.inputs),
-  inputs: JSON.stringify(job.inputs)
+  inputs: EncodedValue.recordText(job.inputs)
 })
 
 /** The columns an update writes (revision aside, which the update advances itself). */
@@ -174,7 +174,7 @@ const changing = (job: Job.Job) => ({
   messages: JSON.stringify(job.messages),
   progress: job.progress === null ? null : JSON.stringify(job.progress),
   result_names: Object.keys(job.results),
-  results: JSON.stringify(job.results)
+  results: EncodedValue.recordText(job.results)
 })
 
 /** `$1, …, $count`. */
