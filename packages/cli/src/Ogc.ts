@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from "node:fs"
 import type { Client, OgcStatus } from "@geojobs/client"
-import type { JobStatus, OgcProcess, OgcStatusInfo } from "@geojobs/core"
+import { JobStatus, type OgcProcess, type OgcStatusInfo } from "@geojobs/core"
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Failure from "./Failure.ts"
@@ -20,17 +20,8 @@ import * as Session from "./Session.ts"
 
 const isUrl = (s: string): boolean => /^https?:\/\//i.test(s)
 
-/** The status of the job model an OGC status stands for, for colours and exit codes. Total over the statuses. */
-const asStatus: { readonly [S in OgcStatus]: JobStatus.JobStatus } = {
-  accepted: "Submitted",
-  running: "Executing",
-  successful: "Succeeded",
-  failed: "Failed",
-  dismissed: "Cancelled"
-}
-
 /** The exit code of a job that ended in an OGC status: 0 successful, 15 failed, 18 dismissed. */
-export const exitCode = (status: OgcStatus): number => Failure.forStatus(asStatus[status])
+export const exitCode = (status: OgcStatus): number => Failure.forStatus(JobStatus.fromOgc(status))
 
 const shared = { ...Output.flags, ...Session.flags }
 
@@ -77,7 +68,7 @@ const printStatus = (out: Output.Output, client: Client, s: OgcStatusInfo.OgcSta
   out.fields([
     ["job", s.jobID],
     ["process", s.processID ?? ""],
-    ["status", Output.paintStatus(out.color, asStatus[s.status], s.status)],
+    ["status", Output.paintStatus(out.color, JobStatus.fromOgc(s.status), s.status)],
     ...(s.progress === undefined ? [] : [["progress", percent(s)] as const]),
     ...(s.message === undefined ? [] : [["message", s.message] as const]),
     ...(s.created === undefined ? [] : [["created", s.created] as const]),
@@ -472,7 +463,7 @@ export const jobs = Command.make(
       [
         { heading: "JOB", cell: (s) => s.jobID },
         { heading: "PROCESS", cell: (s) => s.processID ?? "" },
-        { heading: "STATUS", cell: (s) => Output.paintStatus(out.color, asStatus[s.status], s.status) },
+        { heading: "STATUS", cell: (s) => Output.paintStatus(out.color, JobStatus.fromOgc(s.status), s.status) },
         { heading: "PROGRESS", cell: percent },
         { heading: "CREATED", cell: (s) => s.created ?? "" }
       ],

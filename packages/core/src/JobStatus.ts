@@ -48,7 +48,14 @@ export type RestName = `esriJob${JobStatus}`
  *
  * @category models
  */
-export type OgcStatus = "accepted" | "running" | "successful" | "failed" | "dismissed"
+export type OgcStatus = (typeof ogcStatuses)[number]
+
+/**
+ * Every OGC `statusCode`, in the standard's order.
+ *
+ * @category models
+ */
+export const ogcStatuses = ["accepted", "running", "successful", "failed", "dismissed"] as const
 
 /**
  * Where the admin `statistics` operation counts a job: `failed` holds Failed and TimedOut alike.
@@ -198,6 +205,17 @@ export const restName = (status: JobStatus): RestName => table[status].rest
 
 /** The OGC status. @category combinators */
 export const ogcStatus = (status: JobStatus): OgcStatus => table[status].ogc
+
+/**
+ * The status an OGC status stands for when only that is known (a client reading statusInfo): the first terminal status
+ * of the table with it, else the first with it — `failed` is Failed, `dismissed` Cancelled, `accepted` New.
+ *
+ * @category constructors
+ */
+export const fromOgc = (ogc: OgcStatus): JobStatus => {
+  const matching = where((r) => r.ogc === ogc)
+  return matching.find(isTerminal) ?? (matching[0] as JobStatus)
+}
 
 /** What a REST poller is shown, or `null` when the job should read as missing. @category combinators */
 export const pollerView = (status: JobStatus): JobStatus | null => table[status].pollerView

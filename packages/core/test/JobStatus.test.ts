@@ -245,4 +245,20 @@ describe("status changes through Job.transitionAt and the memory store", () => {
       { numRuns: 500 }
     )
   })
+
+  it("fromOgc: the status an OGC status stands for is one with that OGC status, terminal where there is one", () => {
+    for (const ogc of JobStatus.ogcStatuses) {
+      const status = JobStatus.fromOgc(ogc)
+      assert.strictEqual(JobStatus.ogcStatus(status), ogc)
+      const anyTerminal = JobStatus.all.some((s) => JobStatus.ogcStatus(s) === ogc && JobStatus.isTerminal(s))
+      assert.strictEqual(JobStatus.isTerminal(status), anyTerminal, ogc)
+    }
+    assert.deepStrictEqual(JobStatus.ogcStatuses.map(JobStatus.fromOgc), [
+      "New",
+      "Executing",
+      "Succeeded",
+      "Failed",
+      "Cancelled"
+    ])
+  })
 })

@@ -623,9 +623,9 @@ const resultsResource: Route<"Results"> = Effect.fnUntraced(function* (o, resour
   return yield* resultsAnswer(o, job, "document", undefined)
 })
 
-const ogcStatuses = new Set<string>(["accepted", "running", "successful", "failed", "dismissed"])
+const ogcStatuses = new Set<string>(JobStatus.ogcStatuses)
 // Without a status filter, 1.0 lists running, successful, failed and dismissed jobs (accepted ones only when asked).
-const defaultStatuses = ["running", "successful", "failed", "dismissed"]
+const defaultStatuses = JobStatus.ogcStatuses.filter((s) => s !== "accepted")
 
 const instant = (text: string): number | undefined | null => {
   if (text === "" || text === "..") return undefined
@@ -669,7 +669,7 @@ const jobs: Route<"Jobs"> = Effect.fnUntraced(function* (o) {
   if (unknownStatus !== undefined) {
     return yield* new InvalidInput({
       parameter: "status",
-      detail: `status ${unknownStatus} is not one of accepted, running, successful, failed, dismissed.`
+      detail: `status ${unknownStatus} is not one of ${JobStatus.ogcStatuses.join(", ")}.`
     })
   }
   const processIds = new Set(words(o.query.processID))

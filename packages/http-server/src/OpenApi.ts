@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { OgcDocument, OgcException, OgcLink, OgcProcess, OgcStatusInfo } from "@geojobs/core"
+import { JobStatus, OgcDocument, OgcException, OgcLink, OgcProcess, OgcStatusInfo } from "@geojobs/core"
 import { z } from "zod"
 import * as Html from "./Html.ts"
 
@@ -211,7 +211,7 @@ export const document = (options: { readonly root: string; readonly version: str
           list("processID", "Only jobs of these processes."),
           list("status", "Only jobs in these statuses (default: all but accepted).", {
             type: "string",
-            enum: ["accepted", "running", "successful", "failed", "dismissed"]
+            enum: [...JobStatus.ogcStatuses]
           }),
           {
             name: "datetime",
