@@ -70,6 +70,22 @@ export const valueDepth = (value: unknown, limit: number): number => {
 }
 
 /**
+ * A parsed field's value as the parameter text the routes read: a repeated field (an array) counts by its last value,
+ * as ArcGIS takes it; a string as it is; anything else as JSON text, or empty when nested deeper than
+ * {@link maxJsonDepth} ({@link tooDeep} names it). Shared by {@link params} and the body-parsing thread.
+ *
+ * @category constructors
+ */
+export const fieldText = (value: unknown): string => {
+  const last: unknown = Array.isArray(value) ? value.at(-1) : value
+  return typeof last === "string"
+    ? last
+    : valueDepth(last, maxJsonDepth) > maxJsonDepth
+      ? ""
+      : (JSON.stringify(last) ?? String(last))
+}
+
+/**
  * A request's parameters: the query string and the form (or JSON) body merged, the body winning, names as sent.
  * A JSON body's value nested deeper than {@link maxJsonDepth} reads as empty ({@link tooDeep} names it).
  *
@@ -81,14 +97,7 @@ export const params = (request: FastifyRequest): Readonly<Record<string, string>
     if (source === null || typeof source !== "object") return
     for (const [key, value] of Object.entries(source as Record<string, unknown>)) {
       if (value === undefined || value === null) continue
-      // A repeated field arrives as an array: ArcGIS takes the last one.
-      const last = Array.isArray(value) ? value.at(-1) : value
-      merged[key] =
-        typeof last === "string"
-          ? last
-          : valueDepth(last, maxJsonDepth) > maxJsonDepth
-            ? ""
-            : (JSON.stringify(last) ?? String(last))
+      merged[key] = fieldText(value)
     }
   }
   add(request.query)

@@ -8,7 +8,7 @@
 import * as ThreadPriority from "@geojobs/engine/ThreadPriority"
 import { parse } from "fast-querystring"
 import sjson from "secure-json-parse"
-import { maxJsonDepth, textDepth, valueDepth } from "./ArcGISRequest.ts"
+import { fieldText, maxJsonDepth, textDepth, valueDepth } from "./ArcGISRequest.ts"
 
 /**
  * A parsed body: its fields (a repeated field as an array, as `fast-querystring` gives it) and the first field nested
@@ -66,13 +66,7 @@ const json = (text: string): Parsed => {
     if (value === undefined || value === null) continue
     // Exactly as `ArcGISRequest.params` and `tooDeep` read a parsed body.
     if (valueDepth(value, maxJsonDepth) > maxJsonDepth) deep ??= key
-    const last: unknown = Array.isArray(value) ? value.at(-1) : value
-    fields[key] =
-      typeof last === "string"
-        ? last
-        : valueDepth(last, maxJsonDepth) > maxJsonDepth
-          ? ""
-          : (JSON.stringify(last) ?? String(last))
+    fields[key] = fieldText(value)
   }
   return { fields, deep }
 }
