@@ -183,7 +183,8 @@ export const projection = (sr: SpatialReferenceId | SpatialReference): Projectio
   return byDefinition(text)
 }
 
-const mapPositions = (geometry: Geometry, f: (p: Position) => Position): Geometry => {
+/** Applies `f` to every position of a geometry. @category combinators */
+export const mapPositions = (geometry: Geometry, f: (p: Position) => Position): Geometry => {
   switch (geometry.type) {
     case "Point":
       return { type: "Point", coordinates: f(geometry.coordinates) }
@@ -205,8 +206,13 @@ const mapPositions = (geometry: Geometry, f: (p: Position) => Position): Geometr
   }
 }
 
-// Only x and y go through proj4: it would apply datum shifts to z, which Esri JSON keeps as given.
-const transform = (from: Projection, to: Projection): ((p: Position) => Position) => {
+/**
+ * A position's move from one coordinate system to another. Only x and y go through proj4: it would apply datum shifts
+ * to z, which Esri JSON keeps as given. Throws what proj4 throws for a definition it cannot use.
+ *
+ * @category constructors
+ */
+export const transform = (from: Projection, to: Projection): ((p: Position) => Position) => {
   if (from.definition === to.definition) return (p) => p
   const converter = proj4(from.definition, to.definition)
   return ([x = Number.NaN, y = Number.NaN, ...rest]) => {

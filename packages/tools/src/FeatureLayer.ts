@@ -9,8 +9,7 @@
  */
 import { arcgisToGeoJSON, geojsonToArcGIS } from "@terraformer/arcgis"
 import { Effect } from "effect"
-import type { Geometry, Position } from "geojson"
-import proj4 from "proj4"
+import type { Geometry } from "geojson"
 import { describe, UnknownCoordinateSystem, UnreadableData } from "./DataFormatError.ts"
 import * as EsriGeometry from "./EsriGeometry.ts"
 
@@ -199,26 +198,6 @@ export const toFeatureSet = (layer: FeatureLayer): EsriGeometry.EsriFeatureSet =
   }
 }
 
-/** Applies `f` to every position of a geometry. @category combinators */
-export const mapPositions = (geometry: Geometry, f: (p: Position) => Position): Geometry => {
-  switch (geometry.type) {
-    case "Point":
-      return { type: "Point", coordinates: f(geometry.coordinates) }
-    case "MultiPoint":
-      return { type: "MultiPoint", coordinates: geometry.coordinates.map(f) }
-    case "LineString":
-      return { type: "LineString", coordinates: geometry.coordinates.map(f) }
-    case "MultiLineString":
-      return { type: "MultiLineString", coordinates: geometry.coordinates.map((l) => l.map(f)) }
-    case "Polygon":
-      return { type: "Polygon", coordinates: geometry.coordinates.map((r) => r.map(f)) }
-    case "MultiPolygon":
-      return { type: "MultiPolygon", coordinates: geometry.coordinates.map((p) => p.map((r) => r.map(f))) }
-    case "GeometryCollection":
-      return { type: "GeometryCollection", geometries: geometry.geometries.map((g) => mapPositions(g, f)) }
-  }
-}
-
 /**
  * Resolves a spatial reference (a wkid, `"EPSG:<code>"`, a proj4 definition, WKT, or Esri JSON) for proj4.
  *
@@ -245,19 +224,15 @@ export const project = (
     const from = yield* projection(layer.spatialReference)
     const to = yield* projection(target)
     if (from.definition === to.definition) return { ...layer, spatialReference: to.spatialReference }
-    const converter = yield* Effect.try({
-      try: () => proj4(from.definition, to.definition),
+    const move = yield* Effect.try({
+      try: () => EsriGeometry.transform(from, to),
       catch: (cause) => new UnknownCoordinateSystem({ detail: describe(cause) })
     })
-    const move = ([x = Number.NaN, y = Number.NaN, ...rest]: Position): Position => {
-      const [cx, cy] = converter.forward([x, y])
-      return [cx, cy, ...rest]
-    }
     return {
       ...layer,
       spatialReference: to.spatialReference,
       features: layer.features.map((f) =>
-        f.geometry === null ? f : { ...f, geometry: mapPositions(f.geometry, move) }
+        f.geometry === null ? f : { ...f, geometry: EsriGeometry.mapPositions(f.geometry, move) }
       )
     }
   })
