@@ -10,14 +10,15 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { RestJob } from "@geojobs/core"
+import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
+import { Effect } from "effect"
 import { redactUrl } from "../src/ServerConfig.ts"
 import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
-import * as TestDatabase from "./support/TestDatabase.ts"
 
 const password = "cluster admin password"
 
 describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", () => {
-  const schema = TestDatabase.freshSchema()
+  const schema = TestDatabase.schemaName()
   const dataDir = mkdtempSync(join(tmpdir(), "geojobs-cluster-"))
   let a: ServerProcess | undefined
   let b: ServerProcess | undefined
@@ -60,7 +61,7 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
 
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()])
-    await TestDatabase.dropSchema(schema)
+    await Effect.runPromise(TestDatabase.dropSchema(schema))
     rmSync(dataDir, { recursive: true, force: true })
   }, 30_000)
 

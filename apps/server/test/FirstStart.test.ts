@@ -9,10 +9,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Accounts } from "@geojobs/http-server"
+import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Context, Effect, Layer } from "effect"
 import { fromEnv, type ServerConfig } from "../src/ServerConfig.ts"
 import * as Storage from "../src/Storage.ts"
-import * as TestDatabase from "./support/TestDatabase.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "geojobs-first-start-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -81,10 +81,10 @@ describe("first start of several nodes on one fresh SQLite data folder", () => {
 describe.skipIf(TestDatabase.unavailable)("first start of several nodes on one fresh PostgreSQL schema", () => {
   const schemas: Array<string> = []
   afterAll(async () => {
-    for (const schema of schemas) await TestDatabase.dropSchema(schema)
+    for (const schema of schemas) await Effect.runPromise(TestDatabase.dropSchema(schema))
   })
   checks(() => {
-    const schema = TestDatabase.freshSchema()
+    const schema = TestDatabase.schemaName()
     schemas.push(schema)
     return { GEOJOBS_DATABASE_URL: TestDatabase.url, GEOJOBS_DATABASE_SCHEMA: schema, GEOJOBS_DATA_DIR: dir }
   })

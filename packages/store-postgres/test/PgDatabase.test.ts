@@ -4,7 +4,7 @@ import { Context, Effect, Layer } from "effect"
 import * as PgJobStore from "../src/PgJobStore.ts"
 import * as PgSecurityStore from "../src/PgSecurityStore.ts"
 import * as PgStorage from "../src/PgStorage.ts"
-import { admin, freshSchema, unavailable, url } from "./support/TestDatabase.ts"
+import { admin, freshSchema, unavailable, url } from "../src/testing/TestDatabase.ts"
 
 describe.skipIf(unavailable)("PgDatabase", () => {
   it.live("layers migrating one fresh schema at the same time all start, and each migration is recorded once", () =>

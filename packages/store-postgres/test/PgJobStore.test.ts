@@ -3,7 +3,7 @@ import { Entropy, Job, JobQueue, JobStatus, JobStore } from "@geojobs/core"
 import { JobQueueSuite, JobStoreSuite, SampleJobs } from "@geojobs/core/testing"
 import { Context, Effect, Fiber, Layer } from "effect"
 import * as PgJobStore from "../src/PgJobStore.ts"
-import { admin, freshSchema, onFreshSchema, unavailable, unreachable, url } from "./support/TestDatabase.ts"
+import { admin, freshSchema, onFreshSchema, unavailable, unreachable, url } from "../src/testing/TestDatabase.ts"
 
 const fresh = () => onFreshSchema((schema) => PgJobStore.layer({ connectionString: url, schema, max: 4 }))
 

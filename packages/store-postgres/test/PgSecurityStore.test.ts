@@ -4,7 +4,7 @@ import { SecurityStoreSuite } from "@geojobs/core/testing"
 import { Effect } from "effect"
 import * as PgDatabase from "../src/PgDatabase.ts"
 import * as PgSecurityStore from "../src/PgSecurityStore.ts"
-import { admin, freshSchema, onFreshSchema, unavailable, unreachable, url } from "./support/TestDatabase.ts"
+import { admin, freshSchema, onFreshSchema, unavailable, unreachable, url } from "../src/testing/TestDatabase.ts"
 
 const fresh = () => onFreshSchema((schema) => PgSecurityStore.layer({ connectionString: url, schema, max: 4 }))
 

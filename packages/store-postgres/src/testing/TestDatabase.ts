@@ -1,8 +1,10 @@
 /**
- * The PostgreSQL the tests run against, and a fresh schema per test. The database is
- * `postgres://postgres@127.0.0.1:5432/test` unless `GEOJOBS_TEST_DATABASE_URL` says otherwise. When it cannot be
- * reached the suites are skipped with a warning saying why — or, with `GEOJOBS_REQUIRE_PG=1` (CI), every test file
- * that loads this module fails with that reason.
+ * For tests of this package and of whoever runs GeoJobs on PostgreSQL (the server app's cluster tests): the database
+ * they run against, and a fresh schema per test. The database is `postgres://postgres@127.0.0.1:5432/test` unless
+ * `GEOJOBS_TEST_DATABASE_URL` says otherwise. When it cannot be reached the suites are skipped with a warning saying
+ * why — or, with `GEOJOBS_REQUIRE_PG=1` (CI), every test file that loads this module fails with that reason.
+ *
+ * @module
  */
 import { Effect, Layer, type Scope } from "effect"
 import pg from "pg"
@@ -56,6 +58,13 @@ export const admin = <R extends pg.QueryResultRow = pg.QueryResultRow>(
     }
   })
 
+/** A schema name no other test uses, not yet created (the store creates it). @category constructors */
+export const schemaName = (): string => `geojobs_test_${process.pid}_${++n}_${Math.random().toString(36).slice(2, 8)}`
+
+/** Drops a schema and everything in it. @category destructors */
+export const dropSchema = (schema: string): Effect.Effect<void> =>
+  Effect.asVoid(admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+
 /**
  * A schema name no other test uses, not yet created (the store creates it), dropped with everything in it when the
  * scope ends.
@@ -63,8 +72,8 @@ export const admin = <R extends pg.QueryResultRow = pg.QueryResultRow>(
  * @category constructors
  */
 export const freshSchema: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync(() => `geojobs_test_${process.pid}_${++n}_${Math.random().toString(36).slice(2, 8)}`),
-  (schema) => admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  Effect.sync(schemaName),
+  dropSchema
 )
 
 /**
