@@ -12,8 +12,8 @@ import { AdminJob } from "@geojobs/core"
 import { TestServer } from "@geojobs/http-server/testing"
 import { SqliteStorage } from "@geojobs/store-sqlite"
 import xterm from "@xterm/headless"
-import { build } from "tsdown"
 import pkg from "../package.json" with { type: "json" }
+import * as Bundle from "./support/Bundle.ts"
 
 const password = "cli test password"
 const root = join(import.meta.dirname, "..")
@@ -43,46 +43,15 @@ beforeAll(async () => {
   })
   url = server.url
   // The bundle as published, alone in a folder with no node_modules above it.
-  const out = mkdtempSync(join(tmpdir(), "geojobs-cli-bundle-"))
-  await build({ cwd: root, config: join(root, "tsdown.config.ts"), outDir: out, logLevel: "silent" })
-  bundle = join(out, "geojobs.mjs")
-  home = mkdtempSync(join(tmpdir(), "geojobs-cli-home-"))
+  const built = await Bundle.make()
+  bundle = built.path
+  home = built.home
+  cli = built.run
 }, 120_000)
 afterAll(async () => server.close())
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** Runs the bundle with a clean environment: no colour settings, the config folder under the test's home. */
-const cli = (
-  args: ReadonlyArray<string>,
-  options: { readonly input?: string; readonly env?: Record<string, string>; readonly config?: string } = {}
-): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], {
-      cwd: home,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        GEOJOBS_CONFIG_DIR: options.config ?? join(home, "config"),
-        ...options.env
-      }
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => {
-      stdout += d
-    })
-    child.stderr.on("data", (d) => {
-      stderr += d
-    })
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(options.input ?? "")
-  })
+let cli: Bundle.Bundle["run"] = () => Promise.reject(new Error("the bundle is not built yet"))
 
 /** What a test does at the terminal while the command runs: wait for text to appear, then type. */
 interface Keyboard {
@@ -141,7 +110,7 @@ const field = (stdout: string, name: string) =>
     .find((l) => l.startsWith(`${name}\t`))
     ?.slice(name.length + 1)
 
-const oneLine = (run: Run) => {
+const oneLine = (run: Bundle.Run) => {
   const lines = run.stderr.trim().split("\n")
   assert.strictEqual(lines.length, 1, `one line on stderr, got: ${run.stderr}`)
   assert.match(lines[0] ?? "", /^geojobs: /)

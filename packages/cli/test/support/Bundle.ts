@@ -13,6 +13,8 @@ export interface Run {
 }
 
 export interface Bundle {
+  /** The bundle file (`geojobs.mjs`). */
+  readonly path: string
   readonly home: string
   readonly run: (
     args: ReadonlyArray<string>,
@@ -49,5 +51,5 @@ export const make = async (): Promise<Bundle> => {
       child.on("close", (code) => resolve({ code, stdout, stderr }))
       child.stdin.end(options.input ?? "")
     })
-  return { home, run }
+  return { path: bundle, home, run }
 }
