@@ -5,9 +5,9 @@
  * it to a worker). So values cross the main thread as text: the tool's worker encodes its results, the store keeps the
  * text, the next worker decodes it. Where main-thread code does read a value (`value.value`), it is decoded then, once.
  *
- * A value made here keeps its text beside it ({@link textOf} answers it without encoding again), and so does a value
- * whose text is known from where it came ({@link withText}, e.g. the JSON a client sent). Values are immutable, so
- * a value and its text never drift apart.
+ * A value made here keeps its text beside it ({@link textOf} answers it without encoding again) — a value read from
+ * a store, or the JSON a client sent ({@link lazy} of that text). Values are immutable, so a value and its text never
+ * drift apart.
  *
  * @module
  */
@@ -50,16 +50,6 @@ export const lazy = (encoded: EncodedValue): JobValue => {
     }
   }
   texts.set(value, encoded.json)
-  return value
-}
-
-/**
- * Records `json` as the text of `value` (the caller vouches that it is: e.g. the JSON text the value was parsed from).
- *
- * @category constructors
- */
-export const withText = (value: JobValue, json: string): JobValue => {
-  texts.set(value, json)
   return value
 }
 
