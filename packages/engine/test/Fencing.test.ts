@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { writeFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { type Job, JobStore } from "@geojobs/core"
 import { Context, Effect, Layer } from "effect"
 import { Engine, leaseSettings } from "../src/Engine.ts"
 import { engineLayer, service, task, tempDir } from "./support/Harness.ts"
+import { fencedFiles } from "./support/TestTools.ts"
 
 const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 8_000) =>
   Effect.gen(function* () {
@@ -21,15 +21,7 @@ describe("leases and fencing in the engine", () => {
     () =>
       Effect.gen(function* () {
         const dataDir = tempDir()
-        const log = join(dataDir, "runs.log")
-        const gate = join(dataDir, "gate")
-        writeFileSync(log, "")
-        const lines = () =>
-          readFileSync(log, "utf8")
-            .trim()
-            .split("\n")
-            .filter((l) => l !== "")
-            .map((l) => l.split(" ") as [string, string, string])
+        const { log, gate, lines } = fencedFiles(dataDir)
         const services = [service("Fence", { maxConcurrentJobs: 1 }, [task("fenced")])]
         // node-a holds its lease by its own clock (a heartbeat every 4 s, a 10 s lease) ...
         const a = yield* Layer.build(

@@ -6,6 +6,7 @@ import { Entropy, Job, JobStatus, JobStore, ServiceRef } from "@geojobs/core"
 import { SqliteJobStore } from "@geojobs/store-sqlite"
 import { Effect, Layer } from "effect"
 import { tempDir } from "./support/Harness.ts"
+import { fencedFiles } from "./support/TestTools.ts"
 
 const script = new URL("./support/EngineProcess.ts", import.meta.url).pathname
 
@@ -161,15 +162,7 @@ describe("several engine processes on one database file", () => {
     "a node paused past its lease (SIGSTOP, SIGCONT): another takes its jobs over, nothing the paused node writes lands, its tools stop",
     () => {
       const dataDir = tempDir()
-      const log = join(dataDir, "runs.log")
-      const gate = join(dataDir, "gate")
-      writeFileSync(log, "")
-      const lines = () =>
-        readFileSync(log, "utf8")
-          .trim()
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => l.split(" ") as [string, string, string])
+      const { log, gate, lines } = fencedFiles(dataDir)
       const has = (what: string, id: string, pid: number | undefined) =>
         lines().some(([w, j, p]) => w === what && j === id && p.startsWith(`${pid}/`))
       return Effect.gen(function* () {

@@ -2,7 +2,7 @@
  * Tools for engine tests, loaded by the worker threads from this file: each export is a tool (an object with
  * `execute(inputs, ctx)`).
  */
-import { existsSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { getHeapStatistics } from "node:v8"
 import { resourceLimits, threadId } from "node:worker_threads"
@@ -179,3 +179,19 @@ export const fenced = {
 
 /** {@link fenced}, published as a retryable task. */
 export const fencedRetry = fenced
+
+/**
+ * For a test of {@link fenced}: the files of its `log` and `gate` inputs in `dir` (the log created empty), and the log's
+ * lines read back as `[what, jobId, pid/threadId]`.
+ */
+export const fencedFiles = (dir: string) => {
+  const log = join(dir, "runs.log")
+  writeFileSync(log, "")
+  const lines = () =>
+    readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.split(" ") as [string, string, string])
+  return { log, gate: join(dir, "gate"), lines }
+}
