@@ -1,6 +1,7 @@
 /**
  * The port where users, custom roles and tokens are kept (memory here; SQLite in `@geojobs/store-sqlite`; PostgreSQL
- * later). It stores what it is given: password hashes already hashed, token digests already digested, role
+ * in `@geojobs/store-postgres`), with the one piece of site configuration every node must share: which services an
+ * administrator stopped (`ServiceStatusRecord`). It stores what it is given: password hashes already hashed, token digests already digested, role
  * privileges as names — hashing, token generation and the access rules are the server's concern, so every adapter
  * stays a plain keeper of records and passes the contract suite in `@geojobs/core/testing` unchanged.
  *
@@ -99,6 +100,30 @@ export interface TokenGrant {
 }
 
 /**
+ * A published service's administrative status, as ArcGIS's `configuredState`: a `STOPPED` service takes no new jobs
+ * (jobs already submitted run to completion). A service with no record is `STARTED`.
+ *
+ * @category models
+ */
+export type ServiceStatus = "STARTED" | "STOPPED"
+
+/**
+ * A service's stored status: who set it, and when. Kept in this store (the configuration every node shares), so
+ * that it survives a restart and holds on every node at once.
+ *
+ * @category models
+ */
+export interface ServiceStatusRecord {
+  /** The service as its path names it (`ServiceRef.path`: `System/Utilities`, or `Private` without a folder). */
+  readonly service: string
+  readonly status: ServiceStatus
+  /** Milliseconds since the epoch. */
+  readonly changed: number
+  /** The administrator who changed it. */
+  readonly changedBy: string
+}
+
+/**
  * Store operations.
  *
  * @category services
@@ -142,6 +167,12 @@ export interface SecurityStoreShape {
   readonly deleteUserTokens: (username: string) => Effect.Effect<number, SecurityStoreError>
   /** Removes tokens whose expiry is at or before `now`; answers how many. */
   readonly purgeExpiredTokens: (now: number) => Effect.Effect<number, SecurityStoreError>
+  /** Keeps a service's status (replacing the one it had). */
+  readonly putServiceStatus: (record: ServiceStatusRecord) => Effect.Effect<void, SecurityStoreError>
+  /** A service's stored status, or `undefined` when it was never set (the service is then `STARTED`). */
+  readonly getServiceStatus: (service: string) => Effect.Effect<ServiceStatusRecord | undefined, SecurityStoreError>
+  /** Every stored service status, by service. */
+  readonly listServiceStatuses: Effect.Effect<ReadonlyArray<ServiceStatusRecord>, SecurityStoreError>
 }
 
 /**
@@ -168,6 +199,7 @@ const makeMemory = (): SecurityStoreShape => {
   const users = new Map<string, UserRecord>()
   const roles = new Map<string, RoleRecord>()
   const tokens = new Map<string, TokenRecord>()
+  const statuses = new Map<string, ServiceStatusRecord>()
   const user = (username: string) => {
     const found = users.get(username)
     return found === undefined ? Effect.fail(new NoSuchUser({ username })) : Effect.succeed(found)
@@ -250,6 +282,9 @@ const makeMemory = (): SecurityStoreShape => {
       }),
     deleteToken: (digest) => Effect.sync(() => void tokens.delete(digest)),
     deleteUserTokens: (username) => Effect.sync(() => dropTokens((t) => t.username === username)),
-    purgeExpiredTokens: (now) => Effect.sync(() => dropTokens((t) => t.expires <= now))
+    purgeExpiredTokens: (now) => Effect.sync(() => dropTokens((t) => t.expires <= now)),
+    putServiceStatus: (record) => Effect.sync(() => void statuses.set(record.service, { ...record })),
+    getServiceStatus: (service) => Effect.sync(() => statuses.get(service)),
+    listServiceStatuses: Effect.sync(() => [...statuses.values()].sort(byKey((r: ServiceStatusRecord) => r.service)))
   }
 }

@@ -41,6 +41,8 @@ export const page = (options: {
   readonly signedIn?: string | undefined
   /** Where the header's sign-in and sign-out links go. */
   readonly account?: { readonly signIn: string; readonly signOut: string } | undefined
+  /** The directory the header names (default the services directory; the admin pages name theirs). */
+  readonly directory?: string | undefined
 }): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)} — GeoJobs</title>
@@ -51,7 +53,7 @@ h1{font-size:1.4rem}dt{font-weight:600;margin-top:.4rem}dd{margin-left:1.2rem}a{
 form{margin:1rem 0;padding:1rem;background:#f3f6f8;border-radius:6px}label{display:block;margin:.3rem 0}
 input,select,textarea{font:inherit;padding:.2rem .4rem}progress{width:20rem}
 </style></head><body>
-<header><a href="${escapeHtml(options.home)}">GeoJobs Services Directory</a><span>${
+<header><a href="${escapeHtml(options.home)}">${escapeHtml(options.directory ?? "GeoJobs Services Directory")}</a><span>${
   options.signedIn === undefined
     ? options.account === undefined
       ? ""

@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import { Accounts, TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import { InvalidInput, MethodNotAllowed, NotFound } from "./Failure.ts"
-import { type Answer, authorize, type Call, type Routes, signedIn } from "./Handler.ts"
+import { type Answer, authorize, type Call, type Routes, signedIn, tokenInBodyOrSession } from "./Handler.ts"
 import * as Html from "./Html.ts"
 import * as Security from "./Security.ts"
 
@@ -148,8 +148,9 @@ const usersAndRoles: Routes<"Security">["Security"] = Effect.fnUntraced(function
   const p = yield* signedIn(c)
   yield* authorize(p, Security.canManageUsers(p), "Managing users and roles needs the Administrator role.")
   const post = c.request.method === "POST"
-  // The Enterprise Administrator API: every POST carries its token in the request body (the seed's rule).
-  if (post && !ArcGISRequest.tokenInBody(c.request)) return yield* new TokenRequired()
+  // The Enterprise Administrator API: every POST carries its token in the request body (the seed's rule), or, from
+  // the HTML directory's own forms, the session's sign-in cookie.
+  if (post && !tokenInBodyOrSession(c)) return yield* new TokenRequired()
   const q = c.params
   switch (path) {
     case "users":

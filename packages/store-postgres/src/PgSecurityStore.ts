@@ -1,5 +1,6 @@
 /**
- * Core's `SecurityStore` on PostgreSQL, so that every node on one database shares users, roles and tokens: a token
+ * Core's `SecurityStore` on PostgreSQL, so that every node on one database shares users, roles, tokens and which
+ * services are stopped (a service stopped through one node takes no new jobs on any): a token
  * issued by one node works on all, and a change to a user revokes their tokens everywhere at once. It keeps what it
  * is given — password hashes, token digests — and passes the SecurityStore contract suite. The token lookup, run on
  * every authenticated request, is one indexed read.
@@ -33,7 +34,10 @@ export const migrations: PgDatabase.Migrations = {
      CREATE INDEX tokens_user ON tokens (username);
      CREATE INDEX tokens_expires ON tokens (expires);`,
     // Disabled users (issue 10): kept with their jobs, unable to sign in.
-    `ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;`
+    `ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;`,
+    // Services an administrator started or stopped (issue 14): every node on the database sees the same.
+    `CREATE TABLE service_status (service text PRIMARY KEY, status text NOT NULL CHECK (status IN ('STARTED', 'STOPPED')),
+       changed bigint NOT NULL, changed_by text NOT NULL);`
   ]
 }
 
@@ -48,10 +52,25 @@ interface UserRow {
   readonly disabled: boolean
 }
 
+interface StatusRow {
+  readonly service: string
+  readonly status: SecurityStore.ServiceStatus
+  readonly changed: number
+  readonly changed_by: string
+}
+
+const statusOf = (row: StatusRow): SecurityStore.ServiceStatusRecord => ({
+  service: row.service,
+  status: row.status,
+  changed: Number(row.changed),
+  changedBy: row.changed_by
+})
+
 const make = (db: PgDatabase.Database<SecurityStore.SecurityStoreError>): SecurityStore.SecurityStoreShape => {
   const users = db.table("users")
   const roles = db.table("roles")
   const tokens = db.table("tokens")
+  const statuses = db.table("service_status")
   const noSuchUser = (username: string) => Effect.fail(new SecurityStore.NoSuchUser({ username }))
   const count = (effect: Effect.Effect<{ readonly rowCount: number | null }, SecurityStore.SecurityStoreError>) =>
     Effect.map(effect, (result) => result.rowCount ?? 0)
@@ -209,7 +228,36 @@ const make = (db: PgDatabase.Database<SecurityStore.SecurityStoreError>): Securi
       Effect.asVoid(db.query("revoke token", `DELETE FROM ${tokens} WHERE digest = $1`, [digest])),
     deleteUserTokens: (username) =>
       count(db.query("revoke tokens", `DELETE FROM ${tokens} WHERE username = $1`, [username])),
-    purgeExpiredTokens: (now) => count(db.query("purge tokens", `DELETE FROM ${tokens} WHERE expires <= $1`, [now]))
+    purgeExpiredTokens: (now) => count(db.query("purge tokens", `DELETE FROM ${tokens} WHERE expires <= $1`, [now])),
+    putServiceStatus: (record) =>
+      Effect.asVoid(
+        db.query(
+          "put service status",
+          `INSERT INTO ${statuses} (service, status, changed, changed_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (service) DO UPDATE SET status = excluded.status, changed = excluded.changed,
+             changed_by = excluded.changed_by`,
+          [record.service, record.status, record.changed, record.changedBy]
+        )
+      ),
+    getServiceStatus: (service) =>
+      Effect.map(
+        db.query<StatusRow>(
+          "get service status",
+          `SELECT service, status, changed, changed_by FROM ${statuses} WHERE service = $1`,
+          [service]
+        ),
+        (result) => {
+          const row = result.rows[0]
+          return row === undefined ? undefined : statusOf(row)
+        }
+      ),
+    listServiceStatuses: Effect.map(
+      db.query<StatusRow>(
+        "list service statuses",
+        `SELECT service, status, changed, changed_by FROM ${statuses} ORDER BY service COLLATE "C"`
+      ),
+      (result) => result.rows.map(statusOf)
+    )
   }
 }
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { SecurityStore } from "@geojobs/core"
 import { SecurityStoreSuite } from "@geojobs/core/testing"
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as PgDatabase from "../src/PgDatabase.ts"
 import * as PgSecurityStore from "../src/PgSecurityStore.ts"
 import { admin, freshSchema, onFreshSchema, unavailable, unreachable, url } from "../src/testing/TestDatabase.ts"
@@ -46,7 +46,7 @@ describe.skipIf(unavailable)("PgSecurityStore", () => {
         disabled: false
       })
       assert.strictEqual(after.disabled, true)
-      assert.deepStrictEqual(versions, [1, 2])
+      assert.deepStrictEqual(versions, [1, 2, 3])
     }).pipe(Effect.scoped)
   )
 
@@ -77,6 +77,55 @@ describe.skipIf(unavailable)("PgSecurityStore", () => {
         yield* store.deleteUser("ann")
       }
     }).pipe(Effect.provide(fresh()))
+  )
+
+  it.effect("a schema made before services could be stopped opens with every service started", () =>
+    Effect.gen(function* () {
+      const schema = yield* freshSchema
+      const firstTwo = { ...PgSecurityStore.migrations, steps: PgSecurityStore.migrations.steps.slice(0, 2) }
+      yield* Effect.scoped(
+        PgDatabase.acquire({ connectionString: url, schema }, firstTwo, (operation, cause) => ({ operation, cause }))
+      ).pipe(Effect.orDie)
+      const [before, after] = yield* SecurityStore.SecurityStore.use((s) =>
+        Effect.gen(function* () {
+          const first = yield* s.getServiceStatus("System/Utilities")
+          yield* s.putServiceStatus({ service: "System/Utilities", status: "STOPPED", changed: 7, changedBy: "admin" })
+          return [first, yield* s.getServiceStatus("System/Utilities")] as const
+        })
+      ).pipe(Effect.provide(PgSecurityStore.layer({ connectionString: url, schema })))
+      assert.strictEqual(before, undefined)
+      assert.deepStrictEqual(after, { service: "System/Utilities", status: "STOPPED", changed: 7, changedBy: "admin" })
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect(
+    "a service stopped through one node is stopped on another node of the same database, and after a restart",
+    () =>
+      Effect.gen(function* () {
+        const schema = yield* freshSchema
+        const node = Effect.map(Layer.build(PgSecurityStore.layer({ connectionString: url, schema, max: 2 })), (c) =>
+          Context.get(c, SecurityStore.SecurityStore)
+        )
+        const status = (s: SecurityStore.SecurityStoreShape) =>
+          Effect.map(s.getServiceStatus("Analysis/Geometry"), (r) => r?.status)
+        const seen = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const one = yield* node
+            const two = yield* node
+            const before = yield* status(two)
+            yield* one.putServiceStatus({
+              service: "Analysis/Geometry",
+              status: "STOPPED",
+              changed: 1,
+              changedBy: "admin"
+            })
+            return [before, yield* status(two)] as const
+          })
+        )
+        assert.deepStrictEqual(seen, [undefined, "STOPPED"])
+        const restarted = yield* Effect.scoped(Effect.flatMap(node, status))
+        assert.strictEqual(restarted, "STOPPED")
+      }).pipe(Effect.scoped)
   )
 
   it.effect("an unreachable database fails the layer with a SecurityStoreError", () =>

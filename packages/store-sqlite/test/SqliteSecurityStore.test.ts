@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { SecurityStore } from "@geojobs/core"
 import { SecurityStoreSuite } from "@geojobs/core/testing"
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as SqliteDatabase from "../src/SqliteDatabase.ts"
 import * as SqliteSecurityStore from "../src/SqliteSecurityStore.ts"
 
@@ -36,6 +37,43 @@ describe("SqliteSecurityStore", () => {
     })
   )
 
+  it.effect("a token looked up again answers from memory only while no connection has changed the file", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, "remembered.sqlite")
+      const user = { username: "ann", passwordHash: "h", role: "user", fullName: "Ann", created: 1, disabled: false }
+      const token = { digest: "d", username: "ann", expires: 99, referer: null, ip: null, created: 1 }
+      const one = yield* Layer.build(SqliteSecurityStore.layer({ filename }))
+      const two = yield* Layer.build(SqliteSecurityStore.layer({ filename }))
+      const a = Context.get(one, SecurityStore.SecurityStore)
+      const b = Context.get(two, SecurityStore.SecurityStore)
+      yield* a.createUser(user)
+      // Unknown to B, remembered so; then A inserts it: B sees it (another connection committed).
+      assert.strictEqual((yield* Effect.flip(b.findToken("d")))._tag, "NoSuchToken")
+      yield* a.insertToken(token)
+      assert.strictEqual((yield* b.findToken("d")).role, "user")
+      assert.strictEqual((yield* b.findToken("d")).role, "user")
+      // A role change revokes the user's tokens: through A, seen by B at its next lookup.
+      yield* a.updateUser("ann", { role: "publisher" })
+      assert.strictEqual((yield* Effect.flip(b.findToken("d")))._tag, "NoSuchToken")
+      // A new token through B, which A remembered as unknown: A sees it.
+      assert.strictEqual((yield* Effect.flip(a.findToken("d")))._tag, "NoSuchToken")
+      yield* b.insertToken(token)
+      assert.strictEqual((yield* a.findToken("d")).role, "publisher")
+      assert.strictEqual((yield* b.findToken("d")).role, "publisher")
+      // Revoked through B: both see it gone.
+      yield* b.deleteUserTokens("ann")
+      assert.strictEqual((yield* Effect.flip(a.findToken("d")))._tag, "NoSuchToken")
+      assert.strictEqual((yield* Effect.flip(b.findToken("d")))._tag, "NoSuchToken")
+      // Changed behind both stores' backs (a raw connection): still seen.
+      yield* a.insertToken(token)
+      assert.strictEqual((yield* b.findToken("d")).username, "ann")
+      const raw = new DatabaseSync(filename)
+      raw.prepare("DELETE FROM tokens WHERE digest = ?").run("d")
+      raw.close()
+      assert.strictEqual((yield* Effect.flip(b.findToken("d")))._tag, "NoSuchToken")
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("a file made before users could be disabled opens with every user enabled", () =>
     Effect.gen(function* () {
       const filename = join(dir, "before-disabled.sqlite")
@@ -62,6 +100,60 @@ describe("SqliteSecurityStore", () => {
       })
       assert.strictEqual(after.disabled, true)
     })
+  )
+
+  it.effect("a file made before services could be stopped opens with its users, and every service started", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, "before-service-status.sqlite")
+      const old = SqliteDatabase.open({ filename }, SqliteSecurityStore.migrations.slice(0, 2))
+      old
+        .prepare("INSERT INTO users (username, password, role, full_name, created, disabled) VALUES (?, ?, ?, ?, ?, ?)")
+        .run("old", "h", "administrator", "", 5, 0)
+      old.close()
+      const [user, before, after] = yield* SecurityStore.SecurityStore.use((s) =>
+        Effect.gen(function* () {
+          const first = yield* s.getServiceStatus("System/Utilities")
+          yield* s.putServiceStatus({ service: "System/Utilities", status: "STOPPED", changed: 7, changedBy: "old" })
+          return [yield* s.getUser("old"), first, yield* s.getServiceStatus("System/Utilities")] as const
+        })
+      ).pipe(Effect.provide(SqliteSecurityStore.layer({ filename })))
+      assert.strictEqual(user.role, "administrator")
+      assert.strictEqual(before, undefined)
+      assert.deepStrictEqual(after, { service: "System/Utilities", status: "STOPPED", changed: 7, changedBy: "old" })
+    })
+  )
+
+  it.effect(
+    "a service stopped through one connection is stopped for another open on the same file, and after a reopen",
+    () =>
+      Effect.gen(function* () {
+        const filename = join(dir, "shared-status.sqlite")
+        const status = (s: SecurityStore.SecurityStoreShape) =>
+          Effect.map(s.getServiceStatus("Analysis/Geometry"), (r) => r?.status)
+        const seen = yield* Effect.scoped(
+          Effect.gen(function* () {
+            // Two connections open at once, as two server processes on one data folder have them.
+            const open = Effect.map(Layer.build(SqliteSecurityStore.layer({ filename })), (c) =>
+              Context.get(c, SecurityStore.SecurityStore)
+            )
+            const one = yield* open
+            const two = yield* open
+            const before = yield* status(two)
+            yield* one.putServiceStatus({
+              service: "Analysis/Geometry",
+              status: "STOPPED",
+              changed: 1,
+              changedBy: "admin"
+            })
+            return [before, yield* status(two)] as const
+          })
+        )
+        assert.deepStrictEqual(seen, [undefined, "STOPPED"])
+        const reopened = yield* SecurityStore.SecurityStore.use(status).pipe(
+          Effect.provide(SqliteSecurityStore.layer({ filename }))
+        )
+        assert.strictEqual(reopened, "STOPPED")
+      })
   )
 
   it.effect("opening a path it cannot create fails with a SecurityStoreError naming the file", () =>

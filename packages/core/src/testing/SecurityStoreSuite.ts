@@ -210,5 +210,54 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
       yield* failsWith(store.deleteRole("analysts"), "UnknownRole", "deleting a role twice")
       yield* same((yield* store.listRoles).length, 1, "one role left")
     })
+  ),
+  "a service status is unset until put, replaced by the next put, and listed by service": Effect.orDie(
+    Effect.gen(function* () {
+      const store = yield* SecurityStore
+      yield* same(yield* store.getServiceStatus("System/Utilities"), undefined, "a service never stopped or started")
+      yield* same(yield* store.listServiceStatuses, [], "no statuses at first")
+      const stopped = { service: "System/Utilities", status: "STOPPED", changed: base, changedBy: "admin" } as const
+      yield* store.putServiceStatus(stopped)
+      yield* same(yield* store.getServiceStatus("System/Utilities"), stopped, "the stopped status as read back")
+      yield* store.putServiceStatus({
+        service: "Projekte Süd/Straßen Puffer",
+        status: "STOPPED",
+        changed: base + 1,
+        changedBy: "jürgen"
+      })
+      yield* store.putServiceStatus({ service: "Private", status: "STARTED", changed: base + 2, changedBy: "admin" })
+      const started = { service: "System/Utilities", status: "STARTED", changed: base + 3, changedBy: "ops" } as const
+      yield* store.putServiceStatus(started)
+      yield* same(yield* store.getServiceStatus("System/Utilities"), started, "a second put replaces the first")
+      yield* same(
+        (yield* store.listServiceStatuses).map((r) => [r.service, r.status]),
+        [
+          ["Private", "STARTED"],
+          ["Projekte Süd/Straßen Puffer", "STOPPED"],
+          ["System/Utilities", "STARTED"]
+        ],
+        "statuses by service"
+      )
+      yield* same(yield* store.getServiceStatus("system/utilities"), undefined, "service paths are exact")
+      yield* same(yield* store.getServiceStatus("__proto__"), undefined, "a prototype key is no service")
+    })
+  ),
+  "service statuses are apart from users and roles: removing every user keeps them": Effect.orDie(
+    Effect.gen(function* () {
+      const store = yield* SecurityStore
+      yield* store.createUser(user("admin", "administrator"))
+      yield* store.putServiceStatus({
+        service: "Analysis/Geometry",
+        status: "STOPPED",
+        changed: base,
+        changedBy: "admin"
+      })
+      yield* store.deleteUser("admin")
+      yield* same(
+        (yield* store.getServiceStatus("Analysis/Geometry"))?.status,
+        "STOPPED",
+        "the status outlives the administrator who set it"
+      )
+    })
   )
 }
