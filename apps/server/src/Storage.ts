@@ -6,6 +6,7 @@
  * @module
  */
 import { JobQueue } from "@geojobs/core"
+import { LocalUploads } from "@geojobs/engine"
 import { PgStorage } from "@geojobs/store-postgres"
 import { SqliteStorage } from "@geojobs/store-sqlite"
 import { Effect, Layer, Redacted } from "effect"
@@ -25,6 +26,14 @@ export const layer = (config: Pick<ServerConfig, "dataDir" | "database" | "nodeN
         // Names the node's connections in pg_stat_activity (PostgreSQL keeps the first 63 bytes).
         pool: { application_name: `geojobs ${config.nodeName}` }
       })
+
+/**
+ * Where uploaded items are kept: a local folder (`GEOJOBS_UPLOADS_DIR`, default `<dataDir>/uploads`), which every node
+ * of a cluster must share, as the jobs folder. Services take uploads only with their `uploads` setting.
+ *
+ * @category layers
+ */
+export const uploads = (config: Pick<ServerConfig, "uploadsDir">) => LocalUploads.layer(config.uploadsDir)
 
 /**
  * Where the stores are, to print: the database URL with its password redacted.

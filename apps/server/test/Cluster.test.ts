@@ -37,6 +37,10 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
     name: Utilities
     maxConcurrentJobs: 4
     tasks: [{tool: Echo}, {module: ${new URL("./support/ReportTool.ts", import.meta.url).pathname}}]
+  - folder: Analysis
+    name: DataConversion
+    uploads: true
+    tasks: [{tool: ConvertFeatures}]
 `
     )
     const env = (name: string) => ({
@@ -151,6 +155,46 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
       assert.isNotNull(ran, text)
       assert.strictEqual(ran?.[1], server.base)
       assert.isTrue(pids.has(ran?.[2] ?? ""), `ran in ${ran?.[2]}, not in ${[...pids].join(" or ")}`)
+    }
+  })
+
+  it("an item uploaded through A is used by jobs submitted to B (the uploads folder is shared)", async () => {
+    const token = await signIn(A)
+    const conversion = (server: ServerProcess) => `${server.base}/rest/services/Analysis/DataConversion/GPServer`
+    const body = new FormData()
+    body.append("f", "json")
+    const csv = "name,x,y\nBerlin,13.4,52.5\nParis,2.35,48.86\n"
+    body.append("file", new Blob([csv], { type: "text/csv" }), "cities.csv")
+    body.append("token", token)
+    const uploaded = (await (await fetch(`${conversion(A)}/uploads/upload`, { method: "POST", body })).json()) as {
+      item: { itemID: string }
+    }
+    const itemID = uploaded.item.itemID
+    assert.strictEqual((await get(`${conversion(B)}/uploads/${itemID}?f=json&token=${token}`)).itemID, itemID)
+    const jobIds = await Promise.all(
+      [B, B, B].map(
+        async (server) =>
+          RestJob.schema.parse(
+            await form(`${conversion(server)}/ConvertFeatures/submitJob`, {
+              Input_File: JSON.stringify({ itemID }),
+              Output_Format: "featureset",
+              f: "json",
+              token
+            })
+          ).jobId
+      )
+    )
+    for (const jobId of jobIds) {
+      let job = RestJob.schema.parse(await get(`${conversion(A)}/ConvertFeatures/jobs/${jobId}?f=json&token=${token}`))
+      for (let i = 0; i < 1200 && !["esriJobSucceeded", "esriJobFailed"].includes(job.jobStatus); i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        job = RestJob.schema.parse(await get(`${conversion(A)}/ConvertFeatures/jobs/${jobId}?f=json&token=${token}`))
+      }
+      assert.strictEqual(job.jobStatus, "esriJobSucceeded", JSON.stringify(job))
+      const result = (await get(
+        `${conversion(A)}/ConvertFeatures/jobs/${jobId}/results/Output_Features?f=json&token=${token}`
+      )) as { value: { features: Array<unknown> } }
+      assert.strictEqual(result.value.features.length, 2)
     }
   })
 

@@ -109,6 +109,52 @@ describe("GeoJobs end to end on a real port", () => {
     assert.notInclude(output, metricsToken)
   })
 
+  it("uploads: the sample's DataConversion takes a GeoJSON file, ConvertFeatures reads it by itemID", async () => {
+    const { token } = (await form(`${base}/tokens/generateToken`, {
+      username: "admin",
+      password: "e2e admin password",
+      client: "requestip",
+      f: "json"
+    })) as { token: string }
+    const service = `${base}/rest/services/Analysis/DataConversion/GPServer`
+    assert.strictEqual((await get(`${service}?f=json`)).capabilities, "Uploads")
+    assert.strictEqual((await get(`${service}/uploads/info?f=json`)).maxUploadFileSize, 100)
+    const geojson = {
+      type: "FeatureCollection",
+      features: [
+        { type: "Feature", properties: { name: "Berlin" }, geometry: { type: "Point", coordinates: [13.4, 52.5] } }
+      ]
+    }
+    const body = new FormData()
+    body.append("f", "json")
+    body.append("file", new Blob([JSON.stringify(geojson)], { type: "application/geo+json" }), "berlin.geojson")
+    body.append("token", token)
+    const uploaded = (await (await fetch(`${service}/uploads/upload`, { method: "POST", body })).json()) as {
+      success: boolean
+      item: { itemID: string; committed: boolean }
+    }
+    assert.isTrue(uploaded.success)
+    assert.isTrue(uploaded.item.committed)
+    const submitted = RestJob.schema.parse(
+      await form(`${service}/ConvertFeatures/submitJob`, {
+        Input_File: JSON.stringify({ itemID: uploaded.item.itemID }),
+        Output_Format: "featureset",
+        f: "json",
+        token
+      })
+    )
+    const jobUrl = `${service}/ConvertFeatures/jobs/${submitted.jobId}`
+    let status = submitted.jobStatus
+    for (let i = 0; i < 400 && status !== "esriJobSucceeded" && status !== "esriJobFailed"; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      status = RestJob.schema.parse(await get(`${jobUrl}?f=json&token=${token}`)).jobStatus
+    }
+    assert.strictEqual(status, "esriJobSucceeded")
+    const result = await get(`${jobUrl}/results/Output_Features?f=json&token=${token}`)
+    const value = result.value as { features: Array<{ attributes: Record<string, unknown> }> }
+    assert.strictEqual(value.features[0]?.attributes.name, "Berlin")
+  })
+
   it("GEOJOBS_NODE_NAME: /health names the node", async () => {
     assert.deepStrictEqual(await get(`${server.origin}/health`), { status: "ok", node: "e2e-node" })
   })

@@ -30,7 +30,8 @@ export const readInput = (
         return yield* new DataFormat.MissingPart({
           format: "input file",
           part: "local copy",
-          detail: `${value.url !== undefined ? "files by URL" : "uploaded items"} are not yet fetched for this tool; give Input_Features instead`
+          // The engine copies uploads and fetches URLs into the job's folder before a run; a run without it has no copy.
+          detail: `${value.url !== undefined ? "files by URL" : "uploaded items"} are not fetched by the tool itself: the server puts them in the job's folder before the run, and this run has no copy; give Input_Features instead`
         })
       }
       const absolute = resolve(jobFolder, value.path)

@@ -83,6 +83,15 @@ const dataFile = z.union([
   z.looseObject({ itemID: z.string().min(1) })
 ])
 
+/** An uploaded item named as a value (`{"itemID":"…"}`, arcgis-api.md §5.3): the engine checks and stages it. */
+const itemReference = (value: unknown): value is { readonly itemID: string } =>
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  typeof (value as { itemID?: unknown }).itemID === "string" &&
+  (value as { itemID: string }).itemID !== "" &&
+  !("features" in value)
+
 const show = (raw: unknown): string => {
   const text = typeof raw === "string" ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw))
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
@@ -172,6 +181,8 @@ const decoders: { readonly [T in ScalarType]: (p: Parameter, raw: unknown) => De
   },
   GPFeatureRecordSetLayer: (p, raw) => {
     const parsed = json(raw)
+    // An uploaded file of features (a zipped shapefile, GeoJSON, …), read into a feature set before the tool runs.
+    if (parsed.ok && itemReference(parsed.value)) return good({ itemID: parsed.value.itemID })
     if (parsed.ok && typeof parsed.value === "object" && parsed.value !== null && "url" in parsed.value) {
       return bad("a feature set with its features (feature layer URLs are not supported)")
     }
@@ -196,6 +207,7 @@ const decoders: { readonly [T in ScalarType]: (p: Parameter, raw: unknown) => De
   },
   GPRecordSet: (_p, raw) => {
     const parsed = json(raw)
+    if (parsed.ok && itemReference(parsed.value)) return good({ itemID: parsed.value.itemID })
     const result = recordSet.safeParse(parsed.value)
     return parsed.ok && result.success
       ? good(result.data, typeof raw === "string" ? raw : undefined)

@@ -52,6 +52,18 @@ describe("GPValue", () => {
     })
   })
 
+  it("takes an uploaded item for feature sets, record sets and data files (the engine checks and reads it)", () => {
+    const item = '{"itemID":"i912f0648-a455-4d08-ae95-44eb5b82de2e"}'
+    for (const dataType of ["GPFeatureRecordSetLayer", "GPRecordSet", "GPDataFile"] as const) {
+      assert.deepStrictEqual(ok({ name: "f", dataType }, item), { itemID: "i912f0648-a455-4d08-ae95-44eb5b82de2e" })
+    }
+    // Only the id is kept: a path comes from the engine's staging, never from the client.
+    assert.deepStrictEqual(ok({ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"itemID":"i1","path":"../x"}'), {
+      itemID: "i1"
+    })
+    assert.include(refused({ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"itemID":""}').message, "feature set")
+  })
+
   it("reads GeoJSON (a FeatureCollection, a Feature or a geometry) into a feature set in EPSG 4326", () => {
     const p: Parameter = { name: "f", dataType: "GPFeatureRecordSetLayer" }
     const collection = {

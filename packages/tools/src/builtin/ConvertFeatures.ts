@@ -2,7 +2,7 @@
  * ConvertFeatures: a data file (a zipped shapefile, GeoJSON, CSV, KML/KMZ, GeoPackage, FlatGeobuf) or a feature set in,
  * the same features out as a file of the chosen format in the job's folder (a GPDataFile result), or as a feature set;
  * optionally in another coordinate system. The input file is a GPDataFile whose value carries a `path` in the job's
- * folder (where uploads and fetched URLs are put); `{"url":…}` and `{"itemID":…}` alone are not fetched here yet.
+ * folder: the engine puts an uploaded item (`{"itemID":…}`) or a file by URL (`{"url":…}`) there before the run.
  *
  * @module
  */
