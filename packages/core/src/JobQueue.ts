@@ -14,9 +14,14 @@
  * on, queued it again, or claimed it anew) the token is dead and the write is refused with {@link LostClaim}, writing
  * nothing. A job leaving the held statuses forgets its owner.
  *
+ * Signals ({@link QueueSignals}): besides polling, a queue may tell its users at once when a job became claimable
+ * (or a held one ended, freeing its service's room) and when a held job must stop (cancelled or deleted while it
+ * runs), so that a submit on one node starts on another at once and a cancel reaches the node running the tool.
+ * Signals are hints, sent only for committed changes; the store stays the truth, polled at a slow rate.
+ *
  * @module
  */
-import { Clock, Context, Data, Effect, Layer } from "effect"
+import { Clock, Context, Data, Effect, Layer, PubSub, type Scope } from "effect"
 import * as Job from "./Job.ts"
 import type { InvalidTransition, JobStoreError, NoSuchJob, StaleRevision } from "./JobError.ts"
 import type { JobId } from "./JobId.ts"
@@ -345,4 +350,113 @@ const makeMemory = (store: JobStoreShape): JobQueueShape => {
         (pairs) => Object.fromEntries(pairs.filter(([, n]) => n > 0))
       )
   }
+}
+
+// --- signals -------------------------------------------------------------------------------------------------------
+
+/**
+ * A queue signal: something to look at now rather than at the next poll. Signals are hints — a receiver rereads the
+ * store before it acts, and may get a signal twice or for something already handled:
+ * - `Work`: a job of `service` became claimable, or one ended (a held job ending frees room under the service's
+ *   limit): claim now;
+ * - `Stop`: the job `jobId` was moved to a status whose tool must stop (Cancelling, Deleting) or was removed: stop its
+ *   tool if it runs here;
+ * - `Resync`: signals may have been or be missed (a listener's connection to the store broke, or came back): claim,
+ *   check every running job, and look at `crossProcess` again, now.
+ *
+ * @category models
+ */
+export type Signal =
+  | { readonly _tag: "Work"; readonly service: ServicePath }
+  | { readonly _tag: "Stop"; readonly jobId: JobId }
+  | { readonly _tag: "Resync" }
+
+/**
+ * The statuses whose writes signal `Work` (claimable ones, and the terminal ones a held job ends in), and those whose
+ * writes signal `Stop` (held, and dismissed in OGC terms: the tool must stop). From core's status table, so every
+ * adapter (SQL triggers included) signals the same writes.
+ *
+ * @category models
+ */
+export const signalledStatuses: {
+  readonly work: ReadonlyArray<JobStatus.JobStatus>
+  readonly stop: ReadonlyArray<JobStatus.JobStatus>
+} = {
+  work: JobStatus.where((r) => r.claimable || r.terminal),
+  stop: JobStatus.where((r) => r.held && r.ogc === "dismissed")
+}
+
+/**
+ * The signals a committed write of `job` sends (a create, or an update that changed its status; a write that left
+ * the status as it was may send them again — signals are hints).
+ *
+ * @category constructors
+ */
+export const signalsOf = (job: Job.Job): ReadonlyArray<Signal> => [
+  ...(signalledStatuses.work.includes(job.status) ? [{ _tag: "Work" as const, service: job.service }] : []),
+  ...(signalledStatuses.stop.includes(job.status) ? [{ _tag: "Stop" as const, jobId: job.id }] : [])
+]
+
+/**
+ * Signal operations.
+ *
+ * @category services
+ */
+export interface QueueSignalsShape {
+  /**
+   * A subscription, ended with the scope: every signal of a write committed after it was made reaches it (from this
+   * process always; from other processes while {@link crossProcess} holds), in commit order per sender.
+   */
+  readonly subscribe: Effect.Effect<PubSub.Subscription<Signal>, never, Scope.Scope>
+  /**
+   * Whether signals of writes made by other processes sharing the store reach this one now (PostgreSQL: its listener
+   * is connected). While not, other processes' work is found only by polling, so pollers should poll at their fast
+   * rate.
+   */
+  readonly crossProcess: () => boolean
+}
+
+/**
+ * The signals service. Optional: an engine without it polls.
+ *
+ * @category services
+ */
+export class QueueSignals extends Context.Service<QueueSignals, QueueSignalsShape>()("@geojobs/core/QueueSignals") {
+  /**
+   * Signals within one process, over the `JobStore` and `JobQueue` in context: it provides them again, decorated so
+   * that every committed write through them publishes its {@link signalsOf} (a delete: `Stop`), and the signals of
+   * those writes. Writes made by other processes sharing the store are not seen (`crossProcess` is false): they are
+   * found by polling.
+   *
+   * @category layers
+   */
+  static readonly layerInProcess: Layer.Layer<JobStore | JobQueue | QueueSignals, never, JobStore | JobQueue> =
+    Layer.effectContext(
+      Effect.gen(function* () {
+        const store = yield* JobStore
+        const queue = yield* JobQueue
+        const hub = yield* PubSub.unbounded<Signal>()
+        yield* Effect.addFinalizer(() => PubSub.shutdown(hub))
+        const publish = (signals: ReadonlyArray<Signal>) =>
+          Effect.sync(() => {
+            for (const signal of signals) PubSub.publishUnsafe(hub, signal)
+          })
+        const signalling: JobStoreShape = {
+          ...store,
+          create: (job) => Effect.tap(store.create(job), (created) => publish(signalsOf(created))),
+          update: (expectedRevision, next) =>
+            Effect.tap(store.update(expectedRevision, next), (written) => publish(signalsOf(written))),
+          delete: (id) => Effect.tap(store.delete(id), () => publish([{ _tag: "Stop", jobId: id }]))
+        }
+        const signallingQueue: JobQueueShape = {
+          ...queue,
+          updateClaimed: (claim, expectedRevision, next) =>
+            Effect.tap(queue.updateClaimed(claim, expectedRevision, next), (written) => publish(signalsOf(written)))
+        }
+        return Context.make(JobStore, signalling).pipe(
+          Context.add(JobQueue, signallingQueue),
+          Context.add(QueueSignals, QueueSignals.of({ subscribe: PubSub.subscribe(hub), crossProcess: () => false }))
+        )
+      })
+    )
 }

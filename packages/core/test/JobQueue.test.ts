@@ -1,7 +1,7 @@
 import { describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Entropy, JobQueue, JobStore } from "../src/index.ts"
-import { JobQueueSuite } from "../src/testing/index.ts"
+import { JobQueueSuite, QueueSignalsSuite } from "../src/testing/index.ts"
 
 // The queue contract on the in-memory layers, a fresh store and queue per case.
 describe("JobQueue.layerMemory passes the JobQueue contract", () => {
@@ -11,6 +11,24 @@ describe("JobQueue.layerMemory passes the JobQueue contract", () => {
         Effect.provide(
           Layer.mergeAll(
             JobQueue.JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory)),
+            Entropy.Entropy.layerSeeded(7)
+          )
+        )
+      )
+    )
+  }
+})
+
+// The signals contract on the in-process signals over the in-memory layers.
+describe("QueueSignals.layerInProcess passes the QueueSignals contract", () => {
+  for (const [name, test] of Object.entries(QueueSignalsSuite.cases)) {
+    it.live(name, () =>
+      test.pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            JobQueue.QueueSignals.layerInProcess.pipe(
+              Layer.provide(JobQueue.JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory)))
+            ),
             Entropy.Entropy.layerSeeded(7)
           )
         )

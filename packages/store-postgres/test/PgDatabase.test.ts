@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { JobQueue, JobStore, SecurityStore } from "@geojobs/core"
 import { Context, Effect, Layer } from "effect"
 import * as PgJobStore from "../src/PgJobStore.ts"
+import * as PgNotifications from "../src/PgNotifications.ts"
 import * as PgSecurityStore from "../src/PgSecurityStore.ts"
 import * as PgStorage from "../src/PgStorage.ts"
 import { admin, freshSchema, unavailable, url } from "../src/testing/TestDatabase.ts"
@@ -21,6 +22,7 @@ describe.skipIf(unavailable)("PgDatabase", () => {
       )
       assert.deepStrictEqual(records, [
         ...PgJobStore.migrations.steps.map((_, i) => ({ component: "jobs", version: i + 1, n: 1 })),
+        ...PgNotifications.migrations.steps.map((_, i) => ({ component: "notifications", version: i + 1, n: 1 })),
         ...PgSecurityStore.migrations.steps.map((_, i) => ({ component: "security", version: i + 1, n: 1 }))
       ])
       // Every node works on the one schema: what one writes, the others read.
