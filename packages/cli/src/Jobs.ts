@@ -1,11 +1,13 @@
 /**
  * Running jobs and reading what they made: `submit` (a synchronous task runs at once), `job`, `watch`, `results` and
  * `cancel`. Owns how parameters are read from the command line (`-p name=value`, `name=@file`, `--params-file`) and
- * how result values are summarised, printed and written to a file.
+ * how result values are summarised, printed and written to a file (a feature set in the format the file's extension
+ * names, made by the server).
  *
  * @module
  */
 import { readFileSync, writeFileSync } from "node:fs"
+import { ClientError, type FileFormat, fileFormatOf, fileFormats } from "@geojobs/client"
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Failure from "./Failure.ts"
@@ -257,7 +259,13 @@ const writeOut = (path: string, data: string | Uint8Array) =>
     catch: (e) => Failure.make(`Cannot write ${path}: ${(e as Error).message}`)
   })
 
-/** `geojobs results <job> [param] [--geojson] [-o file]`. */
+// How `results` writes one parameter: a file the server makes, GeoJSON, or the value as the server has it (JSON).
+type Written = FileFormat | "json"
+const writtenFormats = [...fileFormats, "json"] as const
+// Files that are not text: written with -o only, never to the terminal.
+const binary: ReadonlySet<Written> = new Set(["shapefile", "kmz", "geopackage"])
+
+/** `geojobs results <job> [param] [--geojson] [--format f] [--out-sr sr] [-o file]`. */
 export const results = Command.make(
   "results",
   {
@@ -271,9 +279,21 @@ export const results = Command.make(
       Flag.withDefault(false),
       Flag.withDescription("A feature set result as a GeoJSON FeatureCollection")
     ),
+    format: Flag.Literals("format", writtenFormats).pipe(
+      Flag.withDescription(
+        "Write a feature set as shapefile (zip), csv, kml, kmz, geopackage or geojson, or json (Esri JSON, the value as it is); default: by the -o file's extension (.zip .csv .kml .kmz .gpkg .geojson .json)"
+      ),
+      Flag.optional
+    ),
+    outSR: Flag.String("out-sr").pipe(
+      Flag.withDescription("Write the features in this spatial reference (a wkid such as 3857, or its JSON)"),
+      Flag.optional
+    ),
     output: Flag.String("output").pipe(
       Flag.withAlias("o"),
-      Flag.withDescription("Write to this file (a file result is downloaded)"),
+      Flag.withDescription(
+        "Write to this file: a feature set in the format its extension names; a file result is downloaded"
+      ),
       Flag.optional
     )
   },
@@ -285,49 +305,97 @@ export const results = Command.make(
         `Too many arguments: give the job URL (or service and job id) and at most one parameter`
       )
     const named = rest[0]
-    const { client, ref } = yield* Session.connectToJob(input, job)
     const file = Option.getOrUndefined(input.output)
+    const outSR = Option.getOrUndefined(input.outSR)
+    const format: Written | undefined =
+      Option.getOrUndefined(input.format) ??
+      (input.geojson ? "geojson" : file === undefined ? undefined : fileFormatOf(file))
+    if (file === undefined && format !== undefined && binary.has(format))
+      return yield* Failure.badUsage(`--format ${format} is a binary file: write it with -o <file>`)
+    const { client, ref } = yield* Session.connectToJob(input, job)
     let param = named
-    if (param === undefined && (input.geojson || file !== undefined)) {
+    if (param === undefined && (format !== undefined || file !== undefined)) {
       // One parameter is what a file or GeoJSON can hold: take the job's only result, or say which there are.
       const doc = yield* client.job(ref)
       const names = Object.keys(doc.results ?? {})
       if (names.length !== 1)
         return yield* Failure.badUsage(
-          `Name the result parameter to ${input.geojson ? "convert" : "write"}: ${names.length === 0 ? "the job has no results" : names.join(", ")}`
+          `Name the result parameter to ${format === "geojson" ? "convert" : "write"}: ${names.length === 0 ? "the job has no results" : names.join(", ")}`
         )
       param = names[0]
     }
     if (param === undefined) {
-      const values = yield* client.results(ref)
+      const values = yield* client.results(ref, undefined, { outSR })
       if (out.mode === "json") return out.json(values)
       return printValues(out, values as ReadonlyArray<Value>)
     }
-    const value = yield* client.results(ref, param, { geojson: input.geojson })
-    const fileUrl = input.geojson ? undefined : urlOf((value as Value).value)
-    if (file !== undefined) {
-      const data =
-        fileUrl !== undefined
-          ? yield* client.download(fileUrl)
-          : `${JSON.stringify(input.geojson ? value : (value as Value).value, null, 2)}\n`
-      yield* writeOut(file, data)
-      if (out.mode === "json") out.json({ paramName: param, file, bytes: data.length })
-      else out.note(`Wrote ${param} to ${file} (${data.length} bytes)`)
+    const name = param
+    // The value itself (as Esri JSON, or GeoJSON), or a GPDataFile result's file, downloaded.
+    const valueOrFile = (geojson: boolean) =>
+      Effect.gen(function* () {
+        // GeoJSON as the bytes the server sends: a value that is no feature set comes back as it is (a GPString's
+        // text), which the client's FeatureCollection check would refuse.
+        const value: unknown = geojson
+          ? yield* Effect.flatMap(client.resultFile(ref, name, "geojson"), (bytes) =>
+              Effect.try({
+                try: () => JSON.parse(new TextDecoder().decode(bytes)) as unknown,
+                catch: () => Failure.make(`The server's GeoJSON of ${name} is not JSON`)
+              })
+            )
+          : yield* client.results(ref, name, { outSR })
+        // f=geojson answers a file result's value alone ({url}); json its parameter document.
+        const fileUrl = urlOf(geojson ? value : (value as Value).value)
+        return fileUrl === undefined ? { value, bytes: undefined } : { value, bytes: yield* client.download(fileUrl) }
+      })
+    if (format !== undefined && format !== "json" && format !== "geojson") {
+      // A file the server writes; a result that is no feature set (a GPDataFile: its own file) is refused with a 400.
+      const bytes = yield* client.resultFile(ref, name, format, { outSR }).pipe(
+        Effect.catchIf(
+          (e): e is ClientError => e instanceof ClientError && e.kind === "server" && e.code === 400,
+          (refused) =>
+            Effect.flatMap(valueOrFile(false), (got) =>
+              got.bytes === undefined ? Effect.fail(refused) : Effect.succeed(got.bytes)
+            )
+        )
+      )
+      if (file === undefined) return out.line(new TextDecoder().decode(bytes).replace(/\n$/, ""))
+      yield* writeOut(file, bytes)
+      if (out.mode === "json") out.json({ paramName: name, file, format, bytes: bytes.length })
+      else out.note(`Wrote ${name} to ${file} (${format}, ${bytes.length} bytes)`)
       return
     }
-    if (out.mode === "json" || input.geojson) return out.json(value)
-    const v = (value as Value).value
+    const geojson = format === "geojson"
+    const got = yield* valueOrFile(geojson)
+    if (file !== undefined) {
+      const data = got.bytes ?? `${JSON.stringify(geojson ? got.value : (got.value as Value).value, null, 2)}\n`
+      yield* writeOut(file, data)
+      if (out.mode === "json") out.json({ paramName: name, file, bytes: data.length })
+      else out.note(`Wrote ${name} to ${file} (${data.length} bytes)`)
+      return
+    }
+    if (out.mode === "json" || geojson) return out.json(got.value)
+    const v = (got.value as Value).value
     out.line(
       typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : JSON.stringify(v, null, 2)
     )
   })
 ).pipe(
-  Command.withDescription("Print a job's results: all of them, or one parameter's value (--geojson, -o file)"),
+  Command.withDescription(
+    "Print a job's results: all of them, or one parameter's value (--geojson; -o file, a feature set in the format its extension names)"
+  ),
   Command.withExamples([
     { command: "geojobs results <job-url>", description: "Every result parameter" },
     {
+      command: "geojobs results <job-url> Output_Features -o buffers.gpkg",
+      description: "A feature set as a GeoPackage (.zip shapefile, .csv, .kml, .kmz, .geojson too)"
+    },
+    {
       command: "geojobs results <job-url> output_features --geojson -o out.geojson",
       description: "As GeoJSON, to a file"
+    },
+    {
+      command: "geojobs results <job-url> Output_Features --format json -o features.json",
+      description: "As Esri JSON, the value as the server keeps it"
     }
   ])
 )

@@ -11,7 +11,9 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { AdminJob } from "@geojobs/core"
 import { TestServer } from "@geojobs/http-server/testing"
 import { SqliteStorage } from "@geojobs/store-sqlite"
+import * as DataFormat from "@geojobs/tools/DataFormat"
 import xterm from "@xterm/headless"
+import { Effect } from "effect"
 import pkg from "../package.json" with { type: "json" }
 import * as Bundle from "./support/Bundle.ts"
 
@@ -296,6 +298,87 @@ describe("the geojobs bundle against a real server", () => {
     const downloaded = await cli(["results", field(survey.stdout, "url") ?? "", "report", "-o", report])
     assert.strictEqual(downloaded.code, 0, downloaded.stderr)
     assert.strictEqual(readFileSync(report, "utf8"), "Surveyed 1 blocks\n")
+  })
+
+  it("results -o out.gpkg (.zip, .csv, .kml, .kmz, .json): the format by the extension, read back with the tools' readers", async () => {
+    await login()
+    const params = join(home, "sites.json")
+    writeFileSync(
+      params,
+      JSON.stringify({
+        Input_Features: {
+          geometryType: "esriGeometryPoint",
+          spatialReference: { wkid: 4326 },
+          fields: [
+            { name: "site", type: "esriFieldTypeString" },
+            { name: "rank", type: "esriFieldTypeInteger" }
+          ],
+          features: [
+            { geometry: { x: 10, y: 50 }, attributes: { site: "A", rank: 1 } },
+            { geometry: { x: 11, y: 51 }, attributes: { site: "B", rank: 2 } }
+          ]
+        },
+        Distance: { distance: 1, units: "esriKilometers" }
+      })
+    )
+    const done = await cli(["submit", "Analysis/Geometry", "Buffer", "--params-file", params, "--wait"])
+    assert.strictEqual(done.code, 0, done.stderr)
+    const jobUrl = field(done.stdout, "url") ?? ""
+    for (const [name, format] of [
+      ["buffers.gpkg", "geopackage"],
+      ["buffers.zip", "shapefile"],
+      ["buffers.csv", "csv"],
+      ["buffers.kml", "kml"],
+      ["buffers.kmz", "kmz"],
+      ["buffers.json", "geojson"]
+    ] as const) {
+      const out = join(home, name)
+      // The job's only result is taken when no parameter is named.
+      const written = await cli(["results", jobUrl, "-o", out])
+      assert.strictEqual(written.code, 0, written.stderr)
+      const bytes = new Uint8Array(readFileSync(out))
+      assert.strictEqual(await Effect.runPromise(DataFormat.detect(bytes, name)), format, name)
+      const read = await Effect.runPromise(DataFormat.read(bytes, { fileName: name }))
+      assert.strictEqual(read.features.length, 2, name)
+      assert.strictEqual(read.geometryType, "esriGeometryPolygon", name)
+      assert.deepStrictEqual(
+        read.features.map((f) => [f.attributes?.site, Number(f.attributes?.rank)]),
+        [
+          ["A", 1],
+          ["B", 2]
+        ],
+        name
+      )
+    }
+    const mercator = join(home, "mercator.gpkg")
+    const projected = await cli(["results", jobUrl, "Output_Features", "--out-sr", "3857", "-o", mercator, "--json"])
+    assert.strictEqual(projected.code, 0, projected.stderr)
+    assert.strictEqual(JSON.parse(projected.stdout).format, "geopackage")
+    const read = await Effect.runPromise(DataFormat.read(new Uint8Array(readFileSync(mercator))))
+    assert.strictEqual(read.spatialReference?.latestWkid ?? read.spatialReference?.wkid, 3857)
+    const csv = await cli(["results", jobUrl, "--format", "csv"])
+    assert.strictEqual(csv.code, 0, csv.stderr)
+    assert.match(csv.stdout, /^WKT,site,rank\n"POLYGON/)
+    const esri = join(home, "esri.json")
+    assert.strictEqual((await cli(["results", jobUrl, "--format", "json", "-o", esri])).code, 0)
+    assert.strictEqual(JSON.parse(readFileSync(esri, "utf8")).geometryType, "esriGeometryPolygon")
+    const binary = await cli(["results", jobUrl, "--format", "geopackage"])
+    assert.strictEqual(binary.code, 2)
+    assert.include(oneLine(binary), "-o")
+
+    // A file result is downloaded whatever the extension; a value no file format applies to is the server's 400.
+    const survey = await cli(["submit", "Test/Survey", "Survey", "-p", "steps=1", "--wait"])
+    const copy = join(home, "report-copy.gpkg")
+    const downloaded = await cli(["results", field(survey.stdout, "url") ?? "", "-o", copy])
+    assert.strictEqual(downloaded.code, 0, downloaded.stderr)
+    assert.strictEqual(readFileSync(copy, "utf8"), "Surveyed 1 blocks\n")
+    const echoed = await cli(["submit", "System/Utilities", "Echo", "-p", "input_string=hi", "--wait"])
+    const refused = await cli(["results", field(echoed.stdout, "url") ?? "", "-o", join(home, "hi.kml")])
+    assert.strictEqual(refused.code, 1)
+    assert.match(oneLine(refused), /f=kml.*GPString/)
+    const echoJson = join(home, "hi.json")
+    assert.strictEqual((await cli(["results", field(echoed.stdout, "url") ?? "", "-o", echoJson])).code, 0)
+    assert.strictEqual(JSON.parse(readFileSync(echoJson, "utf8")), "hi")
   })
 
   it("watch exits 15 Failed (with the tool's error), 16 TimedOut, 18 Cancelled; cancel and job by service and id", async () => {

@@ -143,6 +143,10 @@ export class GeoJobsClient {
   results(ref: Jobs.JobRef, param?: string, options?: { readonly geojson?: boolean; readonly outSR?: string }) {
     return run(this.client.results(ref, param, options))
   }
+  /** A feature-set result (or a table, as CSV) as a file's bytes: `shapefile`, `csv`, `kml`, `kmz`, `geopackage`, `geojson`. */
+  resultFile(ref: Jobs.JobRef, param: string, format: Jobs.FileFormat, options?: Jobs.ResultFileOptions) {
+    return run(this.client.resultFile(ref, param, format, options))
+  }
   inputs(ref: Jobs.JobRef, param?: string) {
     return run(this.client.inputs(ref, param))
   }

@@ -1,8 +1,9 @@
 /**
  * The client's GP REST operations over a `Session`: the services directory (catalog, folders, services, tasks),
  * submitJob and execute, the job document, following a job to its end (backing-off polls, progress and message
- * callbacks, an AbortSignal, a timeout), results (feature sets also as GeoJSON or in another spatial reference),
- * inputs, cancel, output-file downloads, and job URLs both ways. Every URL comes from core's `ArcGISResource`.
+ * callbacks, an AbortSignal, a timeout), results (feature sets also as GeoJSON or in another spatial reference, or
+ * downloaded as files: shapefile zip, CSV, KML, KMZ, GeoPackage), inputs, cancel, output-file downloads, and job URLs
+ * both ways. Every URL comes from core's `ArcGISResource`.
  *
  * @module
  */
@@ -41,6 +42,46 @@ export interface ResultOptions {
 }
 
 /**
+ * The files a feature-set result can be downloaded as (`…/results/<param>?f=…`); `geojson` is the FeatureCollection.
+ *
+ * @category models
+ */
+export type FileFormat = "shapefile" | "csv" | "kml" | "kmz" | "geopackage" | "geojson"
+
+/** @category models */
+export const fileFormats: ReadonlyArray<FileFormat> = ["shapefile", "csv", "kml", "kmz", "geopackage", "geojson"]
+
+const byExtension: Readonly<Record<string, FileFormat>> = {
+  ".zip": "shapefile",
+  ".shp": "shapefile",
+  ".csv": "csv",
+  ".kml": "kml",
+  ".kmz": "kmz",
+  ".gpkg": "geopackage",
+  ".geojson": "geojson",
+  ".json": "geojson"
+}
+
+/**
+ * The file format a file name asks for by its extension (`out.gpkg` → `geopackage`, `.zip` → `shapefile`, `.json`
+ * and `.geojson` → `geojson`); `undefined` for any other.
+ *
+ * @category constructors
+ */
+export const fileFormatOf = (fileName: string): FileFormat | undefined => {
+  const extension = /\.[^./\\]+$/.exec(fileName)?.[0]?.toLowerCase()
+  return extension !== undefined && Object.hasOwn(byExtension, extension) ? byExtension[extension] : undefined
+}
+
+/** Options of `resultFile`. @category models */
+export interface ResultFileOptions {
+  /** Write the file in this spatial reference (a wkid or spatial-reference JSON), where the format allows it. */
+  readonly outSR?: string | undefined
+  /** A result (the default) or an input of the job. */
+  readonly kind?: "results" | "inputs" | undefined
+}
+
+/**
  * The REST operations.
  *
  * @category services
@@ -60,6 +101,16 @@ export interface Jobs {
   readonly job: (ref: JobRef) => Effect.Effect<RestJob.RestJob, ClientError>
   readonly waitForJob: (ref: JobRef, options?: WaitOptions) => Effect.Effect<RestJob.RestJob, ClientError>
   readonly results: (ref: JobRef, param?: string, options?: ResultOptions) => Effect.Effect<unknown, ClientError>
+  /**
+   * A feature-set result (or a table, as CSV) as the bytes of a file, made by the server; a format the value cannot be
+   * written in is the server's 400 naming `f`.
+   */
+  readonly resultFile: (
+    ref: JobRef,
+    param: string,
+    format: FileFormat,
+    options?: ResultFileOptions
+  ) => Effect.Effect<Uint8Array, ClientError>
   readonly inputs: (ref: JobRef, param?: string) => Effect.Effect<unknown, ClientError>
   readonly cancel: (ref: JobRef) => Effect.Effect<RestJob.CancelAnswer, ClientError>
 }
@@ -184,6 +235,11 @@ export const make = (session: Session): Jobs => {
         : opts.geojson === true
           ? atJob(ref, part, fields, z.looseObject({ type: z.literal("FeatureCollection") }))
           : atJob(ref, part, fields, RestJob.parameterValueSchema)
+    },
+    resultFile: (ref, param, format, opts = {}) => {
+      const fields = new URLSearchParams({ f: format, ...(opts.outSR === undefined ? {} : { outSR: opts.outSR }) })
+      const url = ArcGISResource.url(base, jobResource(ref, { kind: opts.kind ?? "results", param }))
+      return Effect.suspend(() => session.download(`${url}?${fields}`))
     },
     inputs: (ref, param) =>
       param === undefined

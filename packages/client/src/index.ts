@@ -22,4 +22,5 @@ export {
   type QueryOptions,
   type WaitOptions
 } from "./GeoJobsClient.ts"
+export { type FileFormat, fileFormatOf, fileFormats, type ResultFileOptions } from "./Jobs.ts"
 export { OgcClient, type OgcConnectOptions } from "./OgcClient.ts"

@@ -3,7 +3,7 @@ import { TestServer } from "@geojobs/http-server/testing"
 import { SqliteStorage } from "@geojobs/store-sqlite"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { GeoJobs, GeoJobsClient, isTokenError } from "../src/index.ts"
+import { fileFormatOf, GeoJobs, GeoJobsClient, isTokenError } from "../src/index.ts"
 import { rejection } from "./support/Rejection.ts"
 
 // The real server on a real port; the client talks HTTP to it with fetch.
@@ -128,6 +128,46 @@ describe("GeoJobsClient against a real server", () => {
     assert.strictEqual(geojson.features[0]?.geometry.type, "Polygon")
     const out = await client.execute("System/SyncTools", "Echo", { input_string: "now" })
     assert.deepStrictEqual(out.results, [{ paramName: "output_string", dataType: "GPString", value: "now" }])
+  })
+
+  it("feature results as files (resultFile): the format from a file name, the bytes, the server's 400 naming f", async () => {
+    const client = await connect()
+    const submitted = await client.submitJob("Analysis/Geometry", "Buffer", {
+      Input_Features: {
+        geometryType: "esriGeometryPoint",
+        spatialReference: { wkid: 4326 },
+        fields: [{ name: "site", type: "esriFieldTypeString" }],
+        features: [
+          { geometry: { x: 1, y: 2 }, attributes: { site: "A" } },
+          { geometry: { x: 3, y: 4 }, attributes: { site: "B" } }
+        ]
+      },
+      Distance: { distance: 100, units: "esriMeters" }
+    })
+    const ref = client.jobRef("Analysis/Geometry", "Buffer", submitted.jobId)
+    await client.waitForJob(ref, { intervalMs: 50 })
+    assert.deepStrictEqual(
+      ["out.gpkg", "OUT.ZIP", "a/b.kml", "x.kmz", "t.csv", "f.geojson", "f.json", "notes.txt", "gpkg"].map((name) =>
+        fileFormatOf(name)
+      ),
+      ["geopackage", "shapefile", "kml", "kmz", "csv", "geojson", "geojson", undefined, undefined]
+    )
+    const gpkg = await client.resultFile(ref, "Output_Features", "geopackage", { outSR: "3857" })
+    assert.strictEqual(new TextDecoder().decode(gpkg.subarray(0, 15)), "SQLite format 3")
+    const zip = await client.resultFile(ref, "Output_Features", "shapefile")
+    assert.deepStrictEqual([...zip.subarray(0, 4)], [0x50, 0x4b, 0x03, 0x04])
+    const csv = new TextDecoder().decode(await client.resultFile(ref, "Output_Features", "csv"))
+    assert.match(csv, /^WKT,.*site/)
+    assert.include(csv, "POLYGON")
+    const input = new TextDecoder().decode(await client.resultFile(ref, "Input_Features", "csv", { kind: "inputs" }))
+    assert.match(input, /POINT\(1 2\),A/)
+    const echoed = await client.submitJob("System/Utilities", "Echo", { input_string: "x" })
+    const echo = client.jobRef("System/Utilities", "Echo", echoed.jobId)
+    await client.waitForJob(echo, { intervalMs: 50 })
+    const refused = await rejection(client.resultFile(echo, "output_string", "kml"))
+    assert.strictEqual(refused.kind, "server")
+    assert.strictEqual(refused.code, 400)
+    assert.match(refused.details.join(" "), /^f=kml/)
   })
 
   it("cancels a running job", async () => {

@@ -187,8 +187,49 @@ export const cookieToken = (request: FastifyRequest): string | undefined => {
  */
 export const format = (p: Readonly<Record<string, string>>, fallback: Format = "html"): Format => {
   const f = (p.f ?? "").trim().toLowerCase()
-  return f === "json" || f === "pjson" || f === "html" || f === "geojson" ? f : fallback
+  if (f === "json" || f === "pjson" || f === "html" || f === "geojson") return f
+  // A file format (results as files) is a machine's request: its errors, and any route that makes no files, answer JSON.
+  return fileFormat(p) === undefined ? fallback : "json"
 }
+
+/**
+ * The file formats a feature-set result can be fetched in (`…/results/<param>?f=…`), as the tools' `DataFormat`
+ * writes them; GeoJSON is a {@link Format} of its own.
+ *
+ * @category models
+ */
+export type FileFormat = "shapefile" | "csv" | "kml" | "kmz" | "geopackage"
+
+// The names `f` takes for each: DataFormat.parseFormat's (its aliases and media types; a test keeps them in step),
+// kept here so that reading a request loads none of the format libraries.
+const fileFormatNames: Readonly<Record<string, FileFormat>> = {
+  shapefile: "shapefile",
+  shp: "shapefile",
+  zip: "shapefile",
+  "shapefile zip": "shapefile",
+  "application/zip": "shapefile",
+  csv: "csv",
+  txt: "csv",
+  "text/csv": "csv",
+  kml: "kml",
+  "application/vnd.google-earth.kml+xml": "kml",
+  kmz: "kmz",
+  "application/vnd.google-earth.kmz": "kmz",
+  geopackage: "geopackage",
+  gpkg: "geopackage",
+  "application/geopackage+sqlite3": "geopackage"
+}
+
+/**
+ * The file format `f` names (`shapefile`, `shp`, `zip`, `csv`, `kml`, `kmz`, `geopackage`, `gpkg`, or a media type), if
+ * it names one.
+ *
+ * @category constructors
+ */
+export const fileFormat = (p: Readonly<Record<string, string>>): FileFormat | undefined =>
+  Object.hasOwn(fileFormatNames, (p.f ?? "").trim().toLowerCase())
+    ? fileFormatNames[(p.f ?? "").trim().toLowerCase()]
+    : undefined
 
 /**
  * The token a request carries, if any: the `token` field, then `X-Esri-Authorization: Bearer`, then

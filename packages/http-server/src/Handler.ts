@@ -36,7 +36,9 @@ import {
   unexpected
 } from "./Failure.ts"
 import * as Html from "./Html.ts"
+import type * as ResultFiles from "./ResultFiles.ts"
 import type * as Security from "./Security.ts"
+import type { ServiceControl } from "./ServiceControl.ts"
 
 /** The services a route may use. @category models */
 export type Services =
@@ -46,6 +48,7 @@ export type Services =
   | Accounts
   | JobQueue.JobQueue
   | JobFiles.JobFiles
+  | ServiceControl
 
 /**
  * Runs a route's program with the services: a `ManagedRuntime` of them, or {@link runnerOf} a layer's context.
@@ -85,6 +88,8 @@ export interface Settings {
   readonly fullVersion: string
   /** Token lifetime clients are told to expect, minutes. */
   readonly shortLivedTokenValidity: number
+  /** The thread pool that converts results (files, big JSON) off the main thread. */
+  readonly resultFiles: ResultFiles.Converter
 }
 
 /**
@@ -108,6 +113,15 @@ export interface Answer {
   readonly location?: string | undefined
   /** A file to stream as it is (a job's output file), by its path on this machine. */
   readonly file?: string | undefined
+  /** Bytes to send as they are (a result converted to a file). */
+  readonly bytes?: Uint8Array | undefined
+  /** The media type of `file` or `bytes` (default `application/octet-stream`). */
+  readonly mediaType?: string | undefined
+  /**
+   * The JSON document already as UTF-8 text, in the format asked (made off the main thread): sent as it is, inside
+   * the JSONP callback when one is asked for.
+   */
+  readonly jsonBytes?: Uint8Array | undefined
 }
 
 /**
@@ -162,6 +176,17 @@ const sameOriginForm = (request: FastifyRequest): boolean => {
   }
   return request.headers["sec-fetch-site"] === "same-origin"
 }
+
+/**
+ * Whether a POST carries its token as the Administrator API requires: in the body, or — for a form of the HTML
+ * directory posted from its own pages — as the sign-in cookie, the token the seed says the HTML interface keeps for
+ * the session.
+ *
+ * @category guards
+ */
+export const tokenInBodyOrSession = (call: Call): boolean =>
+  ArcGISRequest.tokenInBody(call.request) ||
+  (call.format === "html" && sameOriginForm(call.request) && ArcGISRequest.cookieToken(call.request) !== undefined)
 
 /**
  * Who is calling: the principal of the request's token, `null` for an anonymous request; a bad token fails (498).
@@ -242,7 +267,28 @@ const send = async (reply: FastifyReply, call: Call, answer: Answer) => {
   if (answer.redirect !== undefined) return reply.redirect(answer.redirect, 303)
   if (answer.location !== undefined) reply.header("location", answer.location)
   if (answer.status !== undefined) reply.status(answer.status)
-  if (answer.file !== undefined) return reply.type("application/octet-stream").send(createReadStream(answer.file))
+  if (answer.file !== undefined) {
+    return reply
+      .header("x-content-type-options", "nosniff")
+      .type(answer.mediaType ?? "application/octet-stream")
+      .send(createReadStream(answer.file))
+  }
+  if (answer.bytes !== undefined) {
+    return reply
+      .headers(apiHeaders)
+      .type(answer.mediaType ?? "application/octet-stream")
+      .send(Buffer.from(answer.bytes.buffer, answer.bytes.byteOffset, answer.bytes.byteLength))
+  }
+  if (answer.jsonBytes !== undefined && call.format !== "html") {
+    const bytes = Buffer.from(answer.jsonBytes.buffer, answer.jsonBytes.byteOffset, answer.jsonBytes.byteLength)
+    const callback = ArcGISRequest.callback(call.params)
+    return reply
+      .headers(apiHeaders)
+      .type(jsonType(call, call.format === "geojson" ? "application/geo+json" : "application/json"))
+      .send(
+        callback._tag === "valid" ? Buffer.concat([Buffer.from(`${callback.name}(`), bytes, Buffer.from(");")]) : bytes
+      )
+  }
   if (answer.text !== undefined) return reply.headers(apiHeaders).type("text/plain; charset=utf-8").send(answer.text)
   // An answer that is only a page (a form) is that page, whatever the format asked for.
   if (call.format === "html" || (answer.json === undefined && answer.html !== undefined)) {

@@ -1,14 +1,16 @@
 /**
  * The user-facing GP REST API under `<context>/rest`: server info, the services directory (catalog, folders, GPServer
  * and task resources), `submitJob` and `execute`, the job resource at task and service level, cancel, results and
- * inputs (all, or one parameter; feature results also as GeoJSON), and the jobs' output files under
- * `rest/directories/arcgisjobs`. Routes translate requests and documents only: every rule lives in core, tools or the
- * engine.
+ * inputs (all, or one parameter; feature results also as GeoJSON, in another spatial reference, or as files —
+ * shapefile zip, CSV, KML, KMZ, GeoPackage — made off the main thread by `ResultFiles`), and the jobs' output files
+ * under `rest/directories/arcgisjobs`, served with their type and as downloads. Routes translate requests and
+ * documents only: every rule lives in core, tools or the engine.
  *
  * @module
  */
 import {
   ArcGISResource,
+  EncodedValue,
   Job,
   JobFiles,
   JobStatus,
@@ -16,11 +18,13 @@ import {
   JobUrls,
   RestJob,
   type ServiceDirectory,
-  ServiceRef
+  ServiceRef,
+  Uploads
 } from "@geojobs/core"
 import { Engine, ServiceRegistry } from "@geojobs/engine"
-import { EsriGeometry, TaskDescription } from "@geojobs/tools"
-import { Effect } from "effect"
+import { TaskDescription } from "@geojobs/tools"
+import { Effect, Option } from "effect"
+import * as ArcGISRequest from "./ArcGISRequest.ts"
 import {
   InvalidInput,
   MethodNotAllowed,
@@ -32,7 +36,9 @@ import {
 } from "./Failure.ts"
 import { type Answer, authorize, type Call, principal, type Routes, type Services } from "./Handler.ts"
 import * as Html from "./Html.ts"
+import * as ResultFiles from "./ResultFiles.ts"
 import * as Security from "./Security.ts"
+import { ServiceControl } from "./ServiceControl.ts"
 
 const maximumRecords = 1000
 
@@ -109,7 +115,8 @@ const serviceDoc = (c: Call, service: ServiceRegistry.ServiceDefinition): Servic
   executionType: service.executionType === "sync" ? "esriExecutionTypeSynchronous" : "esriExecutionTypeAsynchronous",
   resultMapServerName: "",
   maximumRecords,
-  capabilities: ""
+  // ArcGIS's Uploads capability (the service's `uploads` setting): `…/GPServer/uploads` takes files.
+  capabilities: service.uploads === undefined ? "" : "Uploads"
 })
 
 const taskDoc = (service: ServiceRegistry.ServiceDefinition, task: ServiceRegistry.TaskDefinition) =>
@@ -184,45 +191,101 @@ const jobPage = (c: Call, job: Job.JobSummary, doc: RestJob.RestJob) => (signedI
   })
 }
 
-/**
- * A value as asked: a tool's output file as its URL; a feature set reprojected to `outSR` (a wkid or `{"wkid":…}`),
- * or as a GeoJSON FeatureCollection for `f=geojson`. Other values pass through.
- */
-const shaped = (c: Call, job: Job.Job, value: Job.JobValue): Effect.Effect<Job.JobValue, InvalidInput> => {
+/** A tool's output file (`{path}` in its job's folder) as the URL ArcGIS clients expect; `undefined` for other values. */
+const fileUrlOf = (c: Call, job: Job.Job, value: Job.JobValue): Job.JobValue | undefined => {
+  // The data type first: reading `value.value` decodes the value, which for a feature set can be megabytes.
+  if (value.dataType !== "GPDataFile") return undefined
   const file = value.value as { path?: unknown } | null
-  if (value.dataType === "GPDataFile" && typeof file?.path === "string") {
-    // A tool's output file, written in its job's folder: answered as the URL ArcGIS clients expect.
-    return Effect.succeed({
-      dataType: value.dataType,
-      value: { url: ArcGISResource.url(c.base, ArcGISResource.outputFileOf(job.service, job.id, file.path)) }
-    })
-  }
-  if (value.dataType !== "GPFeatureRecordSetLayer" || value.value === null || typeof value.value !== "object") {
-    return Effect.succeed(value)
-  }
-  const outSR = c.params.outSR?.trim()
-  return Effect.try({
-    try: () => {
-      if (c.format === "geojson")
-        return { dataType: value.dataType, value: EsriGeometry.toGeoJSON(value.value).features }
-      if (!outSR) return value
-      // outSR is a wkid, or spatial-reference JSON, which projection() reads as it is.
-      const read = EsriGeometry.toGeoJSON(value.value)
-      return {
+  return typeof file?.path === "string"
+    ? {
         dataType: value.dataType,
-        value: EsriGeometry.fromGeoJSON(read.features, {
-          wkid: outSR,
-          fields: read.fields,
-          geometryType: read.geometryType
-        })
+        value: { url: ArcGISResource.url(c.base, ArcGISResource.outputFileOf(job.service, job.id, file.path)) }
       }
-    },
-    catch: (cause) =>
+    : undefined
+}
+
+/** `outSR` as the request gives it (a wkid or spatial-reference JSON), if any. */
+const outSROf = (c: Call): string | undefined => {
+  const outSR = c.params.outSR?.trim()
+  return outSR === undefined || outSR === "" ? undefined : outSR
+}
+
+/**
+ * Whether parameter documents are written in the worker thread: a feature set reshaped (GeoJSON, `outSR`), or a big
+ * value, in a machine format (the HTML page shows the value as it is).
+ */
+const offThread = (c: Call, values: ReadonlyArray<Job.JobValue>): boolean =>
+  c.format !== "html" &&
+  values.some(
+    (v) =>
+      (v.dataType === "GPFeatureRecordSetLayer" && (c.format === "geojson" || outSROf(c) !== undefined)) ||
+      ResultFiles.isBig(EncodedValue.encode(v))
+  )
+
+/**
+ * A value as asked, on the main thread (small values that nothing reshapes): a tool's output file as its URL, any
+ * other value as it is.
+ */
+const shaped = (c: Call, job: Job.Job, value: Job.JobValue): Job.JobValue => fileUrlOf(c, job, value) ?? value
+
+/**
+ * Parameter documents written in the worker thread: each value handed over as its text (or its file), output files
+ * as their URLs.
+ */
+const documentsOffThread = (
+  c: Call,
+  job: Job.Job,
+  values: ReadonlyArray<readonly [string, Job.JobValue]>,
+  single: boolean
+): Effect.Effect<Answer["jsonBytes"], InvalidInput> =>
+  Effect.map(
+    ResultFiles.convert(c.settings.resultFiles, {
+      kind: "json",
+      values: values.map(([name, v]) => ({ name, value: EncodedValue.encode(fileUrlOf(c, job, v) ?? v) })),
+      single,
+      geojson: c.format === "geojson",
+      outSR: outSROf(c),
+      pretty: c.format === "pjson"
+    }),
+    (done) => done.bytes
+  )
+
+/**
+ * A feature set (or record set) as a file (`f=shapefile|csv|kml|kmz|geopackage`), made in the worker thread and
+ * downloaded as `<param>.<ext>`. A format the value's type cannot be written in is a 400 naming `f`.
+ */
+const fileAnswer = (
+  c: Call,
+  param: string,
+  value: Job.JobValue,
+  format: ArcGISRequest.FileFormat
+): Effect.Effect<Answer, InvalidInput> => {
+  const allowed = ResultFiles.formatsOf[value.dataType] ?? []
+  if (!allowed.includes(format)) {
+    return Effect.fail(
       new InvalidInput({
-        parameter: "outSR",
-        detail: `outSR: ${cause instanceof Error ? cause.message : String(cause)}`
+        parameter: "f",
+        detail:
+          allowed.length === 0
+            ? `f=${c.params.f ?? ""}: ${param} is a ${value.dataType}, which is not written as a file (f=json, pjson or html)`
+            : `f=${c.params.f ?? ""}: a ${value.dataType} such as ${param} is written as ${allowed.join(", ")}`
       })
-  })
+    )
+  }
+  return Effect.map(
+    ResultFiles.convert(c.settings.resultFiles, {
+      kind: "file",
+      value: EncodedValue.encode(value),
+      format,
+      name: param,
+      outSR: outSROf(c)
+    }),
+    (done): Answer => ({
+      bytes: done.bytes,
+      mediaType: done.mediaType === "text/csv" ? "text/csv; charset=utf-8" : done.mediaType,
+      headers: { "content-disposition": ResultFiles.contentDisposition(`${param}${done.extension}`) }
+    })
+  )
 }
 
 const parameterAnswer = (
@@ -235,23 +298,55 @@ const parameterAnswer = (
   if (kind === "results" && !JobStatus.hasResults(job.status) && param !== undefined) {
     return Effect.fail(new NoResultsYet({ jobId: job.id, status: job.status }))
   }
+  const file = ArcGISRequest.fileFormat(c.params)
   if (param === undefined) {
-    return Effect.map(
-      Effect.forEach(Object.entries(values), ([name, v]) =>
-        Effect.map(shaped(c, job, v), (s) => RestJob.parameterValue(name, s))
-      ),
-      (all): Answer => ({ json: all, title: `Job ${job.id}: ${kind}` })
-    )
+    if (file !== undefined) {
+      return Effect.fail(
+        new InvalidInput({
+          parameter: "f",
+          detail: `f=${c.params.f ?? ""} writes one parameter as a file: ask ${kind}/<parameter>`
+        })
+      )
+    }
+    const title = `Job ${job.id}: ${kind}`
+    const entries = Object.entries(values)
+    if (offThread(c, Object.values(values))) {
+      return Effect.map(documentsOffThread(c, job, entries, false), (jsonBytes): Answer => ({ jsonBytes, title }))
+    }
+    return Effect.succeed({
+      json: entries.map(([name, v]) => RestJob.parameterValue(name, shaped(c, job, v))),
+      title
+    })
   }
   const value = values[param]
   if (value === undefined) return Effect.fail(new NotFound({ what: `Parameter ${param} of job ${job.id}` }))
-  return Effect.map(
-    shaped(c, job, value),
-    (s): Answer => ({
-      json: c.format === "geojson" ? s.value : RestJob.parameterValue(param, s),
-      title: `Job ${job.id}: ${param}`
-    })
-  )
+  if (file !== undefined) return fileAnswer(c, param, value, file)
+  const title = `Job ${job.id}: ${param}`
+  if (offThread(c, [value])) {
+    return Effect.map(documentsOffThread(c, job, [[param, value]], true), (jsonBytes): Answer => ({ jsonBytes, title }))
+  }
+  const s = shaped(c, job, value)
+  const json = c.format === "geojson" ? s.value : RestJob.parameterValue(param, s)
+  const downloads = [
+    ...(value.dataType === "GPFeatureRecordSetLayer" ? ["geojson"] : []),
+    ...(ResultFiles.formatsOf[value.dataType] ?? [])
+  ]
+  if (downloads.length === 0) return Effect.succeed({ json, title })
+  // The page of a feature set links to it in every format it downloads as.
+  const here = ArcGISResource.url(c.base, ArcGISResource.jobOf(job.service, job.task, job.id, { kind, param }))
+  return Effect.succeed({
+    json,
+    title,
+    html: (signedIn) =>
+      Html.page({
+        signedIn,
+        title,
+        home: c.home,
+        account: c.account,
+        document: json,
+        links: downloads.map((f) => ({ href: `${here}?f=${f}`, text: `Download as ${f}` }))
+      })
+  })
 }
 
 const jobResource: Routes<"Job">["Job"] = Effect.fnUntraced(function* (c, resource) {
@@ -296,6 +391,8 @@ const submit = Effect.fnUntraced(function* (
   if (sync !== (service.executionType === "sync")) {
     return yield* new WrongExecutionType({ service: ServiceRef.path(service.ref), synchronous: !sync })
   }
+  // A service an administrator stopped takes no new job (the ones it has run on).
+  yield* (yield* ServiceControl).ensureStarted(service.ref)
   const engine = yield* Engine.Engine
   const submission = { service: service.ref, task: task.name, user: p?.username ?? null, params: c.params }
   if (!sync) {
@@ -325,7 +422,9 @@ const submit = Effect.fnUntraced(function* (
 const serviceResource: Routes<"Service">["Service"] = Effect.fnUntraced(function* (c, resource) {
   const service = yield* serviceAt(resource.service)
   yield* serviceAccess(c, service)
-  const doc = serviceDoc(c, service)
+  // The capability is the service's setting, served only when the server has an uploads adapter.
+  const uploadsServed = Option.isSome(yield* Effect.serviceOption(Uploads.Uploads))
+  const doc = serviceDoc(c, uploadsServed ? service : { ...service, uploads: undefined })
   return {
     json: doc,
     html: (signedIn) =>
@@ -335,7 +434,13 @@ const serviceResource: Routes<"Service">["Service"] = Effect.fnUntraced(function
         home: c.home,
         account: c.account,
         document: doc,
-        links: doc.tasks.map((t) => ({ href: JobUrls.restTask(c.base, service.ref, t), text: t }))
+        links: [
+          ...doc.tasks.map((t) => ({ href: JobUrls.restTask(c.base, service.ref, t), text: t })),
+          // The Uploads capability's child resource, as ArcGIS's directory lists it.
+          ...(doc.capabilities !== "Uploads"
+            ? []
+            : [{ href: `${JobUrls.restService(c.base, service.ref)}/uploads`, text: "uploads" }])
+        ]
       })
   } satisfies Answer
 })
@@ -403,7 +508,14 @@ const outputFile: Routes<"OutputFile">["OutputFile"] = Effect.fnUntraced(functio
   // Another user's job: the same answer as a file that does not exist.
   if (!Security.canReadJob(p, job.user)) return yield* new NotFound({ what: "File" })
   const files = yield* JobFiles.JobFiles
-  return { file: yield* files.resolve(job.id, resource.file.join("/")) } satisfies Answer
+  const path = yield* files.resolve(job.id, resource.file.join("/"))
+  // Its type by its extension, and always a download: a page or a script a tool wrote must not run on this origin.
+  const name = resource.file.at(-1) ?? "download"
+  return {
+    file: path,
+    mediaType: ResultFiles.mediaTypeOf(name),
+    headers: { "content-disposition": ResultFiles.contentDisposition(name) }
+  } satisfies Answer
 })
 
 /**

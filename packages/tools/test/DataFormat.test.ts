@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Ogr from "@geojobs/fixtures/Ogr"
 import { Effect } from "effect"
 import { strToU8, zipSync } from "fflate"
 import { serialize } from "flatgeobuf/lib/mjs/geojson.js"
 import * as DataFormat from "../src/DataFormat.ts"
 import type { EsriFeatureSet } from "../src/EsriGeometry.ts"
-import * as Ogr from "./support/Ogr.ts"
 
 const geometryOf = <G>(feature: { readonly geometry?: unknown } | undefined): G => feature?.geometry as G
 

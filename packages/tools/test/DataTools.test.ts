@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import * as Ogr from "@geojobs/fixtures/Ogr"
 import { Effect } from "effect"
 import { unzipSync } from "fflate"
 import ConvertFeatures from "../src/builtin/ConvertFeatures.ts"
@@ -10,7 +11,6 @@ import * as Builtin from "../src/builtin/index.ts"
 import * as DataFormat from "../src/DataFormat.ts"
 import type { EsriFeatureSet } from "../src/EsriGeometry.ts"
 import { loadTool } from "../src/ToolModule.ts"
-import * as Ogr from "./support/Ogr.ts"
 
 const geometryOf = <G>(feature: { readonly geometry?: unknown } | undefined): G => feature?.geometry as G
 
@@ -169,7 +169,7 @@ describe("ConvertFeatures and ExtractData", () => {
           )
         )
       )
-      assert.match(byUrl, /files by URL are not yet fetched/)
+      assert.match(byUrl, /files by URL are not fetched by the tool itself/)
       const outside = yield* Effect.promise(() =>
         failure(
           Promise.resolve().then(() =>
