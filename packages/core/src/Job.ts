@@ -7,6 +7,7 @@
  */
 import { Clock, Effect, Result } from "effect"
 import { z } from "zod"
+import * as Callback from "./Callback.ts"
 import type { Entropy } from "./Entropy.ts"
 import { type InvalidReference, InvalidTransition } from "./JobError.ts"
 import * as JobId from "./JobId.ts"
@@ -78,6 +79,11 @@ export interface Job {
   readonly progress: Progress | null
   /** When the job and its files may be removed; `null` while it is not finished. */
   readonly expires: number | null
+  /**
+   * Where its OGC callbacks go (an asynchronous OGC execute request's `subscriber`); absent for most jobs. Fixed when
+   * the job is created, like its inputs.
+   */
+  readonly subscriber?: Callback.Subscriber | undefined
 }
 
 /**
@@ -132,7 +138,8 @@ export const schema: z.ZodType<Job> = z.object({
       z.object({ type: z.literal("step"), message: z.string(), percent: z.number().int().min(0).max(100) })
     ])
     .nullable(),
-  expires: instant.nullable()
+  expires: instant.nullable(),
+  subscriber: Callback.schema.optional()
 })
 
 /**
@@ -147,6 +154,7 @@ export const make = (options: {
   readonly user: string | null
   readonly inputs?: Readonly<Record<string, JobValue>> | undefined
   readonly status?: "New" | "Submitted" | undefined
+  readonly subscriber?: Callback.Subscriber | undefined
 }): Effect.Effect<Job, InvalidReference, Entropy> =>
   Effect.gen(function* () {
     const task = yield* ServiceRef.checkName("task", options.task)
@@ -166,7 +174,9 @@ export const make = (options: {
       results: {},
       messages: [],
       progress: null,
-      expires: null
+      expires: null,
+      // Only when there is one: a job without a subscriber has no such key at all (as it is stored and read back).
+      ...(options.subscriber === undefined ? {} : { subscriber: options.subscriber })
     }
   })
 

@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
+import * as Callback from "./Callback.ts"
+import * as MemoryOutbox from "./internal/MemoryOutbox.ts"
 import { type Job, type JobSummary, summarize } from "./Job.ts"
 import {
   DuplicateJob,
@@ -140,9 +142,16 @@ export const guardUpdate = (
   next: Job
 ): Effect.Effect<Job, StaleRevision | InvalidTransition> => {
   const problem = updateProblem(stored, expectedRevision, next)
-  return problem === undefined
-    ? Effect.succeed({ ...next, id: stored.id, inputs: stored.inputs, revision: expectedRevision + 1 })
-    : Effect.fail(problem)
+  if (problem !== undefined) return Effect.fail(problem)
+  // The subscriber, like the inputs, stays as created.
+  const { subscriber: _ignored, ...rest } = next
+  return Effect.succeed({
+    ...rest,
+    ...(stored.subscriber === undefined ? {} : { subscriber: stored.subscriber }),
+    id: stored.id,
+    inputs: stored.inputs,
+    revision: expectedRevision + 1
+  })
 }
 
 /**
@@ -205,11 +214,13 @@ export const page = (query: NormalizedQuery, total: number, results: ReadonlyArr
 
 const makeMemory = (): JobStoreShape => {
   const jobs = new Map<JobId, Job>()
+  // Its callbacks (CallbackOutbox.layerMemory), written with each change as a durable store writes them.
+  const outbox: { rows: MemoryOutbox.Rows } = { rows: new Map() }
   const find = (id: JobId) => {
     const job = jobs.get(id)
     return job === undefined ? Effect.fail(new NoSuchJob({ jobId: id })) : Effect.succeed(job)
   }
-  return {
+  const shape: JobStoreShape = {
     create: (job) =>
       Effect.suspend(() => {
         if (jobs.has(job.id)) return Effect.fail(new DuplicateJob({ jobId: job.id }))
@@ -225,7 +236,13 @@ const makeMemory = (): JobStoreShape => {
     update: (expectedRevision, next) =>
       Effect.suspend(() => find(next.id)).pipe(
         Effect.flatMap((stored) => guardUpdate(stored, expectedRevision, next)),
-        Effect.tap((written) => Effect.sync(() => jobs.set(written.id, written)))
+        Effect.flatMap((written) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            jobs.set(written.id, written)
+            MemoryOutbox.record(outbox.rows, Callback.outgoing(written), now)
+            return written
+          })
+        )
       ),
     query: (query) =>
       Effect.map(normalizeQuery(query), (q) => {
@@ -235,6 +252,16 @@ const makeMemory = (): JobStoreShape => {
         )
         return page(q, found.length, found.slice(q.start - 1, q.start - 1 + q.number).map(summarize))
       }),
-    delete: (id) => Effect.suspend(() => find(id)).pipe(Effect.flatMap(() => Effect.sync(() => void jobs.delete(id))))
+    delete: (id) =>
+      Effect.suspend(() => find(id)).pipe(
+        Effect.flatMap(() =>
+          Effect.sync(() => {
+            jobs.delete(id)
+            MemoryOutbox.forgetJob(outbox.rows, id)
+          })
+        )
+      )
   }
+  outbox.rows = MemoryOutbox.register(shape, (id) => jobs.has(id))
+  return shape
 }

@@ -36,8 +36,8 @@ export type Conformance = z.output<typeof conformanceSchema>
 const conf = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 
 /**
- * The 1.0 conformance classes GeoJobs declares and meets. `callback` is not among them until callbacks are
- * delivered (a `subscriber` in an execute request is ignored, as the standard allows).
+ * The 1.0 conformance classes GeoJobs declares and meets (`callback`: an asynchronous execute request's `subscriber`
+ * is kept with its job and its callbacks are delivered, see `Callback`).
  *
  * @category models
  */
@@ -48,7 +48,8 @@ export const conformanceClasses = [
   `${conf}html`,
   `${conf}oas30`,
   `${conf}job-list`,
-  `${conf}dismiss`
+  `${conf}dismiss`,
+  `${conf}callback`
 ] as const
 
 /**

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod"
+import * as Callback from "./Callback.ts"
 import * as OgcLink from "./OgcLink.ts"
 
 /**
@@ -135,15 +136,21 @@ export const outputSchema = z.object({
 /** An output asked for. @category models */
 export type Output = z.output<typeof outputSchema>
 
+/** A callback URI: absolute http(s), no credentials (`Callback.uriProblem`). */
+const callbackUri = z.url({ message: "expected an absolute http or https URL" }).superRefine((text, ctx) => {
+  const problem = Callback.uriProblem(text)
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem })
+})
+
 /**
  * zod schema of the callback URIs of an execute request (`subscriber.yaml`).
  *
  * @category models
  */
 export const subscriberSchema = z.object({
-  successUri: z.url().optional(),
-  inProgressUri: z.url().optional(),
-  failedUri: z.url().optional()
+  successUri: callbackUri.optional(),
+  inProgressUri: callbackUri.optional(),
+  failedUri: callbackUri.optional()
 })
 
 /**

@@ -54,14 +54,14 @@ describe("OgcProcess and OgcDocument", () => {
     assert.isFalse(OgcProcess.executeSchema.safeParse({ outputs: { a: { transmissionMode: "post" } } }).success)
   })
 
-  it("the conformance classes are those of 1.0, callback left out until delivered", () => {
-    assert.lengthOf(OgcDocument.conformanceClasses, 7)
+  it("the conformance classes are those of 1.0, callback included", () => {
+    assert.lengthOf(OgcDocument.conformanceClasses, 8)
     assert.isTrue(
       OgcDocument.conformanceClasses.every((c) =>
         c.startsWith("http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/")
       )
     )
-    assert.isFalse(OgcDocument.conformanceClasses.some((c) => c.endsWith("/callback")))
+    assert.isTrue(OgcDocument.conformanceClasses.some((c) => c.endsWith("/callback")))
   })
 
   it("statusInfo takes a job summary, its status from the status table", () => {

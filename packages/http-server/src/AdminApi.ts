@@ -8,9 +8,19 @@
  *
  * @module
  */
-import { AdminJob, type AdminQuery, JobQueue, JobStatus, JobStore, JobUrls, ServiceRef } from "@geojobs/core"
+import {
+  AdminJob,
+  type AdminQuery,
+  ArcGISResource,
+  CallbackOutbox,
+  JobQueue,
+  JobStatus,
+  JobStore,
+  JobUrls,
+  ServiceRef
+} from "@geojobs/core"
 import { Engine, type ServiceRegistry } from "@geojobs/engine"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { TokenRequired } from "./Accounts.ts"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import { CannotCancel, InvalidInput, MethodNotAllowed, NotFound } from "./Failure.ts"
@@ -162,7 +172,7 @@ const jobs: Routes<"AdminJobs">["AdminJobs"] = Effect.fnUntraced(function* (c, r
 
 const job: Routes<"AdminJob">["AdminJob"] = Effect.fnUntraced(function* (c, resource) {
   const service = yield* serviceAt(resource.service)
-  const isRead = resource.part.kind === "job"
+  const isRead = resource.part.kind === "job" || resource.part.kind === "callbacks"
   if (!isRead && c.request.method !== "POST") return yield* new MethodNotAllowed({ operation: resource.part.kind })
   // Who is asking first: a bad token answers 498/499 whether or not the job exists.
   const p = isRead ? yield* reader(c, service) : yield* manager(c, service)
@@ -186,7 +196,38 @@ const job: Routes<"AdminJob">["AdminJob"] = Effect.fnUntraced(function* (c, reso
             {
               href: JobUrls.restJob(c.base, found.service, found.task, found.id),
               text: "The job in the services directory"
-            }
+            },
+            // Only where there are callbacks to see: the seed document itself never changes.
+            ...(found.subscriber === undefined
+              ? []
+              : [
+                  {
+                    href: ArcGISResource.url(
+                      c.base,
+                      ArcGISResource.adminJobOf(found.service, found.id, { kind: "callbacks" })
+                    ),
+                    text: "Its OGC callbacks and their deliveries"
+                  }
+                ])
+          ]
+        })
+    } satisfies Answer
+  }
+  if (resource.part.kind === "callbacks") {
+    // Its OGC callbacks and how their deliveries went (none for a job without a subscriber, or without an outbox).
+    const outbox = Option.getOrUndefined(yield* Effect.serviceOption(CallbackOutbox.CallbackOutbox))
+    const doc = CallbackOutbox.toAdmin(found.id, outbox === undefined ? [] : yield* outbox.ofJob(found.id))
+    return {
+      json: doc,
+      html: (signedIn) =>
+        Html.page({
+          signedIn,
+          title: `Callbacks of job ${found.id}`,
+          home: c.home,
+          account: c.account,
+          document: doc,
+          links: [
+            { href: ArcGISResource.url(c.base, ArcGISResource.adminJobOf(found.service, found.id)), text: "The job" }
           ]
         })
     } satisfies Answer

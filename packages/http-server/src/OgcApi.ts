@@ -15,6 +15,7 @@
 import { createReadStream } from "node:fs"
 import {
   ArcGISResource,
+  Callback,
   type Job,
   JobError,
   JobFiles,
@@ -41,7 +42,9 @@ import * as OgcFailure from "./OgcFailure.ts"
 import { JobNotSuccessful, MethodNotSupported, type OgcError, UnsupportedMediaType } from "./OgcFailure.ts"
 import * as OgcProcesses from "./OgcProcesses.ts"
 import * as OpenApi from "./OpenApi.ts"
+import * as ResultFiles from "./ResultFiles.ts"
 import * as Security from "./Security.ts"
+import { ServiceControl } from "./ServiceControl.ts"
 
 /**
  * The OGC settings, beside the server's.
@@ -106,6 +109,8 @@ export interface OgcAnswer {
   readonly raw?: { readonly type: string; readonly body: string } | undefined
   /** A file to stream (a raw file result). */
   readonly file?: string | undefined
+  /** The media type of `file` (default `application/octet-stream`). */
+  readonly fileType?: string | undefined
   /** No body (204). */
   readonly empty?: boolean | undefined
 }
@@ -429,7 +434,8 @@ const readExecute = (
   const where = issue === undefined || issue.path.length === 0 ? "the execute request" : issue.path.join(".")
   return Effect.fail(
     new InvalidInput({
-      parameter: String(issue?.path[0] ?? "body"),
+      // A callback URI by its own name (`subscriber.successUri`): the subscriber is not an input.
+      parameter: issue?.path[0] === "subscriber" ? issue.path.join(".") : String(issue?.path[0] ?? "body"),
       detail: `${where}: ${issue?.message ?? "invalid"}.`
     })
   )
@@ -478,6 +484,8 @@ const execution: Route<"Execution"> = Effect.fnUntraced(function* (o, resource) 
   const prefersAsync = /(?:^|[\s,;])respond-async(?:$|[\s,;])/i.test(prefer)
   // sync-only services answer synchronously, async-only ones asynchronously, whatever is preferred (1.0 §7.11.2).
   const asynchronous = published.service.executionType === "async"
+  // A service an administrator stopped takes no new job (the ones it has run on).
+  yield* (yield* ServiceControl).ensureStarted(published.service.ref)
   const engine = yield* Engine.Engine
   const submission = {
     service: published.service.ref,
@@ -486,7 +494,13 @@ const execution: Route<"Execution"> = Effect.fnUntraced(function* (o, resource) 
     params
   }
   if (asynchronous) {
-    const job = yield* engine.submit(submission)
+    // Callbacks are for asynchronous execution (the standard's `callback` class); their bodies link to the job as
+    // this request addressed the server. A synchronous answer is its own notification.
+    const subscriber =
+      body.subscriber === undefined
+        ? undefined
+        : Callback.make(body.subscriber, OgcResource.url(o.root, { _tag: "Jobs" }))
+    const job = yield* engine.submit({ ...submission, subscriber })
     const location = url(o, { _tag: "Job", jobId: job.id })
     return {
       title: `Job ${job.id}`,
@@ -544,7 +558,13 @@ const resultsAnswer = Effect.fnUntraced(function* (
     }
     if (only.out._tag === "file") {
       const files = yield* JobFiles.JobFiles
-      return { title: "Result", file: yield* files.resolve(job.id, only.out.path) } satisfies OgcAnswer
+      // Typed by its extension, and a download (ResultFiles), as the REST API serves output files.
+      return {
+        title: "Result",
+        file: yield* files.resolve(job.id, only.out.path),
+        fileType: ResultFiles.mediaTypeOf(only.out.path),
+        headers: { "content-disposition": ResultFiles.contentDisposition(only.out.path) }
+      } satisfies OgcAnswer
     }
     const v = only.out.value
     return {
@@ -764,7 +784,9 @@ const send = async (reply: FastifyReply, o: OgcCall, answer: OgcAnswer): Promise
   for (const [k, v] of Object.entries(answer.headers ?? {})) reply.header(k, v)
   if (answer.status !== undefined) reply.status(answer.status)
   if (answer.empty === true) return reply.status(204).send()
-  if (answer.file !== undefined) return reply.type("application/octet-stream").send(createReadStream(answer.file))
+  if (answer.file !== undefined) {
+    return reply.type(answer.fileType ?? "application/octet-stream").send(createReadStream(answer.file))
+  }
   if (answer.raw !== undefined) return reply.type(answer.raw.type).send(answer.raw.body)
   if (o.format === "html") {
     const who = o.who?.username

@@ -6,11 +6,23 @@
  * columns of their own that summaries, queries and the claim scan never read, and an update never rewrites the
  * inputs. Each job row keeps its owner and its claim count; a write under a claim's fencing token is one `UPDATE`
  * guarded by both (core's `JobQueue.claimProblem` says why one was refused). Status lists in the SQL come from core's
- * status table.
+ * status table. It also provides core's `CallbackOutbox`: the callback a status change makes (core's
+ * `Callback.outgoing`) is inserted by the same statement (or the claim's transaction) that makes the change, and
+ * deliverers on every node claim due ones with `FOR UPDATE SKIP LOCKED` under a lease.
  *
  * @module
  */
-import { EncodedValue, type Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
+import {
+  Callback,
+  CallbackOutbox,
+  EncodedValue,
+  type Job,
+  JobError,
+  JobQueue,
+  JobStatus,
+  JobStore,
+  type JobUrls
+} from "@geojobs/core"
 import { Clock, Context, Effect, Layer } from "effect"
 import * as PgDatabase from "./PgDatabase.ts"
 
@@ -63,7 +75,27 @@ export const migrations: PgDatabase.Migrations = {
     `ALTER TABLE jobs ADD COLUMN claims integer NOT NULL DEFAULT 0;
      ALTER TABLE engines ADD COLUMN node text NOT NULL DEFAULT '';
      UPDATE jobs SET owner = NULL WHERE status NOT IN (${JobStatus.held.map((s) => `'${s}'`).join(", ")});
-     CREATE INDEX jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;`
+     CREATE INDEX jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;`,
+    // OGC callbacks (issue 12): a job's subscriber (JSON text, NULL for most jobs), and the outbox its status changes
+    // write into with themselves, one row per job and event, claimed under a lease by the node delivering it.
+    `ALTER TABLE jobs ADD COLUMN subscriber text;
+     CREATE TABLE callbacks (
+       seq bigserial PRIMARY KEY,
+       job_id text NOT NULL,
+       event text NOT NULL,
+       uri text NOT NULL,
+       body text NOT NULL,
+       status text NOT NULL,
+       attempts integer NOT NULL DEFAULT 0,
+       last_error text,
+       created bigint NOT NULL,
+       next_attempt bigint NOT NULL,
+       delivered bigint,
+       lease_owner text,
+       lease_until bigint NOT NULL DEFAULT 0,
+       CONSTRAINT callbacks_job_event UNIQUE (job_id, event)
+     );
+     CREATE INDEX callbacks_due ON callbacks (next_attempt, seq) WHERE status = 'pending';`
   ]
 }
 
@@ -90,7 +122,8 @@ const summaryColumns = [
   "messages",
   "progress",
   "input_names",
-  "result_names"
+  "result_names",
+  "subscriber"
 ] as const
 const jobColumns = [...summaryColumns, "inputs", "results"] as const
 /** A column list for a statement's text, optionally of a table alias. */
@@ -117,6 +150,7 @@ interface SummaryRow {
   readonly progress: string | null
   readonly input_names: ReadonlyArray<string>
   readonly result_names: ReadonlyArray<string>
+  readonly subscriber: string | null
 }
 
 interface JobRow extends SummaryRow {
@@ -142,7 +176,8 @@ const baseOf = (row: SummaryRow): Omit<Job.Job, "inputs" | "results"> => ({
   revision: row.revision,
   messages: JSON.parse(row.messages) as Job.Job["messages"],
   progress: row.progress === null ? null : (JSON.parse(row.progress) as Job.Job["progress"]),
-  expires: row.expires
+  expires: row.expires,
+  ...(row.subscriber === null ? {} : { subscriber: JSON.parse(row.subscriber) as Callback.Subscriber })
 })
 
 const summaryOf = (row: SummaryRow): Job.JobSummary => ({
@@ -160,7 +195,8 @@ const fixed = (job: Job.Job) => ({
   task: job.task,
   revision: job.revision,
   input_names: Object.keys(job.inputs),
-  inputs: EncodedValue.recordText(job.inputs)
+  inputs: EncodedValue.recordText(job.inputs),
+  subscriber: job.subscriber === undefined ? null : JSON.stringify(job.subscriber)
 })
 
 /** The columns an update writes (revision aside, which the update advances itself). */
@@ -189,6 +225,29 @@ const allowedBefore = (status: JobStatus.JobStatus): ReadonlyArray<JobStatus.Job
 const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
   const jobs = db.table("jobs")
   const engines = db.table("engines")
+  const callbacks = db.table("callbacks")
+
+  /** Writes the callbacks the jobs (as written) send, if any, at most one per job and event; on `on` (a transaction). */
+  const insertCallbacks = (
+    on: Pick<PgDatabase.Database<JobError.JobStoreError>, "query">,
+    written: ReadonlyArray<Job.Job>,
+    now: number
+  ) => {
+    const outs = written.flatMap((job) => {
+      const out = Callback.outgoing(job)
+      return out === undefined ? [] : [out]
+    })
+    if (outs.length === 0) return Effect.void
+    return Effect.asVoid(
+      on.query(
+        "write callbacks",
+        `INSERT INTO ${callbacks} (job_id, event, uri, body, status, created, next_attempt)
+         SELECT j, e, u, b, 'pending', $5, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS o(j, e, u, b)
+         ON CONFLICT (job_id, event) DO NOTHING`,
+        [outs.map((o) => o.jobId), outs.map((o) => o.event), outs.map((o) => o.uri), outs.map((o) => o.body), now]
+      )
+    )
+  }
 
   const claimable = [...JobStatus.claimable]
   const held = [...JobStatus.held]
@@ -220,13 +279,24 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
       const set = Object.keys(row).map((column, i) => `${column} = $${i + 6}`)
       const status = `$${Object.keys(row).indexOf("status") + 6}`
       const fence = claim === undefined ? [] : [claim.owner, claim.number]
-      const result = yield* db.query<{ seq: number; inputs: string | null }>(
-        operation,
-        `UPDATE ${jobs} SET revision = $2 + 1, ${set.join(", ")},
+      const now = yield* Clock.currentTimeMillis
+      // The change's callback goes in with it, by the same statement, if the stored job has a subscriber.
+      const out = Callback.outgoing(next)
+      const at = 6 + set.length + fence.length
+      const update = `UPDATE ${jobs} SET revision = $2 + 1, ${set.join(", ")},
            owner = CASE WHEN ${status} = ANY($5::text[]) THEN owner ELSE NULL END
          WHERE id = $1 AND revision = $2 AND status = ANY($3::text[])
            ${claim === undefined ? "" : `AND status = ANY($5::text[]) AND owner = $${set.length + 6} AND claims = $${set.length + 7}`}
-         RETURNING seq, CASE WHEN seq = $4 THEN NULL ELSE inputs END AS inputs`,
+         RETURNING seq, subscriber, CASE WHEN seq = $4 THEN NULL ELSE inputs END AS inputs`
+      const result = yield* db.query<{ seq: number; subscriber: string | null; inputs: string | null }>(
+        operation,
+        out === undefined
+          ? update
+          : `WITH u AS (${update}),
+             c AS (INSERT INTO ${callbacks} (job_id, event, uri, body, status, created, next_attempt)
+               SELECT $1, $${at}, $${at + 1}, $${at + 2}, 'pending', $${at + 3}, $${at + 3} FROM u
+               WHERE u.subscriber IS NOT NULL ON CONFLICT (job_id, event) DO NOTHING)
+             SELECT seq, subscriber, inputs FROM u`,
         [
           next.id,
           expectedRevision,
@@ -234,14 +304,27 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
           knownInputs.get(next.inputs) ?? null,
           held,
           ...Object.values(row),
-          ...fence
+          ...fence,
+          ...(out === undefined ? [] : [out.event, out.uri, out.body, now])
         ]
       )
       const written = result.rows[0]
       if (written === undefined) return undefined
       const inputs = written.inputs === null ? next.inputs : (JSON.parse(written.inputs) as Job.Job["inputs"])
       knownInputs.set(inputs, written.seq)
-      return { ...next, inputs, revision: expectedRevision + 1 }
+      const { subscriber: _s, ...rest } = next
+      const answer: Job.Job =
+        written.subscriber === null
+          ? { ...rest, inputs, revision: expectedRevision + 1 }
+          : {
+              ...rest,
+              inputs,
+              revision: expectedRevision + 1,
+              subscriber: JSON.parse(written.subscriber) as Callback.Subscriber
+            }
+      // A caller that handed over the job without its subscriber: its callback, right after (not lost).
+      if (out === undefined) yield* insertCallbacks(db, [answer], now)
+      return answer
     })
 
   interface Version {
@@ -333,8 +416,16 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
         return JobStore.page(q, total ?? 0, rows.rows.map(summaryOf))
       }),
     delete: (id) =>
-      Effect.flatMap(db.query("delete", `DELETE FROM ${jobs} WHERE id = $1`, [id]), (result) =>
-        result.rowCount === 1 ? Effect.void : Effect.fail(new JobError.NoSuchJob({ jobId: id }))
+      Effect.flatMap(
+        // Its pending callbacks are still delivered (a dismissed job's `failed` among them); the others go with it.
+        db.query<{ n: number }>(
+          "delete",
+          `WITH d AS (DELETE FROM ${jobs} WHERE id = $1 RETURNING id),
+           c AS (DELETE FROM ${callbacks} WHERE job_id IN (SELECT id FROM d) AND status <> 'pending')
+           SELECT count(*)::int AS n FROM d`,
+          [id]
+        ),
+        (result) => (result.rows[0]?.n === 1 ? Effect.void : Effect.fail(new JobError.NoSuchJob({ jobId: id })))
       )
   }
 
@@ -411,9 +502,16 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
           ]
         )
         // RETURNING has no order: FIFO as the queue is.
-        return [...claimed.rows]
+        const result = [...claimed.rows]
           .sort((a, b) => a.created - b.created || a.seq - b.seq)
           .map((row): JobQueue.Claimed => ({ job: toJob(row), claim: { owner: request.owner, number: row.claims } }))
+        // Their inProgress callbacks, in the claim's transaction.
+        yield* insertCallbacks(
+          tx,
+          result.map((c) => c.job),
+          now
+        )
+        return result
       })
     )
 
@@ -500,7 +598,104 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
         (result) => Object.fromEntries(result.rows.map((r) => [r.status, r.n]))
       )
   }
-  return { store, queue }
+  // --- the outbox's own operations -------------------------------------------------------------------------------
+  interface DeliveryRow {
+    readonly job_id: string
+    readonly event: Callback.Event
+    readonly uri: string
+    readonly body: string
+    readonly status: CallbackOutbox.DeliveryStatus
+    readonly attempts: number
+    readonly last_error: string | null
+    readonly created: number
+    readonly next_attempt: number
+    readonly delivered: number | null
+  }
+  const deliveryColumns = ["job_id", "event", "uri", "body", "status", "attempts", "last_error", "created"]
+    .concat(["next_attempt", "delivered"])
+    .join(", ")
+  const deliveryOf = (r: DeliveryRow): CallbackOutbox.Delivery => ({
+    id: CallbackOutbox.idOf(r.job_id, r.event),
+    jobId: r.job_id,
+    event: r.event,
+    uri: r.uri,
+    body: r.body,
+    status: r.status,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    created: r.created,
+    nextAttempt: r.next_attempt,
+    delivered: r.delivered
+  })
+  /** The job and event of a callback's id (`<jobId>:<event>`). */
+  const keyOfId = (id: string) => {
+    const at = id.lastIndexOf(":")
+    return [id.slice(0, at), id.slice(at + 1)] as const
+  }
+  // A finished callback of a job removed meanwhile is kept by nothing.
+  const dropOrphaned = (operation: string, key: readonly [string, string]) =>
+    db.query(
+      operation,
+      `DELETE FROM ${callbacks} WHERE job_id = $1 AND event = $2 AND status <> 'pending'
+       AND NOT EXISTS (SELECT 1 FROM ${jobs} WHERE id = $1)`,
+      [...key]
+    )
+
+  const outbox: CallbackOutbox.CallbackOutboxShape = {
+    claimDue: (request) =>
+      request.max <= 0
+        ? Effect.succeed([])
+        : Effect.map(
+            db.query<DeliveryRow>(
+              "claim callbacks",
+              `UPDATE ${callbacks} AS c SET lease_owner = $1, lease_until = $2
+               FROM (SELECT seq FROM ${callbacks} WHERE status = 'pending' AND next_attempt <= $3 AND lease_until <= $3
+                 ORDER BY next_attempt, seq LIMIT $4 FOR UPDATE SKIP LOCKED) AS picked
+               WHERE c.seq = picked.seq
+               RETURNING ${deliveryColumns
+                 .split(", ")
+                 .map((col) => `c.${col}`)
+                 .join(", ")}`,
+              [request.owner, request.now + request.leaseMs, request.now, request.max]
+            ),
+            (result) => [...result.rows].sort((a, b) => a.next_attempt - b.next_attempt).map(deliveryOf)
+          ),
+    markDelivered: (id, at) => {
+      const key = keyOfId(id)
+      return db
+        .query(
+          "callback delivered",
+          `UPDATE ${callbacks} SET status = 'delivered', attempts = attempts + 1, last_error = NULL, delivered = $3,
+             lease_owner = NULL, lease_until = 0
+           WHERE job_id = $1 AND event = $2 AND status = 'pending'`,
+          [...key, at.now]
+        )
+        .pipe(Effect.andThen(dropOrphaned("callback delivered", key)), Effect.asVoid)
+    },
+    markFailed: (id, failure) => {
+      const key = keyOfId(id)
+      return db
+        .query(
+          "callback failed",
+          `UPDATE ${callbacks} SET status = CASE WHEN $4::bigint IS NULL THEN 'failed' ELSE 'pending' END,
+             attempts = attempts + $5, last_error = $6, next_attempt = coalesce($4::bigint, next_attempt),
+             lease_owner = NULL, lease_until = 0
+           WHERE job_id = $1 AND event = $2 AND status = 'pending' AND lease_owner = $3`,
+          [...key, failure.owner, failure.nextAttempt, failure.attempted ? 1 : 0, failure.error]
+        )
+        .pipe(Effect.andThen(dropOrphaned("callback failed", key)), Effect.asVoid)
+    },
+    ofJob: (jobId) =>
+      Effect.map(
+        db.query<DeliveryRow>(
+          "callbacks of a job",
+          `SELECT ${deliveryColumns} FROM ${callbacks} WHERE job_id = $1 ORDER BY created, seq`,
+          [jobId]
+        ),
+        (result) => result.rows.map(deliveryOf)
+      )
+  }
+  return { store, queue, outbox }
 }
 
 /**
@@ -508,10 +703,15 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
  *
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<JobStore.JobStore | JobQueue.JobQueue, JobError.JobStoreError> =>
+export const layer = (
+  options: Options
+): Layer.Layer<JobStore.JobStore | JobQueue.JobQueue | CallbackOutbox.CallbackOutbox, JobError.JobStoreError> =>
   Layer.effectContext(
     Effect.map(PgDatabase.acquire(options, migrations, storeError), (db) => {
-      const { store, queue } = make(db)
-      return Context.make(JobStore.JobStore, store).pipe(Context.add(JobQueue.JobQueue, queue))
+      const { store, queue, outbox } = make(db)
+      return Context.make(JobStore.JobStore, store).pipe(
+        Context.add(JobQueue.JobQueue, queue),
+        Context.add(CallbackOutbox.CallbackOutbox, outbox)
+      )
     })
   )

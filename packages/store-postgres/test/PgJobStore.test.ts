@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Entropy, Job, JobQueue, JobStatus, JobStore } from "@geojobs/core"
-import { JobQueueSuite, JobStoreSuite, SampleJobs } from "@geojobs/core/testing"
+import { CallbackOutbox, Entropy, Job, JobQueue, JobStatus, JobStore } from "@geojobs/core"
+import { CallbackOutboxSuite, JobQueueSuite, JobStoreSuite, SampleJobs } from "@geojobs/core/testing"
 import { Context, Effect, Fiber, Layer } from "effect"
 import * as PgJobStore from "../src/PgJobStore.ts"
 import { admin, freshSchema, onFreshSchema, unavailable, unreachable, url } from "../src/testing/TestDatabase.ts"
@@ -17,6 +17,63 @@ describe.skipIf(unavailable)("PgJobStore passes the JobQueue contract (a fresh s
   for (const [name, test] of Object.entries(JobQueueSuite.cases)) {
     it.effect(name, () => test.pipe(Effect.provide(Layer.mergeAll(fresh(), Entropy.Entropy.layerSeeded(7)))))
   }
+})
+
+describe.skipIf(unavailable)("PgJobStore passes the CallbackOutbox contract (a fresh schema per case)", () => {
+  for (const [name, test] of Object.entries(CallbackOutboxSuite.cases)) {
+    it.effect(name, () => test.pipe(Effect.provide(Layer.mergeAll(fresh(), Entropy.Entropy.layerSeeded(7)))))
+  }
+})
+
+describe.skipIf(unavailable)("PgJobStore's callback outbox with several nodes", () => {
+  it.live("deliverers on four pools claiming at once never get the same callback (SKIP LOCKED)", () =>
+    Effect.gen(function* () {
+      const schema = yield* freshSchema
+      const nodes = yield* Effect.all(
+        Array.from({ length: 4 }, () => Layer.build(PgJobStore.layer({ connectionString: url, schema, max: 4 }))),
+        { concurrency: "unbounded" }
+      )
+      const [first] = nodes
+      if (first === undefined) return assert.fail("the nodes did not start")
+      const store = Context.get(first, JobStore.JobStore)
+      const count = 40
+      for (let i = 0; i < count; i++) {
+        const job = yield* store.create(
+          yield* Job.make({
+            service: SampleJobs.service,
+            task: "Buffer",
+            user: null,
+            subscriber: { failedUri: `https://hooks.example.com/${i}`, jobsUrl: "https://gis.example.com/ogcapi/jobs" }
+          })
+        )
+        yield* store.update(job.revision, yield* Job.transition(job, "Cancelled"))
+      }
+      const now = Number.MAX_SAFE_INTEGER - 1_000_000
+      // Every node claims in small batches, all at once, until nothing is left for it.
+      const claims = yield* Effect.all(
+        nodes.map((node) =>
+          Effect.gen(function* () {
+            const outbox = Context.get(node, CallbackOutbox.CallbackOutbox)
+            const mine: Array<string> = []
+            while (true) {
+              const batch = yield* outbox.claimDue({
+                owner: `node-${nodes.indexOf(node)}`,
+                now,
+                leaseMs: 60_000,
+                max: 3
+              })
+              if (batch.length === 0) return mine
+              mine.push(...batch.map((d) => d.id))
+            }
+          })
+        ),
+        { concurrency: "unbounded" }
+      )
+      const all = claims.flat()
+      assert.strictEqual(all.length, count, "every callback claimed")
+      assert.strictEqual(new Set(all).size, count, "none claimed twice")
+    }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(11)), Effect.scoped)
+  )
 })
 
 describe.skipIf(unavailable)("PgJobStore", () => {

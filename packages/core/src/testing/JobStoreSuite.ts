@@ -300,6 +300,27 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
       yield* failsWith(store.query({ createdFrom: 10, createdTo: 5 }), "InvalidQuery", "an inverted time window")
     })
   ),
+  "a job's subscriber is stored with it, read back everywhere, and kept as created by an update": orDie(
+    Effect.gen(function* () {
+      const store = yield* JobStore
+      const subscriber = {
+        successUri: "https://hooks.example.com/done?job=1&x=ü",
+        failedUri: "http://10.0.0.7:8080/failed",
+        jobsUrl: "https://gis.example.com/ogcapi/jobs"
+      }
+      const job = yield* store.create({ ...(yield* jobAt(0)), subscriber })
+      yield* same((yield* store.get(job.id)).subscriber, subscriber, "get's subscriber")
+      yield* same((yield* store.getSummary(job.id)).subscriber, subscriber, "getSummary's subscriber")
+      yield* same((yield* store.query({})).results[0]?.subscriber, subscriber, "a query's subscriber")
+      const { subscriber: _s, ...without } = yield* Job.transition(job, "Executing")
+      const written = yield* store.update(job.revision, without)
+      yield* same(written.subscriber, subscriber, "the update's answer, given a job without it")
+      yield* same((yield* store.get(job.id)).subscriber, subscriber, "get after that update")
+      const plain = yield* store.create(yield* jobAt(1))
+      yield* expect(!("subscriber" in (yield* store.get(plain.id))), "a job without a subscriber has no such key")
+      yield* expect(!("subscriber" in (yield* store.getSummary(plain.id))), "nor has its summary")
+    })
+  ),
   "delete removes the job; deleting it again fails with NoSuchJob": orDie(
     Effect.gen(function* () {
       const store = yield* JobStore
