@@ -161,7 +161,11 @@ const roles = ["all", "api", "worker"] as const
 export type Role = (typeof roles)[number]
 
 /** Variables whose values never appear in a problem message. */
-const secrets: ReadonlySet<string> = new Set(["GEOJOBS_ADMIN_PASSWORD", "GEOJOBS_METRICS_TOKEN"])
+const secrets: ReadonlySet<string> = new Set([
+  "GEOJOBS_ADMIN_PASSWORD",
+  "GEOJOBS_METRICS_TOKEN",
+  "GEOJOBS_CALLBACK_SECRET"
+])
 
 /** Variables shown with their passwords redacted in a problem message. */
 const urls: ReadonlySet<string> = new Set(["GEOJOBS_DATABASE_URL"])
@@ -178,6 +182,7 @@ export const schema = z.object({
   GEOJOBS_DATABASE_URL: databaseUrl.optional(),
   GEOJOBS_DATABASE_SCHEMA: databaseSchema.optional(),
   GEOJOBS_JOBS_DIR: z.string().min(1).optional(),
+  GEOJOBS_UPLOADS_DIR: z.string().min(1).optional(),
   GEOJOBS_NODE_NAME: nodeName.optional(),
   GEOJOBS_ROLE: z.enum(roles, { message: "expected all, api or worker" }).default("all"),
   GEOJOBS_SERVICES: z.string().min(1).optional(),
@@ -194,6 +199,7 @@ export const schema = z.object({
     .default("/ogcapi"),
   GEOJOBS_ADMIN_PASSWORD: z.string().min(8, "the admin password needs at least 8 characters").optional(),
   GEOJOBS_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
+  GEOJOBS_SLOTS: z.coerce.number({ message: "expected a number of jobs" }).int().min(1).max(100_000).optional(),
   GEOJOBS_LEASE_MS: z.coerce
     .number({ message: "expected milliseconds" })
     .int()
@@ -223,7 +229,38 @@ export const schema = z.object({
     .optional(),
   GEOJOBS_PUBLIC_METRICS: flag.default(false),
   GEOJOBS_WORKER_MAX_OLD_MB: megabytes.optional(),
-  GEOJOBS_WORKER_RETIRE_ABOVE_MB: megabytes.optional()
+  GEOJOBS_WORKER_RETIRE_ABOVE_MB: megabytes.optional(),
+  GEOJOBS_URL_INPUT_ALLOWED_HOSTS: z
+    .string()
+    .transform(list)
+    .refine(
+      (hosts) => hosts.every((h) => /^[A-Za-z0-9.:_-]+$/.test(h)),
+      "expected host names or addresses, comma-separated (no scheme, port or path)"
+    )
+    .optional(),
+  GEOJOBS_URL_INPUT_MAX_MB: megabytes.optional(),
+  GEOJOBS_URL_INPUT_TIMEOUT_MS: milliseconds.optional(),
+  GEOJOBS_CALLBACK_SECRET: z
+    .string()
+    .min(16, "the callback secret needs at least 16 characters (32 random bytes, base64, are a good one)")
+    .optional(),
+  GEOJOBS_CALLBACK_ALLOW_HOSTS: z
+    .string()
+    .transform(list)
+    .refine(
+      (hosts) => hosts.every((h) => /^[A-Za-z0-9.:_-]+$/.test(h)),
+      "expected host names or addresses, comma-separated (no scheme, port or path)"
+    )
+    .optional(),
+  GEOJOBS_CALLBACK_MAX_ATTEMPTS: z.coerce
+    .number({ message: "expected a whole number of attempts" })
+    .int()
+    .min(1)
+    .max(100)
+    .optional(),
+  GEOJOBS_CALLBACK_RETRY_MS: milliseconds.pipe(z.number().min(1, "expected at least 1 ms")).optional(),
+  GEOJOBS_CALLBACK_RETRY_MAX_MS: milliseconds.pipe(z.number().min(1, "expected at least 1 ms")).optional(),
+  GEOJOBS_CALLBACK_TIMEOUT_MS: milliseconds.pipe(z.number().min(1, "expected at least 1 ms")).optional()
 })
 
 /** Settings that are fine alone but contradict each other. */
@@ -243,6 +280,17 @@ const contradictions = schema.superRefine((e, ctx) => {
       path: ["GEOJOBS_JOBS_DIR"],
       message:
         "expected a folder named jobs (e.g. /mnt/geojobs/jobs): the engine keeps job folders in a folder of that name"
+    })
+  }
+  if (
+    e.GEOJOBS_CALLBACK_RETRY_MS !== undefined &&
+    e.GEOJOBS_CALLBACK_RETRY_MAX_MS !== undefined &&
+    e.GEOJOBS_CALLBACK_RETRY_MS > e.GEOJOBS_CALLBACK_RETRY_MAX_MS
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["GEOJOBS_CALLBACK_RETRY_MS"],
+      message: `above GEOJOBS_CALLBACK_RETRY_MAX_MS (${e.GEOJOBS_CALLBACK_RETRY_MAX_MS} ms), the longest wait between attempts`
     })
   }
   if (e.GEOJOBS_PUBLIC_METRICS && e.GEOJOBS_METRICS_TOKEN !== undefined) {
@@ -284,6 +332,11 @@ export interface ServerConfig {
   readonly database: Database
   /** The job output folders (`<jobsDir>/<jobId>/`); every node of a cluster must reach the same one. */
   readonly jobsDir: string
+  /**
+   * The uploaded items of services with the Uploads capability (`<uploadsDir>/<itemID>/`); like the jobs folder,
+   * every node of a cluster must reach the same one.
+   */
+  readonly uploadsDir: string
   /** This node's name in the start-up line, `/health` and the engine. */
   readonly nodeName: string
   readonly role: Role
@@ -294,6 +347,8 @@ export interface ServerConfig {
   readonly ogcPath: string
   readonly adminPassword: string | undefined
   readonly workers: number | undefined
+  /** Jobs the node runs at once (CPU-bound ones held to `workers` too); the engine's default when unset. */
+  readonly slots: number | undefined
   /** A node whose heartbeat is older than this is gone and its jobs are taken over. */
   readonly leaseMs: number
   /** How often a node records that it is alive (under half the lease). */
@@ -315,6 +370,28 @@ export interface ServerConfig {
   readonly publicMetrics: boolean
   /** The engine's worker thread limits from the environment; undefined when none is set. */
   readonly workerLimits: WorkerLimitSettings | undefined
+  /**
+   * How `{"url":…}` file inputs are fetched: hosts allowed although their addresses are not public (intranet
+   * servers), the largest file and the time limit (the engine's defaults, 100 MB and 60 s, when unset).
+   */
+  readonly urlInputs: {
+    readonly allowedHosts: ReadonlyArray<string>
+    readonly maxBytes: number | undefined
+    readonly timeoutMs: number | undefined
+  }
+  /**
+   * How OGC callbacks are delivered: the signing secret (redacted; unsigned without one), hosts allowed although
+   * their addresses are not public, and the retries (the engine's defaults when unset: 1 s doubling to 10 min, 12
+   * attempts, 10 s per POST).
+   */
+  readonly callbacks: {
+    readonly secret: Redacted.Redacted<string> | undefined
+    readonly allowedHosts: ReadonlyArray<string>
+    readonly maxAttempts: number | undefined
+    readonly retryMs: number | undefined
+    readonly retryMaxMs: number | undefined
+    readonly timeoutMs: number | undefined
+  }
 }
 
 /**
@@ -380,6 +457,7 @@ export const fromEnv = (
               schema: e.GEOJOBS_DATABASE_SCHEMA ?? "public"
             },
       jobsDir: e.GEOJOBS_JOBS_DIR === undefined ? join(dataDir, "jobs") : resolve(e.GEOJOBS_JOBS_DIR),
+      uploadsDir: e.GEOJOBS_UPLOADS_DIR === undefined ? join(dataDir, "uploads") : resolve(e.GEOJOBS_UPLOADS_DIR),
       nodeName: e.GEOJOBS_NODE_NAME ?? `${hostname()}-${process.pid}`,
       role: e.GEOJOBS_ROLE,
       servicesFile: resolve(e.GEOJOBS_SERVICES ?? ServicesFile.samplePath),
@@ -388,6 +466,7 @@ export const fromEnv = (
       ogcPath: e.GEOJOBS_OGC_PATH,
       adminPassword: e.GEOJOBS_ADMIN_PASSWORD,
       workers: e.GEOJOBS_WORKERS,
+      slots: e.GEOJOBS_SLOTS,
       leaseMs: e.GEOJOBS_LEASE_MS,
       heartbeatMs: e.GEOJOBS_HEARTBEAT_MS,
       logLevel: e.GEOJOBS_LOG_LEVEL,
@@ -412,7 +491,24 @@ export const fromEnv = (
               ...(e.GEOJOBS_WORKER_RETIRE_ABOVE_MB === undefined
                 ? {}
                 : { retireAboveHeapMb: e.GEOJOBS_WORKER_RETIRE_ABOVE_MB })
-            }
+            },
+      urlInputs: {
+        allowedHosts: e.GEOJOBS_URL_INPUT_ALLOWED_HOSTS ?? [],
+        maxBytes: e.GEOJOBS_URL_INPUT_MAX_MB === undefined ? undefined : e.GEOJOBS_URL_INPUT_MAX_MB * 1024 * 1024,
+        // 0 would be no limit elsewhere; a fetch always has one.
+        timeoutMs:
+          e.GEOJOBS_URL_INPUT_TIMEOUT_MS === undefined || e.GEOJOBS_URL_INPUT_TIMEOUT_MS === 0
+            ? undefined
+            : e.GEOJOBS_URL_INPUT_TIMEOUT_MS
+      },
+      callbacks: {
+        secret: e.GEOJOBS_CALLBACK_SECRET === undefined ? undefined : Redacted.make(e.GEOJOBS_CALLBACK_SECRET),
+        allowedHosts: e.GEOJOBS_CALLBACK_ALLOW_HOSTS ?? [],
+        maxAttempts: e.GEOJOBS_CALLBACK_MAX_ATTEMPTS,
+        retryMs: e.GEOJOBS_CALLBACK_RETRY_MS,
+        retryMaxMs: e.GEOJOBS_CALLBACK_RETRY_MAX_MS,
+        timeoutMs: e.GEOJOBS_CALLBACK_TIMEOUT_MS
+      }
     }
   }
 }

@@ -45,15 +45,28 @@ const app = (config: ServerConfig) => {
     engine: {
       dataDir: dirname(config.jobsDir),
       maxWorkers: config.workers,
+      slots: config.slots,
       workerLimits: config.workerLimits,
       nodeName: config.nodeName,
       leaseMs: config.leaseMs,
-      heartbeatMs: config.heartbeatMs
+      heartbeatMs: config.heartbeatMs,
+      urlInputs: config.urlInputs,
+      callbacks: {
+        secret: config.callbacks.secret,
+        allowedHosts: config.callbacks.allowedHosts,
+        timeoutMs: config.callbacks.timeoutMs,
+        backoff: {
+          ...(config.callbacks.retryMs === undefined ? {} : { initialMs: config.callbacks.retryMs }),
+          ...(config.callbacks.retryMaxMs === undefined ? {} : { maxMs: config.callbacks.retryMaxMs }),
+          ...(config.callbacks.maxAttempts === undefined ? {} : { maxAttempts: config.callbacks.maxAttempts })
+        }
+      }
     }
   }).pipe(
     // An api node's engine claims nothing: it accepts and serves jobs, other nodes run them.
     config.role === "api" ? Layer.provide(Storage.claimingNothing) : (layer) => layer,
-    Layer.provideMerge(storage)
+    // Uploaded items beside the stores: the engine finds them when it starts (see Storage.uploads).
+    Layer.provideMerge(Layer.mergeAll(storage, Storage.uploads(config)))
   )
   const http = Server.layer({
     port: config.port,
@@ -90,6 +103,7 @@ const app = (config: ServerConfig) => {
       if (config.role === "api") console.log("  runs no tools: jobs run on the worker (or all) nodes of this database")
       console.log(`  stores:             ${Storage.describe(config)}`)
       console.log(`  job files:          ${config.jobsDir}; services file: ${config.servicesFile}`)
+      console.log(`  uploads:            ${config.uploadsDir}`)
       if (signInHint !== undefined) console.log(signInHint)
     }
   })

@@ -258,6 +258,67 @@ describe("ServerConfig", () => {
     assert.include(problems({ GEOJOBS_JOBS_DIR: "/mnt/shared/output" }), "expected a folder named jobs")
   })
 
+  it("GEOJOBS_UPLOADS_DIR: <data folder>/uploads by default; any folder when set", () => {
+    assert.strictEqual(read({ GEOJOBS_DATA_DIR: "/srv/geojobs" }).uploadsDir, join("/srv/geojobs", "uploads"))
+    assert.strictEqual(read({ GEOJOBS_UPLOADS_DIR: "/mnt/shared/items" }).uploadsDir, "/mnt/shared/items")
+  })
+
+  it("GEOJOBS_URL_INPUT_*: no host allowed beyond public addresses by default; hosts, MB and ms when set", () => {
+    assert.deepStrictEqual(read({}).urlInputs, { allowedHosts: [], maxBytes: undefined, timeoutMs: undefined })
+    assert.deepStrictEqual(
+      read({
+        GEOJOBS_URL_INPUT_ALLOWED_HOSTS: "gis.intranet.example, 10.0.0.5",
+        GEOJOBS_URL_INPUT_MAX_MB: "20",
+        GEOJOBS_URL_INPUT_TIMEOUT_MS: "5000"
+      }).urlInputs,
+      { allowedHosts: ["gis.intranet.example", "10.0.0.5"], maxBytes: 20 * 1024 * 1024, timeoutMs: 5000 }
+    )
+    const bad = fromEnv({ GEOJOBS_URL_INPUT_ALLOWED_HOSTS: "http://x/y" })
+    assert.isFalse(bad.ok)
+  })
+
+  it("GEOJOBS_CALLBACK_*: the secret kept Redacted and never shown; hosts, attempts and delays when set", () => {
+    assert.deepStrictEqual(read({}).callbacks, {
+      secret: undefined,
+      allowedHosts: [],
+      maxAttempts: undefined,
+      retryMs: undefined,
+      retryMaxMs: undefined,
+      timeoutMs: undefined
+    })
+    const secret = "whsec-0123456789abcdef-callbacks"
+    const config = read({
+      GEOJOBS_CALLBACK_SECRET: secret,
+      GEOJOBS_CALLBACK_ALLOW_HOSTS: "hooks.intranet.example, 10.0.0.9",
+      GEOJOBS_CALLBACK_MAX_ATTEMPTS: "5",
+      GEOJOBS_CALLBACK_RETRY_MS: "500",
+      GEOJOBS_CALLBACK_RETRY_MAX_MS: "60000",
+      GEOJOBS_CALLBACK_TIMEOUT_MS: "3000"
+    })
+    assert.strictEqual(config.callbacks.secret === undefined ? "" : Redacted.value(config.callbacks.secret), secret)
+    for (const shown of [JSON.stringify(config), inspect(config, { depth: 10 })]) assert.notInclude(shown, secret)
+    assert.deepStrictEqual(
+      { ...config.callbacks, secret: undefined },
+      {
+        secret: undefined,
+        allowedHosts: ["hooks.intranet.example", "10.0.0.9"],
+        maxAttempts: 5,
+        retryMs: 500,
+        retryMaxMs: 60000,
+        timeoutMs: 3000
+      }
+    )
+    const short = problems({ GEOJOBS_CALLBACK_SECRET: "tiny-secret" })
+    assert.include(short, "GEOJOBS_CALLBACK_SECRET=[redacted]: the callback secret needs at least 16 characters")
+    assert.notInclude(short, "tiny-secret")
+    assert.include(problems({ GEOJOBS_CALLBACK_ALLOW_HOSTS: "http://x/y" }), "GEOJOBS_CALLBACK_ALLOW_HOSTS")
+    assert.include(problems({ GEOJOBS_CALLBACK_MAX_ATTEMPTS: "0" }), "GEOJOBS_CALLBACK_MAX_ATTEMPTS")
+    assert.include(
+      problems({ GEOJOBS_CALLBACK_RETRY_MS: "5000", GEOJOBS_CALLBACK_RETRY_MAX_MS: "1000" }),
+      "GEOJOBS_CALLBACK_RETRY_MS"
+    )
+  })
+
   it("GEOJOBS_NODE_NAME: host and process id by default; no spaces", () => {
     assert.strictEqual(read({}).nodeName, `${hostname()}-${process.pid}`)
     assert.strictEqual(read({ GEOJOBS_NODE_NAME: "gis-node-1.example.com" }).nodeName, "gis-node-1.example.com")

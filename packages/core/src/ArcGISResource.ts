@@ -15,6 +15,7 @@ import { Effect } from "effect"
 import { InvalidReference, NoSuchResource, type ReferencePart } from "./JobError.ts"
 import * as JobId from "./JobId.ts"
 import * as ServiceRef from "./ServiceRef.ts"
+import * as Uploads from "./Uploads.ts"
 
 /**
  * A service as URLs name it: optional folder and name.
@@ -36,11 +37,17 @@ export type JobPart =
   | { readonly kind: "inputs"; readonly param?: string | undefined }
 
 /**
- * What below an admin job a location addresses: the job (the seed document) or its cancel or delete operation.
+ * What below an admin job a location addresses: the job (the seed document), its OGC callbacks and how their
+ * deliveries went (`callbacks`, a GeoJobs resource: the seed document stays as it is), or its cancel or delete
+ * operation.
  *
  * @category models
  */
-export type AdminJobPart = { readonly kind: "job" } | { readonly kind: "cancel" } | { readonly kind: "delete" }
+export type AdminJobPart =
+  | { readonly kind: "job" }
+  | { readonly kind: "callbacks" }
+  | { readonly kind: "cancel" }
+  | { readonly kind: "delete" }
 
 /**
  * The service-wide admin job resources: the jobs list, the query, the statistics and the purgeQueue operation.
@@ -48,6 +55,23 @@ export type AdminJobPart = { readonly kind: "job" } | { readonly kind: "cancel" 
  * @category models
  */
 export type AdminJobsOperation = "list" | "query" | "statistics" | "purgeQueue"
+
+/**
+ * What below a service's `uploads` a location addresses (ArcGIS's upload resources, when the service has the Uploads
+ * capability): the list, `info`, the `upload` and `register` operations, and an item with its operations.
+ *
+ * @category models
+ */
+export type UploadsOperation =
+  | { readonly kind: "list" }
+  | { readonly kind: "info" }
+  | { readonly kind: "upload" }
+  | { readonly kind: "register" }
+  | { readonly kind: "item"; readonly itemId: Uploads.ItemId }
+  | { readonly kind: "uploadPart"; readonly itemId: Uploads.ItemId }
+  | { readonly kind: "commit"; readonly itemId: Uploads.ItemId }
+  | { readonly kind: "parts"; readonly itemId: Uploads.ItemId }
+  | { readonly kind: "delete"; readonly itemId: Uploads.ItemId }
 
 /**
  * The admin user and role resources under `admin/security`.
@@ -88,6 +112,17 @@ export type TokenEndpoint = (typeof tokenEndpoints)[number]
 export type Api = "rest" | "admin"
 
 /**
+ * What an admin service location addresses: the service's settings and status, its start and stop operations, or
+ * its job statistics.
+ *
+ * @category models
+ */
+export const adminServiceOperations = ["service", "start", "stop", "statistics"] as const
+
+/** An admin service resource or operation. @category models */
+export type AdminServiceOperation = (typeof adminServiceOperations)[number]
+
+/**
  * An ArcGIS location. `Job` without a `task` is the service-level form `…/GPServer/jobs/<id>` (the seed's `url`).
  * `OutputFile.serviceName` is the service segment as the path spells it (GeoJobs writes the name lowercased, see
  * {@link outputFileOf}); a server checks it against the job's service with {@link isOutputOf}.
@@ -117,6 +152,8 @@ export type ArcGISResource =
       readonly file: ReadonlyArray<string>
     }
   | { readonly _tag: "AdminJobs"; readonly service: ServicePath; readonly operation: AdminJobsOperation }
+  /** `…/GPServer/uploads[/…]`: a service's uploaded items (a task named `uploads` keeps its submitJob, execute, jobs). */
+  | { readonly _tag: "Uploads"; readonly service: ServicePath; readonly operation: UploadsOperation }
   | {
       readonly _tag: "AdminJob"
       readonly service: ServicePath
@@ -129,6 +166,24 @@ export type ArcGISResource =
   | { readonly _tag: "SignOut"; readonly api: Api }
   /** A portal's `sharing/rest/info` (under the portal's URL), where a federated server's clients find its token service. */
   | { readonly _tag: "PortalInfo" }
+  /** The Administrator API directory's root, `admin` (`admin/` read leniently). */
+  | { readonly _tag: "AdminRoot" }
+  /** `admin/services`: the root folder's services and the folders. */
+  | { readonly _tag: "AdminServices" }
+  /**
+   * `admin/services/<folder>`. A folder whose name ends in `.GPServer` reads as a service there (ArcGIS's URLs cannot
+   * tell them apart); its services are still listed and reachable.
+   */
+  | { readonly _tag: "AdminFolder"; readonly folder: string }
+  /** `admin/services/[<folder>/]<Name>.GPServer[/start|/stop|/statistics]`. */
+  | { readonly _tag: "AdminService"; readonly service: ServicePath; readonly operation: AdminServiceOperation }
+  /** `admin/security`: the users and roles. */
+  | { readonly _tag: "AdminSecurity" }
+  /**
+   * The seed page's own sample request, `rest/services/[<folder>/]<Name>.GPServer/jobs/<id>` (the admin job under the
+   * REST root, with the admin spelling of the service), answered with the seed document as the admin job is.
+   */
+  | { readonly _tag: "SeedJob"; readonly service: ServicePath; readonly jobId: JobId.JobId }
 
 /**
  * Why a path is not a location: a malformed part (400) or no location at all (404).
@@ -178,6 +233,17 @@ export const adminJobOf = (
 ): ArcGISResource => ({ _tag: "AdminJob", service: pathOf(service), jobId, part })
 
 /**
+ * A service's upload resource (`…/GPServer/uploads`, its info, an item or an item's operation).
+ *
+ * @category constructors
+ */
+export const uploadsOf = (service: ServicePath, operation: UploadsOperation = { kind: "list" }): ArcGISResource => ({
+  _tag: "Uploads",
+  service: pathOf(service),
+  operation
+})
+
+/**
  * The URL path of one of a job's output files (`file` as the tool wrote it, `/`-separated below `scratch`); the
  * service segment is the service's name lowercased, as ArcGIS Server spells it.
  *
@@ -211,6 +277,7 @@ const servicePrefix = (service: ServicePath): string =>
 const restService = (service: ServicePath): string => `rest/services/${servicePrefix(service)}/GPServer`
 const restTask = (service: ServicePath, task: string): string => `${restService(service)}/${enc(task)}`
 const adminJobs = (service: ServicePath): string => `admin/services/${servicePrefix(service)}.GPServer/jobs`
+const adminService = (service: ServicePath): string => `admin/services/${servicePrefix(service)}.GPServer`
 
 const jobPartSuffix = (part: JobPart): string =>
   part.kind === "job"
@@ -218,6 +285,15 @@ const jobPartSuffix = (part: JobPart): string =>
     : (part.kind === "results" || part.kind === "inputs") && part.param !== undefined
       ? `/${part.kind}/${enc(part.param)}`
       : `/${part.kind}`
+
+const uploadsSuffix = (operation: UploadsOperation): string =>
+  operation.kind === "list"
+    ? ""
+    : operation.kind === "info" || operation.kind === "upload" || operation.kind === "register"
+      ? `/${operation.kind}`
+      : operation.kind === "item"
+        ? `/${operation.itemId}`
+        : `/${operation.itemId}/${operation.kind}`
 
 /**
  * The path of a location, relative to the server's context path (no leading slash): `rest/services/A/GPServer`.
@@ -247,6 +323,8 @@ export const build = (resource: ArcGISResource): string => {
     }
     case "OutputFile":
       return `rest/directories/arcgisjobs/${enc(resource.serviceName)}_gpserver/${resource.jobId}/scratch/${resource.file.map(enc).join("/")}`
+    case "Uploads":
+      return `${restService(resource.service)}/uploads${uploadsSuffix(resource.operation)}`
     case "AdminJobs":
       return resource.operation === "list"
         ? adminJobs(resource.service)
@@ -263,6 +341,20 @@ export const build = (resource: ArcGISResource): string => {
       return `${resource.api}/logout`
     case "PortalInfo":
       return "sharing/rest/info"
+    case "AdminRoot":
+      return "admin"
+    case "AdminServices":
+      return "admin/services"
+    case "AdminFolder":
+      return `admin/services/${enc(resource.folder)}`
+    case "AdminService":
+      return resource.operation === "service"
+        ? adminService(resource.service)
+        : `${adminService(resource.service)}/${resource.operation}`
+    case "AdminSecurity":
+      return "admin/security"
+    case "SeedJob":
+      return `rest/services/${servicePrefix(resource.service)}.GPServer/jobs/${resource.jobId}`
   }
 }
 
@@ -340,8 +432,10 @@ const readJobPart = (reader: Reader, rest: ReadonlyArray<string>): Effect.Effect
 const readAdminJobPart = (reader: Reader, rest: ReadonlyArray<string>): Effect.Effect<AdminJobPart, ParseError> => {
   const [head, ...extra] = rest
   if (head === undefined) return Effect.succeed({ kind: "job" })
-  if ((head === "cancel" || head === "delete") && extra.length === 0) return Effect.succeed({ kind: head })
-  return nowhere(reader.path, "an admin job's operations are cancel and delete")
+  if ((head === "cancel" || head === "delete" || head === "callbacks") && extra.length === 0) {
+    return Effect.succeed({ kind: head })
+  }
+  return nowhere(reader.path, "an admin job's resource is callbacks and its operations are cancel and delete")
 }
 
 const readService = (
@@ -355,6 +449,22 @@ const readService = (
         Effect.map(readName(reader, "service", name), (n) => ({ folder: f, name: n }))
       )
 
+const uploadsWords = new Set(["info", "upload", "register"])
+const itemOperations = new Set(["uploadPart", "commit", "parts", "delete"])
+
+// The upload resources below `uploads`, or undefined when the rest names none (then `uploads` is a task's name).
+const readUploads = (rest: ReadonlyArray<string>): UploadsOperation | undefined => {
+  const [first, second, ...extra] = rest
+  if (first === undefined) return { kind: "list" }
+  if (extra.length > 0) return undefined
+  if (second === undefined && uploadsWords.has(first)) return { kind: first as "info" | "upload" | "register" }
+  if (!Uploads.isItemId(first)) return undefined
+  if (second === undefined) return { kind: "item", itemId: first }
+  return itemOperations.has(second)
+    ? { kind: second as "uploadPart" | "commit" | "parts" | "delete", itemId: first }
+    : undefined
+}
+
 // Words that follow a task named `jobs` (`GPServer/jobs/submitJob`); no job id can be one of them.
 const afterTask = new Set(["jobs", "submitJob", "execute"])
 
@@ -366,12 +476,18 @@ const readRestServices = Effect.fnUntraced(function* (reader: Reader, s: Readonl
   const at = s[1] === "GPServer" ? 1 : s[2] === "GPServer" ? 2 : -1
   if (at < 0) {
     if (s.length === 1) return { _tag: "Folder", folder: yield* readName(reader, "folder", s[0] ?? "") } as const
+    const seed = yield* readSeedJob(reader, s)
+    if (seed !== undefined) return seed
     return yield* nowhere(reader.path, "a service is rest/services/[<folder>/]<Name>/GPServer")
   }
   const service = yield* readService(reader, at === 2 ? s[0] : undefined, s[at - 1] ?? "")
   const below = s.slice(at + 1)
   const [first, second] = below
   if (first === undefined) return { _tag: "Service", service } as const
+  if (first === "uploads") {
+    const operation = readUploads(below.slice(1))
+    if (operation !== undefined) return { _tag: "Uploads", service, operation } as const
+  }
   // `jobs/<id>` is the service-level job; a task may itself be named `jobs` (then a keyword, never an id, follows).
   if (first === "jobs" && second !== undefined && !afterTask.has(second)) {
     const jobId = yield* readJobId(second)
@@ -391,10 +507,47 @@ const readRestServices = Effect.fnUntraced(function* (reader: Reader, s: Readonl
   return yield* nowhere(reader.path, "a task's resources are submitJob, execute and jobs/<id>")
 })
 
+// `[<folder>/]<Name>.GPServer/jobs/<id>` below rest/services (the seed's sample request), or undefined.
+const readSeedJob = Effect.fnUntraced(function* (reader: Reader, s: ReadonlyArray<string>) {
+  const at = s.length === 3 ? 0 : s.length === 4 ? 1 : -1
+  const typed = s[at] ?? ""
+  if (at < 0 || !typed.endsWith(".GPServer") || s[at + 1] !== "jobs") return undefined
+  const service = yield* readService(reader, at === 1 ? s[0] : undefined, typed.slice(0, -".GPServer".length))
+  const jobId = yield* readJobId(s[at + 2] ?? "")
+  return { _tag: "SeedJob", service, jobId } as const
+})
+
+const isAdminServiceOperation = (word: string | undefined): word is Exclude<AdminServiceOperation, "service"> =>
+  word === "start" || word === "stop" || word === "statistics"
+
+// The admin directory above the jobs: the services listing, a folder, a service and its operations.
+const readAdminDirectory = Effect.fnUntraced(function* (reader: Reader, s: ReadonlyArray<string>) {
+  if (s.length === 0) return { _tag: "AdminServices" } as const
+  const service = (i: number) => (s[i] ?? "").endsWith(".GPServer")
+  // A service with nothing or an operation after it, else a folder's service with the same.
+  const fits = (i: number) =>
+    service(i) && (s.length === i + 1 || (s.length === i + 2 && isAdminServiceOperation(s[i + 1])))
+  const at = fits(0) ? 0 : fits(1) ? 1 : -1
+  if (at < 0) {
+    if (s.length === 1) return { _tag: "AdminFolder", folder: yield* readName(reader, "folder", s[0] ?? "") } as const
+    return yield* nowhere(
+      reader.path,
+      "an admin service is admin/services/[<folder>/]<Name>.GPServer[/start|/stop|/statistics|/jobs…]"
+    )
+  }
+  const path = yield* readService(reader, at === 1 ? s[0] : undefined, (s[at] ?? "").slice(0, -".GPServer".length))
+  const operation = s[at + 1]
+  return {
+    _tag: "AdminService",
+    service: path,
+    operation: isAdminServiceOperation(operation) ? operation : "service"
+  } as const
+})
+
 const readAdminServices = Effect.fnUntraced(function* (reader: Reader, s: ReadonlyArray<string>) {
   const typed = (i: number) => s[i + 1] === "jobs" && (s[i] ?? "").endsWith(".GPServer")
   const at = typed(0) ? 0 : typed(1) ? 1 : -1
-  if (at < 0) return yield* nowhere(reader.path, "admin jobs are admin/services/[<folder>/]<Name>.GPServer/jobs")
+  if (at < 0) return yield* readAdminDirectory(reader, s)
   const service = yield* readService(reader, at === 1 ? s[0] : undefined, (s[at] ?? "").slice(0, -".GPServer".length))
   const [first, ...rest] = s.slice(at + 2)
   if (first === undefined) return { _tag: "AdminJobs", service, operation: "list" } as const
@@ -426,6 +579,8 @@ const fixed: ReadonlyMap<string, ArcGISResource> = new Map<string, ArcGISResourc
   ["rest/logout", { _tag: "SignOut", api: "rest" }],
   ["admin/login", { _tag: "SignIn", api: "admin" }],
   ["admin/logout", { _tag: "SignOut", api: "admin" }],
+  ["admin", { _tag: "AdminRoot" }],
+  ["admin/security", { _tag: "AdminSecurity" }],
   ["sharing/rest/info", { _tag: "PortalInfo" }],
   ...tokenEndpoints.map((endpoint): [string, ArcGISResource] => [endpoint, { _tag: "Token", endpoint }]),
   ...securityOperations.map((operation): [string, ArcGISResource] => [

@@ -9,6 +9,10 @@
  * a store, or the JSON a client sent ({@link lazy} of that text). Values are immutable, so a value and its text never
  * drift apart.
  *
+ * A store may keep a big value's text in a file of its own ({@link inFile}): the main thread then never holds it
+ * unless it reads the value — a tool's worker is handed the file's path and reads it there (the 2026-12-03 load
+ * profile: reading 3 MB values back from SQLite on the main thread to hand them to workers was its largest cost).
+ *
  * @module
  */
 import type { JobValue } from "./Job.ts"
@@ -21,6 +25,8 @@ import type { JobValue } from "./Job.ts"
 export interface EncodedValue {
   readonly dataType: string
   readonly json: string
+  /** When set, the text is in this file (an absolute path) and `json` is empty: read it where it is needed. */
+  readonly file?: string | undefined
 }
 
 /**
@@ -31,6 +37,7 @@ export interface EncodedValue {
 export type EncodedValues = Readonly<Record<string, EncodedValue>>
 
 const texts = new WeakMap<JobValue, string>()
+const files = new WeakMap<JobValue, { readonly path: string; readonly read: () => string }>()
 
 const encodeValue = (value: unknown): string => (value === undefined ? "" : (JSON.stringify(value) ?? ""))
 const decodeValue = (json: string): unknown => (json === "" ? undefined : JSON.parse(json))
@@ -54,25 +61,57 @@ export const lazy = (encoded: EncodedValue): JobValue => {
 }
 
 /**
- * The JSON text of a value: known, or encoded now (and remembered).
+ * A value whose text is in the file at `path` (an absolute path), read by `read` (a store's file reader: core does no
+ * I/O) the first time the text or the value is needed; until then only the path is held.
+ *
+ * @category constructors
+ */
+export const inFile = (dataType: string, path: string, read: () => string): JobValue => {
+  let decoded: { readonly value: unknown } | undefined
+  const value: JobValue = {
+    dataType,
+    get value() {
+      decoded ??= { value: decodeValue(textOf(value)) }
+      return decoded.value
+    }
+  }
+  files.set(value, { path, read })
+  return value
+}
+
+/**
+ * The file that holds a value's text, when a store keeps it in one.
+ *
+ * @category getters
+ */
+export const fileOf = (value: JobValue): string | undefined => files.get(value)?.path
+
+/**
+ * The JSON text of a value: known, read from its file, or encoded now (and remembered).
  *
  * @category destructors
  */
 export const textOf = (value: JobValue): string => {
   let json = texts.get(value)
   if (json === undefined) {
-    json = encodeValue(value.value)
+    const file = files.get(value)
+    json = file === undefined ? encodeValue(value.value) : file.read()
     texts.set(value, json)
   }
   return json
 }
 
 /**
- * A value as text.
+ * A value as text — or as the path of its file when its text is in one and not yet read (a worker reads it there).
  *
  * @category destructors
  */
-export const encode = (value: JobValue): EncodedValue => ({ dataType: value.dataType, json: textOf(value) })
+export const encode = (value: JobValue): EncodedValue => {
+  const file = files.get(value)
+  return file !== undefined && !texts.has(value)
+    ? { dataType: value.dataType, json: "", file: file.path }
+    : { dataType: value.dataType, json: textOf(value) }
+}
 
 /**
  * Values as text, by name (a structured clone of these copies strings only).
@@ -91,12 +130,21 @@ export const decodeAll = (encoded: EncodedValues): Readonly<Record<string, JobVa
   Object.fromEntries(Object.entries(encoded).map(([name, value]) => [name, lazy(value)]))
 
 /**
- * Values from their text, decoded now (in a worker thread, where blocking is fine).
+ * Values from their text, decoded now (in a worker thread, where blocking is fine); `readFile` reads the text of a
+ * value given by its file.
  *
  * @category constructors
  */
-export const decodeAllNow = (encoded: EncodedValues): Readonly<Record<string, unknown>> =>
-  Object.fromEntries(Object.entries(encoded).map(([name, value]) => [name, decodeValue(value.json)]))
+export const decodeAllNow = (
+  encoded: EncodedValues,
+  readFile: (path: string) => string
+): Readonly<Record<string, unknown>> =>
+  Object.fromEntries(
+    Object.entries(encoded).map(([name, value]) => [
+      name,
+      decodeValue(value.file === undefined ? value.json : readFile(value.file))
+    ])
+  )
 
 /**
  * Encodes plain values now (in a worker thread), typed by `dataTypeOf`.

@@ -3,9 +3,12 @@
  *
  * @module
  */
+export * as AdminDirectory from "./AdminDirectory.ts"
 export * as AdminJob from "./AdminJob.ts"
 export * as AdminQuery from "./AdminQuery.ts"
 export * as ArcGISResource from "./ArcGISResource.ts"
+export * as Callback from "./Callback.ts"
+export * as CallbackOutbox from "./CallbackOutbox.ts"
 export * as EncodedValue from "./EncodedValue.ts"
 export * as Entropy from "./Entropy.ts"
 export * as ErrorEnvelope from "./ErrorEnvelope.ts"
@@ -29,3 +32,4 @@ export * as SecurityStore from "./SecurityStore.ts"
 export * as ServiceDirectory from "./ServiceDirectory.ts"
 export * as ServiceRef from "./ServiceRef.ts"
 export * as Token from "./Token.ts"
+export * as Uploads from "./Uploads.ts"

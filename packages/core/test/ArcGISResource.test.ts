@@ -8,6 +8,7 @@ type Resource = ArcGISResource.ArcGISResource
 
 const base = "https://organization.example.com/arcgis"
 const id = "j0550714f334d4114af9f7a5d05cb145e"
+const item = "i912f0648-a455-4d08-ae95-44eb5b82de2e"
 const publishing = { folder: "System", name: "PublishingTools" }
 const geometry = { name: "Geometry" }
 
@@ -97,7 +98,66 @@ const examples: ReadonlyArray<readonly [Resource, string]> = [
   [{ _tag: "SignOut", api: "rest" }, "rest/logout"],
   [{ _tag: "SignIn", api: "admin" }, "admin/login"],
   [{ _tag: "SignOut", api: "admin" }, "admin/logout"],
-  [{ _tag: "PortalInfo" }, "sharing/rest/info"]
+  [{ _tag: "PortalInfo" }, "sharing/rest/info"],
+  // The Administrator API directory above the jobs.
+  [{ _tag: "AdminRoot" }, "admin"],
+  [{ _tag: "AdminServices" }, "admin/services"],
+  [{ _tag: "AdminFolder", folder: "System" }, "admin/services/System"],
+  [{ _tag: "AdminFolder", folder: "jobs" }, "admin/services/jobs"],
+  [{ _tag: "AdminFolder", folder: "Projekte Süd" }, "admin/services/Projekte%20S%C3%BCd"],
+  [
+    { _tag: "AdminService", service: publishing, operation: "service" },
+    "admin/services/System/PublishingTools.GPServer"
+  ],
+  [{ _tag: "AdminService", service: geometry, operation: "service" }, "admin/services/Geometry.GPServer"],
+  [{ _tag: "AdminService", service: geometry, operation: "start" }, "admin/services/Geometry.GPServer/start"],
+  [
+    { _tag: "AdminService", service: publishing, operation: "stop" },
+    "admin/services/System/PublishingTools.GPServer/stop"
+  ],
+  [{ _tag: "AdminService", service: geometry, operation: "statistics" }, "admin/services/Geometry.GPServer/statistics"],
+  // A service named like an operation, a folder named like a service: the position tells them apart.
+  [
+    { _tag: "AdminService", service: { folder: "a.GPServer", name: "stop" }, operation: "service" },
+    "admin/services/a.GPServer/stop.GPServer"
+  ],
+  [
+    { _tag: "AdminService", service: { name: "a.GPServer" }, operation: "stop" },
+    "admin/services/a.GPServer.GPServer/stop"
+  ],
+  [{ _tag: "AdminSecurity" }, "admin/security"],
+  // A service's uploads (ArcGIS's Uploads capability); a task named `uploads` keeps its operations.
+  [ArcGISResource.uploadsOf(geometry), "rest/services/Geometry/GPServer/uploads"],
+  [
+    ArcGISResource.uploadsOf(publishing, { kind: "info" }),
+    "rest/services/System/PublishingTools/GPServer/uploads/info"
+  ],
+  [ArcGISResource.uploadsOf(geometry, { kind: "upload" }), "rest/services/Geometry/GPServer/uploads/upload"],
+  [ArcGISResource.uploadsOf(geometry, { kind: "register" }), "rest/services/Geometry/GPServer/uploads/register"],
+  [
+    ArcGISResource.uploadsOf(geometry, { kind: "item", itemId: item }),
+    `rest/services/Geometry/GPServer/uploads/${item}`
+  ],
+  [
+    ArcGISResource.uploadsOf(geometry, { kind: "uploadPart", itemId: item }),
+    `rest/services/Geometry/GPServer/uploads/${item}/uploadPart`
+  ],
+  [
+    ArcGISResource.uploadsOf(geometry, { kind: "commit", itemId: item }),
+    `rest/services/Geometry/GPServer/uploads/${item}/commit`
+  ],
+  [
+    ArcGISResource.uploadsOf(geometry, { kind: "parts", itemId: item }),
+    `rest/services/Geometry/GPServer/uploads/${item}/parts`
+  ],
+  [
+    ArcGISResource.uploadsOf(geometry, { kind: "delete", itemId: item }),
+    `rest/services/Geometry/GPServer/uploads/${item}/delete`
+  ],
+  [{ _tag: "SubmitJob", service: geometry, task: "uploads" }, "rest/services/Geometry/GPServer/uploads/submitJob"],
+  // The seed page's sample request: the admin spelling of the service under the REST root.
+  [{ _tag: "SeedJob", service: publishing, jobId: id }, `rest/services/System/PublishingTools.GPServer/jobs/${id}`],
+  [{ _tag: "SeedJob", service: geometry, jobId: id }, `rest/services/Geometry.GPServer/jobs/${id}`]
 ]
 
 describe("ArcGISResource", () => {
@@ -129,6 +189,22 @@ describe("ArcGISResource", () => {
       jobId: id,
       part: { kind: "results", param: "x" }
     })
+  })
+
+  it("below uploads, anything but the upload resources is a task named uploads (or no location)", () => {
+    assert.deepStrictEqual(parsed(`rest/services/Geometry/GPServer/uploads/jobs/${id}`), {
+      _tag: "Job",
+      service: geometry,
+      task: "uploads",
+      jobId: id,
+      part: { kind: "job" }
+    })
+    assert.strictEqual(parsed("rest/services/Geometry/GPServer/uploads/execute")._tag, "Execute")
+    // Not an item id (ArcGIS's `i` + UUID): no upload resource, and no task resource either.
+    rejected("rest/services/Geometry/GPServer/uploads/j0550714f334d4114af9f7a5d05cb145e")
+    rejected(`rest/services/Geometry/GPServer/uploads/${item}/nothing`)
+    rejected(`rest/services/Geometry/GPServer/uploads/${item.toUpperCase()}`)
+    rejected("rest/services/Geometry/GPServer/uploads/info/x")
   })
 
   it("isOutputOf matches an output file with its job's service (in any case), not another", () => {
@@ -168,7 +244,10 @@ describe("ArcGISResource", () => {
     ["an output file with an encoded slash", `rest/directories/arcgisjobs/a_gpserver/${id}/scratch/a%2Fb`, "file"],
     ["an output file with an empty segment", `rest/directories/arcgisjobs/a_gpserver/${id}/scratch/a//b`, "file"],
     ["an output file of a bad job", "rest/directories/arcgisjobs/a_gpserver/jxyz/scratch/a", "jobId"],
-    ["an output file with a backslash", `rest/directories/arcgisjobs/a_gpserver/${id}/scratch/..%5Cx`, "file"]
+    ["an output file with a backslash", `rest/directories/arcgisjobs/a_gpserver/${id}/scratch/..%5Cx`, "file"],
+    ["a seed job with a short id", "rest/services/System/PublishingTools.GPServer/jobs/j123", "jobId"],
+    ["an admin folder with bad percent-encoding", "admin/services/%zz", "folder"],
+    ["an admin service with a dot-dot folder", "admin/services/../A.GPServer/stop", "folder"]
   ]
   for (const [what, path, part] of invalid) {
     it(`rejects ${what} as an InvalidReference of the ${part}`, () => {
@@ -201,7 +280,13 @@ describe("ArcGISResource", () => {
     ["an output file with no file", `rest/directories/arcgisjobs/a_gpserver/${id}/scratch`],
     ["the old sign-in path's neighbour", "rest/signin"],
     ["a token endpoint with a trailing slash", "tokens/generateToken/"],
-    ["an upper-case keyword", "rest/services/A/gpserver"]
+    ["an upper-case keyword", "rest/services/A/gpserver"],
+    ["an unknown admin service operation", "admin/services/A.GPServer/restart"],
+    ["an admin operation of a folder", "admin/services/System/stop"],
+    ["too deep below an admin service", "admin/services/F/A.GPServer/stop/now"],
+    ["a seed job without an id", "rest/services/A.GPServer/jobs"],
+    ["a seed job's cancel", `rest/services/A.GPServer/jobs/${id}/cancel`],
+    ["an admin security page that is not one", "admin/security/groups"]
   ]
   for (const [what, path] of nowhere) {
     it(`rejects ${what} as NoSuchResource`, () => {

@@ -36,11 +36,40 @@ describe("EncodedValue", () => {
     assert.strictEqual(back.b?.value, "ß 名前")
     assert.isNull(back.a?.value)
     assert.isUndefined(back.c?.value)
-    assert.deepStrictEqual(EncodedValue.decodeAllNow(encoded), { b: "ß 名前", a: null, c: undefined })
+    assert.deepStrictEqual(
+      EncodedValue.decodeAllNow(encoded, () => assert.fail("no value is in a file")),
+      { b: "ß 名前", a: null, c: undefined }
+    )
     assert.deepStrictEqual(
       EncodedValue.encodeAllNow({ out: [1, 2] }, (name) => (name === "out" ? "GPMultiValue:GPLong" : "?")),
       { out: { dataType: "GPMultiValue:GPLong", json: "[1,2]" } }
     )
+  })
+
+  it("a value in a file is handed on as its path until read, then read once; decodeAllNow reads files by path", () => {
+    let reads = 0
+    const value = EncodedValue.inFile("GPString", "/data/v/1.json", () => {
+      reads++
+      return '"from the file"'
+    })
+    assert.strictEqual(EncodedValue.fileOf(value), "/data/v/1.json")
+    assert.deepStrictEqual(EncodedValue.encode(value), { dataType: "GPString", json: "", file: "/data/v/1.json" })
+    assert.strictEqual(reads, 0)
+    assert.strictEqual(value.value, "from the file")
+    assert.strictEqual(EncodedValue.textOf(value), '"from the file"')
+    assert.strictEqual(reads, 1)
+    // Once read, the text is known and travels as text.
+    assert.deepStrictEqual(EncodedValue.encode(value), { dataType: "GPString", json: '"from the file"' })
+    const paths: Array<string> = []
+    const now = EncodedValue.decodeAllNow(
+      { a: { dataType: "GPLong", json: "", file: "/f/a.json" }, b: { dataType: "GPLong", json: "2" } },
+      (path) => {
+        paths.push(path)
+        return "1"
+      }
+    )
+    assert.deepStrictEqual(now, { a: 1, b: 2 })
+    assert.deepStrictEqual(paths, ["/f/a.json"])
   })
 
   it("recordText writes a record of values as JSON.stringify would, from the values' own texts", () => {

@@ -17,7 +17,7 @@ const throughputJobs = Number(process.env.BENCH_JOBS ?? 6000)
 const submitters = Number(process.env.BENCH_SUBMITTERS ?? 8)
 const workers = Number(process.env.BENCH_WORKERS ?? 2)
 
-const service = {
+const serviceOf = (execution: "cpu" | "io") => ({
   ref: {
     folder: "Bench",
     name: "Noop",
@@ -37,11 +37,12 @@ const service = {
         name: "Noop",
         moduleUrl: new URL("./NoopTool.ts", import.meta.url).href,
         retryable: false,
+        execution,
         decodeInputs: () => Effect.succeed({})
       }
     ]
   ])
-}
+})
 
 const quantile = (sorted: ReadonlyArray<number>, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
@@ -50,7 +51,7 @@ const measure = (
   label: string,
   storage: Layer.Layer<JobStore.JobStore | JobQueue.JobQueue, unknown>,
   dataDir: string,
-  jobsPerWorker = 1
+  execution: "cpu" | "io" = "cpu"
 ) =>
   Effect.gen(function* () {
     const engine = yield* Engine
@@ -98,8 +99,10 @@ const measure = (
     }
   }).pipe(
     Effect.provide(
-      Engine.layer({ dataDir, maxWorkers: workers, jobsPerWorker }).pipe(
-        Layer.provideMerge(Layer.mergeAll(storage, ServiceRegistry.layer([service]), Entropy.Entropy.layer))
+      Engine.layer({ dataDir, maxWorkers: workers }).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(storage, ServiceRegistry.layer([serviceOf(execution)]), Entropy.Entropy.layer)
+        )
       )
     )
   )
@@ -109,15 +112,20 @@ const memory = JobQueue.JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.Jo
 const sqliteAt = (name: string) => SqliteJobStore.layer({ filename: join(dir, name, "jobs.sqlite") })
 const rows = await Effect.runPromise(
   Effect.all([
-    measure("in-memory store (baseline), 1 job per worker", memory, join(dir, "memory")),
-    measure("SQLite file (WAL), 1 job per worker", sqliteAt("sqlite"), join(dir, "sqlite")),
+    measure("in-memory store (baseline), CPU-bound tool: a job per thread", memory, join(dir, "memory")),
+    measure("SQLite file (WAL), CPU-bound tool: a job per thread", sqliteAt("sqlite"), join(dir, "sqlite")),
     measure(
-      "in-memory store (baseline), 8 jobs per worker",
+      "in-memory store (baseline), I/O-bound tool: shared threads, default slots",
       JobQueue.JobQueue.layerMemory.pipe(Layer.provideMerge(JobStore.JobStore.layerMemory)),
-      join(dir, "memory8"),
-      8
+      join(dir, "memory-io"),
+      "io"
     ),
-    measure("SQLite file (WAL), 8 jobs per worker", sqliteAt("sqlite8"), join(dir, "sqlite8"), 8)
+    measure(
+      "SQLite file (WAL), I/O-bound tool: shared threads, default slots",
+      sqliteAt("sqlite-io"),
+      join(dir, "sqlite-io"),
+      "io"
+    )
   ])
 )
 rmSync(dir, { recursive: true, force: true })

@@ -1,15 +1,17 @@
 /**
  * The dispatcher: claims queued jobs from the store and hands them to the worker runner, never more than this
  * process's free worker slots and never past a service's `maxConcurrentJobs` (counted by the store over every
- * process). It claims when woken (a submission, a finished job, recovered jobs) and at least every poll interval,
- * for jobs submitted through other processes. It claims nothing while this process does not hold its lease (see
- * `Lease`): whatever it claimed then could already be another process's orphan.
+ * process). It claims when woken (a submission, a finished job, recovered jobs, a queue signal of work from any
+ * process) and at least every poll interval, for jobs submitted through other processes whose signals did not reach
+ * this one — the interval is asked anew before every wait, since it is slow only while signals cross processes. It
+ * claims nothing while this process does not hold its lease (see `Lease`): whatever it claimed then could already be
+ * another process's orphan.
  *
  * @module
  */
 import type { JobQueue } from "@geojobs/core"
 import { Clock, Effect, Queue } from "effect"
-import type { ServiceRegistry } from "./ServiceRegistry.ts"
+import * as ServiceRegistry from "./ServiceRegistry.ts"
 import type { WorkerRunner } from "./WorkerRunner.ts"
 
 /**
@@ -29,20 +31,24 @@ export interface Dispatcher {
 }
 
 /**
- * A dispatcher for this process (`owner`), claiming up to `maxJobs` running jobs at once.
+ * A dispatcher for this process (`owner`), running up to `slots` jobs at once, CPU-bound ones up to `cpuThreads`.
  *
  * @category constructors
  */
 export const make = (options: {
   readonly queue: JobQueue.JobQueueShape
-  readonly registry: ServiceRegistry["Service"]
+  readonly registry: ServiceRegistry.ServiceRegistry["Service"]
   readonly runner: WorkerRunner
   /** This process's owner id now (it changes after a lapsed lease). */
   readonly owner: () => string
   /** Whether this process holds its lease at `now`. */
   readonly leaseHeld: (now: number) => boolean
-  readonly maxJobs: number
-  readonly pollIntervalMs: number
+  /** Jobs this process runs at once, of every kind. */
+  readonly slots: number
+  /** CPU-bound jobs (`ServiceRegistry.executionOf`) this process runs at once: its worker threads. */
+  readonly cpuThreads: number
+  /** The wait before the next claim when nothing wakes the dispatcher, asked before every wait. */
+  readonly pollIntervalMs: () => number
 }): Effect.Effect<Dispatcher> =>
   Effect.gen(function* () {
     const { queue, registry, runner } = options
@@ -51,22 +57,37 @@ export const make = (options: {
       Queue.offerUnsafe(wakeups, undefined)
     }
     let accepting = true
-    // Each service's maxConcurrentJobs, as data the store evaluates inside its claim.
-    const limits = registry.services.map((s) => ({ service: s.ref, max: s.maxConcurrentJobs }))
+    // Each service's maxConcurrentJobs, as data the store evaluates inside its claim; CPU-bound services and I/O-bound
+    // ones in claims of their own, since only the first are held to the worker threads.
+    const limitsOf = (execution: "cpu" | "io") =>
+      registry.services
+        .filter((s) => ServiceRegistry.executionOf(s) === execution)
+        .map((s) => ({ service: s.ref, max: s.maxConcurrentJobs }))
+    const cpuLimits = limitsOf("cpu")
+    const ioLimits = limitsOf("io")
+    /** Claims up to `max` jobs of the services of `limits` and starts them; answers how many. */
+    const claimUpTo = (max: number, limits: ReadonlyArray<JobQueue.ServiceLimit>) =>
+      max <= 0 || limits.length === 0
+        ? Effect.succeed(0)
+        : // A claimed job must reach a runner: once the store has moved it to Executing, nothing may interrupt us.
+          Effect.uninterruptible(
+            queue.claim({ owner: options.owner(), max, limits }).pipe(
+              Effect.catch((error) => Effect.as(Effect.logError("claim failed", error), [])),
+              Effect.tap((jobs) => Effect.forEach(jobs, runner.start, { discard: true })),
+              Effect.map((jobs) => jobs.length)
+            )
+          )
     const loop = Effect.gen(function* () {
       while (true) {
-        yield* Effect.raceFirst(Queue.take(wakeups), Effect.sleep(options.pollIntervalMs))
+        yield* Effect.raceFirst(Queue.take(wakeups), Effect.sleep(options.pollIntervalMs()))
         if (!accepting) continue
-        const free = options.maxJobs - runner.size()
+        const free = options.slots - runner.size()
         if (free <= 0 || !options.leaseHeld(yield* Clock.currentTimeMillis)) continue
-        // A claimed job must reach a runner: once the store has moved it to Executing, nothing may interrupt us.
-        const claimed = yield* Effect.uninterruptible(
-          queue.claim({ owner: options.owner(), max: free, limits }).pipe(
-            Effect.catch((error) => Effect.as(Effect.logError("claim failed", error), [])),
-            Effect.tap((jobs) => Effect.forEach(jobs, runner.start, { discard: true }))
-          )
-        )
-        if (claimed.length > 0 && claimed.length === free) wake()
+        const cpuFree = Math.min(free, options.cpuThreads - runner.sizeOf("cpu"))
+        const cpu = yield* claimUpTo(cpuFree, cpuLimits)
+        const io = yield* claimUpTo(free - cpu, ioLimits)
+        // Slots filled to the brim: more may be waiting.
+        if ((cpu > 0 && cpu === cpuFree) || (io > 0 && io === free - cpu)) wake()
       }
     })
     return {

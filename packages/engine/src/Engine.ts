@@ -3,12 +3,17 @@
  * façade: it assembles the dispatcher (`Dispatcher`), the worker runner (`WorkerRunner`: pool, progress, time limit,
  * cancel grace, kill, fenced writes), this process's lease (`Lease`: heartbeats), takeover of orphans (`Recovery`)
  * and the sweeper (`Retention`), runs them until its layer is released (graceful shutdown), and offers the operations
- * clients call. What a job becomes is always core's `JobLifecycle` decision; its files go through the `JobFiles` port.
+ * clients call. When the storage offers queue signals (`JobQueue.QueueSignals`, optional), a signal of work wakes the
+ * dispatcher and a stop signal stops the tool of a job cancelled or deleted through another process within
+ * milliseconds (then the usual grace period and kill); polling goes on at a slow rate while signals cross processes.
+ * What a job becomes is always core's `JobLifecycle` decision; its files go through the `JobFiles` port.
  *
  * @module
  */
 import { availableParallelism, hostname } from "node:os"
 import {
+  type Callback,
+  CallbackOutbox,
   Entropy,
   Job,
   JobError,
@@ -18,21 +23,33 @@ import {
   JobStatus,
   JobStore,
   type JobUrls,
-  ServiceRef
+  ServiceRef,
+  Uploads
 } from "@geojobs/core"
 import type { GPValue } from "@geojobs/tools"
-import { Clock, Context, Effect, Fiber, Layer, Result, Schedule } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Option, PubSub, Result, Schedule } from "effect"
+import * as CallbackDelivery from "./CallbackDelivery.ts"
 import * as Completion from "./Completion.ts"
 import * as Dispatcher from "./Dispatcher.ts"
 import { EngineStopped, InvalidEngineOptions, NoSuchService, NoSuchTask } from "./EngineError.ts"
+import * as InputStaging from "./InputStaging.ts"
 import * as Lease from "./Lease.ts"
 import * as LocalJobFiles from "./LocalJobFiles.ts"
 import * as Recovery from "./Recovery.ts"
+import type * as RemoteInput from "./RemoteInput.ts"
 import * as Retention from "./Retention.ts"
 import { ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
 import * as StoredJob from "./StoredJob.ts"
 import type * as WorkerLimits from "./WorkerLimits.ts"
 import * as WorkerRunner from "./WorkerRunner.ts"
+
+/**
+ * The slots of a node by default: 16 per core (32 on two cores) — room for I/O-bound jobs, which cost a thread a
+ * little each; CPU-bound ones are held to the worker threads anyway.
+ *
+ * @category models
+ */
+export const defaultSlots = (): number => 16 * availableParallelism()
 
 /**
  * Engine settings. Durations are milliseconds.
@@ -42,13 +59,20 @@ import * as WorkerRunner from "./WorkerRunner.ts"
 export interface EngineOptions {
   /** Output files go to `<dataDir>/jobs/<jobId>/` (with {@link Engine.layer}). */
   readonly dataDir: string
-  /** Worker threads (default: the number of cores). */
+  /**
+   * Worker threads for CPU-bound tools (default: the number of cores): at most this many of their jobs run at once,
+   * one per thread, like one ArcGIS instance per job.
+   */
   readonly maxWorkers?: number | undefined
   /**
-   * Jobs one worker thread runs at once (default 1, like one ArcGIS instance per job). More suits tools that mostly
-   * wait on I/O; CPU-bound jobs sharing a thread take turns. `maxWorkers × jobsPerWorker` is the global limit of jobs
-   * executing in this process.
+   * Jobs this node runs at once, CPU- and I/O-bound together (default {@link defaultSlots}). I/O-bound tools
+   * (`execution: "io"`) share threads of their own, as many jobs per thread as slots allow, so a service of them gets
+   * its `maxConcurrentJobs` up to the slots; CPU-bound ones are held to `maxWorkers` as well.
    */
+  readonly slots?: number | undefined
+  /** Threads shared by the I/O-bound tools' jobs (default 1). */
+  readonly ioWorkers?: number | undefined
+  /** @deprecated The slots were `maxWorkers × jobsPerWorker`: give `slots` instead. */
   readonly jobsPerWorker?: number | undefined
   /** How long a tool that ignores a cancel keeps running before its worker is terminated (default 5000). */
   readonly cancelGraceMs?: number | undefined
@@ -56,6 +80,11 @@ export interface EngineOptions {
   readonly progressIntervalMs?: number | undefined
   /** How often the store is polled for jobs submitted by other processes (default 250). */
   readonly pollIntervalMs?: number | undefined
+  /**
+   * The poll interval instead while the queue's signals reach this process from every other one (default 5000;
+   * PostgreSQL while its listener is connected): polling is then only the fallback.
+   */
+  readonly signalledPollIntervalMs?: number | undefined
   /** Heartbeat interval (default 2000); less than half the lease, so one late heartbeat never loses it. */
   readonly heartbeatMs?: number | undefined
   /**
@@ -65,7 +94,7 @@ export interface EngineOptions {
   readonly leaseMs?: number | undefined
   /** This node's name in the queue's owner records, logs and job messages (default `<hostname>-<pid>`). */
   readonly nodeName?: string | undefined
-  /** How often expired jobs are removed (default 60000). */
+  /** How often expired jobs (and expired uploaded items) are removed (default 60000). */
   readonly sweepIntervalMs?: number | undefined
   /** On shutdown, how long running jobs may go on before they are interrupted (default 10000). */
   readonly shutdownGraceMs?: number | undefined
@@ -77,8 +106,15 @@ export interface EngineOptions {
   readonly workerLimits?: WorkerLimits.Settings | undefined
   /** The worker module (default this package's `ToolWorker`). */
   readonly workerUrl?: string | undefined
+  /**
+   * How `{"url":…}` file inputs are fetched before a run (`RemoteInput`): hosts allowed although not public, the
+   * largest file (default 100 MB), the time limit (default 60 s).
+   */
+  readonly urlInputs?: RemoteInput.Settings | undefined
   /** This process's id in the store (default random; a new one is taken after a lapsed lease). */
   readonly ownerId?: string | undefined
+  /** How OGC callbacks are delivered from the storage's outbox (`CallbackDelivery`; when it has one). */
+  readonly callbacks?: CallbackDelivery.Settings | undefined
 }
 
 /** The default heartbeat interval and lease. @category models */
@@ -117,6 +153,8 @@ export interface Submission {
   readonly task: string
   readonly user: string | null
   readonly params: Readonly<Record<string, unknown>>
+  /** Where the job's OGC callbacks go (stored with it). */
+  readonly subscriber?: Callback.Subscriber | undefined
 }
 
 /**
@@ -200,9 +238,21 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const registry = yield* ServiceRegistry
   const entropy = yield* Entropy.Entropy
   const files = yield* JobFiles.JobFiles
+  // Optional: without an uploads adapter in context no service takes uploads, and `{"itemID":…}` inputs are refused.
+  const uploads = Option.getOrUndefined(yield* Effect.serviceOption(Uploads.Uploads))
   const maxWorkers = Math.max(1, options.maxWorkers ?? availableParallelism())
-  const jobsPerWorker = Math.max(1, options.jobsPerWorker ?? 1)
+  const slots = Math.max(
+    maxWorkers,
+    options.slots ?? (options.jobsPerWorker === undefined ? defaultSlots() : maxWorkers * options.jobsPerWorker)
+  )
   const pollIntervalMs = options.pollIntervalMs ?? 250
+  const signalledPollIntervalMs = options.signalledPollIntervalMs ?? 5_000
+  // Optional: a storage without signals (or a test's bare store) leaves the engine polling as before.
+  const signals = Option.getOrUndefined(yield* Effect.serviceOption(JobQueue.QueueSignals))
+  // Optional too: a storage without an outbox delivers no callbacks.
+  const outbox = Option.getOrUndefined(yield* Effect.serviceOption(CallbackOutbox.CallbackOutbox))
+  // Subscribed before anything runs: no signal of a write made after the start is missed.
+  const subscription = signals === undefined ? undefined : yield* signals.subscribe
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000
   const { heartbeatMs, leaseMs } = yield* leaseSettings(options)
 
@@ -221,12 +271,22 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const runner = yield* WorkerRunner.make(
     {
       maxWorkers,
-      jobsPerWorker,
+      slots,
+      ioWorkers: Math.max(1, options.ioWorkers ?? 1),
       cancelGraceMs: options.cancelGraceMs ?? 5000,
       workerLimits: options.workerLimits,
       workerUrl: options.workerUrl
     },
-    { store, queue, files, registry, completion, leaseHeld: lease.held, freed: () => wake() }
+    {
+      store,
+      queue,
+      files,
+      registry,
+      completion,
+      leaseHeld: lease.held,
+      freed: () => wake(),
+      stage: (job, folder) => InputStaging.stage(uploads, job, folder, options.urlInputs)
+    }
   )
   lapsed = () => runner.giveUpAll("this node's lease lapsed")
   const dispatcher = yield* Dispatcher.make({
@@ -235,8 +295,9 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     runner,
     owner: () => lease.owner().id,
     leaseHeld: lease.held,
-    maxJobs: maxWorkers * jobsPerWorker,
-    pollIntervalMs
+    slots,
+    cpuThreads: maxWorkers,
+    pollIntervalMs: () => (signals?.crossProcess() === true ? signalledPollIntervalMs : pollIntervalMs)
   })
   wake = dispatcher.wake
   const recovery = Recovery.make({
@@ -268,6 +329,32 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     }
   })
 
+  /** Stops the tool of a job running here if its stored job says so (a signal is a hint: the store decides). */
+  const stopIfAsked = (id: string) =>
+    Effect.gen(function* () {
+      if (!runner.isRunning(id)) return
+      if (JobLifecycle.mustStop(yield* StoredJob.find(store, id))) runner.requestCancel(id)
+    }).pipe(Effect.catch((error) => Effect.logError(`could not check job ${id} after a stop signal`, error)))
+
+  /** Acts on queue signals, a batch at a time: work wakes the dispatcher once, stops are checked per job. */
+  const onSignals = (from: PubSub.Subscription<JobQueue.Signal>) =>
+    Effect.forever(
+      Effect.gen(function* () {
+        const batch = yield* PubSub.takeAll(from)
+        const stops = new Set<string>()
+        let work = false
+        let resync = false
+        for (const signal of batch) {
+          if (signal._tag === "Stop") stops.add(signal.jobId)
+          else if (signal._tag === "Work") work = true
+          else resync = true
+        }
+        if (work || resync) dispatcher.wake()
+        const check = resync ? runner.claims().map((c) => c.jobId) : [...stops]
+        yield* Effect.forEach(check, stopIfAsked, { concurrency: 8, discard: true })
+      })
+    )
+
   const heartbeat = Effect.andThen(lease.beat, Effect.andThen(checkClaims, recover)).pipe(
     Effect.catch((error) => Effect.logError("heartbeat failed", error))
   )
@@ -279,11 +366,19 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     Effect.all(
       [
         dispatcher.loop,
+        subscription === undefined ? Effect.void : onSignals(subscription),
+        outbox === undefined ? Effect.void : CallbackDelivery.run(outbox, options.callbacks),
         // One flusher for every running job: progress and messages are written at most once per interval per job.
         Effect.repeat(runner.flushAll, Schedule.spaced(options.progressIntervalMs ?? 250)),
         Effect.repeat(heartbeat, Schedule.spaced(heartbeatMs)),
         Effect.repeat(
           sweep.pipe(Effect.catch((error) => Effect.as(Effect.logError("sweep failed", error), 0))),
+          Schedule.spaced(options.sweepIntervalMs ?? 60_000)
+        ),
+        Effect.repeat(
+          Retention.sweepUploads(uploads).pipe(
+            Effect.catch((error) => Effect.as(Effect.logError("uploads sweep failed", error), 0))
+          ),
           Schedule.spaced(options.sweepIntervalMs ?? 60_000)
         )
       ],
@@ -318,8 +413,20 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   const submit = Effect.fn("Engine.submit")(function* (submission: Submission) {
     if (!dispatcher.accepting()) return yield* new EngineStopped()
     const { service, task } = yield* find(submission)
-    const inputs = yield* task.decodeInputs(submission.params)
-    const job = yield* Job.make({ service: service.ref, task: task.name, user: submission.user, inputs }).pipe(
+    const inputs = yield* InputStaging.check(
+      uploads,
+      service,
+      submission.user,
+      yield* task.decodeInputs(submission.params),
+      options.urlInputs
+    )
+    const job = yield* Job.make({
+      service: service.ref,
+      task: task.name,
+      user: submission.user,
+      inputs,
+      subscriber: submission.subscriber
+    }).pipe(
       Effect.catchTag("InvalidReference", (e) => Effect.die(e)),
       Effect.provideService(Entropy.Entropy, entropy)
     )

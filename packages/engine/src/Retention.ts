@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type JobError, type JobFiles, JobLifecycle, type JobQueue, type JobStore } from "@geojobs/core"
+import { type JobError, type JobFiles, JobLifecycle, type JobQueue, type JobStore, type Uploads } from "@geojobs/core"
 import { Clock, Effect } from "effect"
 import * as StoredJob from "./StoredJob.ts"
 
@@ -37,3 +37,12 @@ export const sweep = (options: {
       if (expired.length < batch || removed === 0) return count
     }
   })
+
+/**
+ * Removes every uploaded item whose retention (its service's `uploads.retention`) has run out; answers how many.
+ * Nothing to do without an uploads adapter.
+ *
+ * @category combinators
+ */
+export const sweepUploads = (uploads: Uploads.UploadsShape | undefined): Effect.Effect<number, Uploads.UploadsError> =>
+  uploads === undefined ? Effect.succeed(0) : Effect.flatMap(Clock.currentTimeMillis, uploads.sweep)

@@ -7,8 +7,9 @@
  * @module
  */
 import { type Job, JobLifecycle, type JobUrls, ServiceRef } from "@geojobs/core"
-import { GPValue, ServicesFile, type Tool } from "@geojobs/tools"
+import { type GPValue, ServicesFile, type Tool } from "@geojobs/tools"
 import { Context, Effect, Layer } from "effect"
+import * as InputDecoder from "./InputDecoder.ts"
 import type * as WorkerLimits from "./WorkerLimits.ts"
 
 /**
@@ -24,6 +25,8 @@ export interface TaskDefinition {
   readonly exportName?: string | undefined
   /** A retryable task interrupted by a restart is queued again instead of failed. */
   readonly retryable: boolean
+  /** How the tool uses its thread (its `execution`): `cpu` (the default) alone on one, `io` sharing one. */
+  readonly execution?: "cpu" | "io" | undefined
   /** Decodes and checks submitted parameters into the values stored with the job. */
   readonly decodeInputs: (
     raw: Readonly<Record<string, unknown>>
@@ -54,7 +57,21 @@ export interface ServiceDefinition {
    * shutdown); past it the job is Failed. Default {@link defaultMaxAttempts}. Non-retryable tasks run once.
    */
   readonly maxAttempts?: number | undefined
+  /**
+   * ArcGIS's Uploads capability (`…/GPServer/uploads`), when the service has it: the largest file in bytes and how
+   * long an uploaded item is kept.
+   */
+  readonly uploads?: { readonly maxBytes: number; readonly retentionMs: number } | undefined
 }
+
+/**
+ * How a service's jobs use their threads: `io` when every task of it says so (its jobs then share threads), else
+ * `cpu`. Per service, as the store's claim limits are.
+ *
+ * @category getters
+ */
+export const executionOf = (service: ServiceDefinition): "cpu" | "io" =>
+  service.tasks.size > 0 && [...service.tasks.values()].every((t) => t.execution === "io") ? "io" : "cpu"
 
 /** The runs a retryable task's job gets when no `maxAttempts` is set (pg-boss's default of two retries). @category models */
 export const defaultMaxAttempts = 3
@@ -105,7 +122,16 @@ export const fromPublished = (published: ServicesFile.PublishedService): Service
   description: published.description,
   executionType: published.executionType,
   maxConcurrentJobs: published.maxConcurrentJobs,
+  ...(published.maxAttempts === undefined ? {} : { maxAttempts: published.maxAttempts }),
   ...(published.workerLimits === undefined ? {} : { workerLimits: published.workerLimits }),
+  ...(published.uploads === undefined
+    ? {}
+    : {
+        uploads: {
+          maxBytes: published.uploads.maxUploadFileSize * 1024 * 1024,
+          retentionMs: Math.round(published.uploads.retention * 1000)
+        }
+      }),
   maxExecutionTimeMs: Math.round(published.maxExecutionTime * 1000),
   jobRetentionMs: Math.round(published.jobRetention * 1000),
   access: published.access,
@@ -117,8 +143,9 @@ export const fromPublished = (published: ServicesFile.PublishedService): Service
         moduleUrl: t.moduleUrl,
         exportName: t.exportName,
         retryable: t.retryable,
+        execution: t.tool.execution ?? "cpu",
         tool: t.tool,
-        decodeInputs: (raw: Readonly<Record<string, unknown>>) => GPValue.decodeInputs(t.tool, raw)
+        decodeInputs: (raw: Readonly<Record<string, unknown>>) => InputDecoder.decodeInputs(t.tool, raw)
       }
     ])
   )

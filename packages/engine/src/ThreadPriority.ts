@@ -11,6 +11,13 @@ import { readlinkSync } from "node:fs"
 import { setPriority } from "node:os"
 
 /**
+ * How much lower than the server's main thread a tool thread runs (a nice value).
+ *
+ * @category models
+ */
+export const toolNiceness = 10
+
+/**
  * Sets the calling thread's nice value (0 is the default, 19 the lowest priority); answers whether it could.
  *
  * @category constructors
@@ -26,3 +33,20 @@ export const lowerThisThread = (niceness: number): boolean => {
     return false
   }
 }
+
+/**
+ * Piscina options (`filename`, `workerData`) for threads that lower themselves to `niceness` before they load `module`
+ * (an absolute URL whose default export the thread runs): see `LowPriorityWorker`.
+ *
+ * @category constructors
+ */
+export const workerEntry = (
+  module: string,
+  niceness: number
+): {
+  readonly filename: string
+  readonly workerData: { readonly lowPriority: { module: string; niceness: number } }
+} => ({
+  filename: new URL(`./LowPriorityWorker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href,
+  workerData: { lowPriority: { module, niceness } }
+})

@@ -7,12 +7,13 @@
  *
  * @module
  */
-import { mkdirSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { getHeapStatistics } from "node:v8"
 import { type MessagePort, threadId } from "node:worker_threads"
 import type { Job } from "@geojobs/core"
 // The module itself, not the package index: a worker thread loads only what it uses.
 import * as EncodedValue from "@geojobs/core/EncodedValue"
+import * as FeatureInputs from "./FeatureInputs.ts"
 import * as ThreadPriority from "./ThreadPriority.ts"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
@@ -50,9 +51,8 @@ const load = (moduleUrl: string, exportName: string): Promise<RunnableTool> => {
   return tool
 }
 
-/** How much lower than the server's main thread a tool thread runs (a nice value; see `ThreadPriority`). */
-export const niceness = 10
-ThreadPriority.lowerThisThread(niceness)
+// Already so when started through `ThreadPriority.workerEntry` (as the runner does); here for any other start.
+ThreadPriority.lowerThisThread(ThreadPriority.toolNiceness)
 
 /** The ports of the jobs running on this thread, to say why it ends. */
 const active = new Set<MessagePort>()
@@ -101,7 +101,12 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
   post({ type: "started" })
   try {
     const tool = await load(task.moduleUrl, task.exportName ?? "default")
-    const inputs = EncodedValue.decodeAllNow(task.inputs)
+    // Uploaded items given for feature-set parameters are read into feature sets here, off the main thread.
+    const inputs = await FeatureInputs.read(
+      task.inputs,
+      EncodedValue.decodeAllNow(task.inputs, (path) => readFileSync(path, "utf8")),
+      task.outputDir
+    )
     const outputs = (await tool.execute(inputs, {
       jobId: task.jobId,
       signal: controller.signal,

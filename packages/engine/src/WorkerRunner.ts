@@ -19,8 +19,10 @@ import { EncodedValue, Job, type JobFiles, JobLifecycle, type JobQueue, type Job
 import { Clock, Effect, FiberSet, type Scope } from "effect"
 import { Piscina } from "piscina"
 import type { Completion } from "./Completion.ts"
-import { type ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
+import type * as InputStaging from "./InputStaging.ts"
+import { executionOf, type ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
 import * as StoredJob from "./StoredJob.ts"
+import * as ThreadPriority from "./ThreadPriority.ts"
 import * as WorkerLimits from "./WorkerLimits.ts"
 import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./WorkerProtocol.ts"
 
@@ -30,8 +32,12 @@ import type { EngineCommand, WorkerEvent, WorkerResult, WorkerTask } from "./Wor
  * @category models
  */
 export interface RunnerOptions {
+  /** Threads for CPU-bound tools, one job each. */
   readonly maxWorkers: number
-  readonly jobsPerWorker: number
+  /** Jobs at once in all: how many I/O-bound ones a shared thread may take. */
+  readonly slots: number
+  /** Threads shared by I/O-bound tools. */
+  readonly ioWorkers: number
   readonly cancelGraceMs: number
   /** The engine's thread limits; a service's `workerLimits` go over them. */
   readonly workerLimits?: WorkerLimits.Settings | undefined
@@ -54,6 +60,8 @@ export interface RunnerDeps {
   readonly completion: Completion
   /** Called when a job has left its worker (a slot is free). */
   readonly freed: () => void
+  /** Puts the job's uploaded items into its folder (`InputStaging.stage`): the inputs the tool gets, or why it cannot run. */
+  readonly stage?: (job: Job.Job, folder: string) => Effect.Effect<InputStaging.Staged>
 }
 
 /**
@@ -66,6 +74,8 @@ export interface WorkerRunner {
   readonly start: (claimed: JobQueue.Claimed) => Effect.Effect<void>
   /** Jobs executing in this process (runs being given up included, until their tools have stopped). */
   readonly size: () => number
+  /** Of them, those of CPU-bound or of I/O-bound services (`ServiceRegistry.executionOf`). */
+  readonly sizeOf: (execution: "cpu" | "io") => number
   readonly isRunning: (id: string) => boolean
   /** Asks the tool running a job here to stop (no-op when it does not run here). */
   readonly requestCancel: (id: string) => void
@@ -85,6 +95,7 @@ export interface WorkerRunner {
 
 interface Running {
   job: Job.Job
+  readonly execution: "cpu" | "io"
   readonly claim: JobQueue.Claim
   /** Why the run was given up; nothing more is written for it. */
   lost: string | undefined
@@ -143,6 +154,33 @@ const outcomeOf = (
 }
 
 /**
+ * Runs a job on a shared (I/O-bound) thread: a hard kill cannot terminate the thread without ending the other jobs on
+ * it, so the job is let go instead — it ends now, as a terminated one would (cancelled, timed out, interrupted: the
+ * runner's flags say which), and whatever its tool does after is ignored (its port is closed; its answer is dropped).
+ * Its slot of the thread stays taken until the tool returns, which bounds what a tool ignoring its signal can hold.
+ */
+const runShared = (
+  pool: Piscina<WorkerTask, WorkerResult>,
+  task: WorkerTask,
+  kill: AbortSignal
+): Promise<{ readonly ok: true; readonly results: WorkerResult } | { readonly ok: false; readonly error: unknown }> =>
+  new Promise((resolve) => {
+    const onKill = () => resolve({ ok: false, error: new Error("The tool was let go: it did not stop when asked.") })
+    if (kill.aborted) return onKill()
+    kill.addEventListener("abort", onKill, { once: true })
+    pool.run(task, { transferList: [task.port] }).then(
+      (results) => {
+        kill.removeEventListener("abort", onKill)
+        resolve({ ok: true, results })
+      },
+      (error: unknown) => {
+        kill.removeEventListener("abort", onKill)
+        resolve({ ok: false, error })
+      }
+    )
+  })
+
+/**
  * A runner with its pool; the runs are forked in the given scope.
  *
  * @category constructors
@@ -154,27 +192,41 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
     const retiring = new Set<number>()
     const pools = new Map<string, Piscina<WorkerTask, WorkerResult>>()
     const engineLimits = WorkerLimits.resolve(options.workerLimits)
-    const poolFor = (limits: WorkerLimits.WorkerLimits) => {
-      const key = WorkerLimits.poolKey(limits)
+    /**
+     * The pool for a service's limits and kind. CPU-bound jobs: a thread each (`maxWorkers` threads). I/O-bound jobs:
+     * `ioWorkers` threads each taking as many as the slots allow, least busy first; such a thread is never
+     * terminated for one job (see `run`).
+     */
+    const poolFor = (limits: WorkerLimits.WorkerLimits, execution: "cpu" | "io") => {
+      const key = `${execution}:${WorkerLimits.poolKey(limits)}`
       let pool = pools.get(key)
       if (pool === undefined) {
+        const perThread = execution === "io" ? options.slots : 1
         pool = new Piscina<WorkerTask, WorkerResult>({
-          filename: options.workerUrl ?? defaultWorkerUrl,
-          maxThreads: options.maxWorkers,
-          // One warm thread for the engine's limits; threads of services with their own limits start on demand.
-          minThreads: key === WorkerLimits.poolKey(engineLimits) ? Math.min(1, options.maxWorkers) : 0,
+          ...ThreadPriority.workerEntry(options.workerUrl ?? defaultWorkerUrl, ThreadPriority.toolNiceness),
+          maxThreads: execution === "io" ? options.ioWorkers : options.maxWorkers,
+          // Threads start with the first job and end after a minute idle: an idle node holds none (a warm one was ~29 MB
+          // of its idle RSS, measured 2026-12-03); a first job after a quiet minute pays the thread's start.
+          minThreads: 0,
           idleTimeout: 60_000,
-          concurrentTasksPerWorker: options.jobsPerWorker,
+          concurrentTasksPerWorker: perThread,
           resourceLimits: WorkerLimits.toResourceLimits(limits),
-          // What piscina's default balancer does with our tasks (each carries an AbortSignal, so a thread running one
-          // is never given another: only idle threads), minus the threads being retired.
-          loadBalancer: (_task, workers) => workers.find((w) => w.currentUsage === 0 && !retiring.has(w.id)) ?? null
+          // The least busy thread with room, never one being retired (piscina's default balancer would give a thread
+          // running a task that carries an AbortSignal no other: only idle threads).
+          loadBalancer: (_task, workers) => {
+            let best: (typeof workers)[number] | null = null
+            for (const w of workers) {
+              if (w.currentUsage >= perThread || retiring.has(w.id)) continue
+              if (best === null || w.currentUsage < best.currentUsage) best = w
+            }
+            return best
+          }
         })
         pools.set(key, pool)
       }
       return pool
     }
-    poolFor(engineLimits)
+    poolFor(engineLimits, "cpu")
     /** Ends a retired thread (it runs nothing: no job is given to it); piscina replaces it. */
     const retireThread = (id: number) =>
       Effect.promise(async () => {
@@ -270,6 +322,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           return
         }
         const limits = WorkerLimits.resolve(options.workerLimits, service.workerLimits)
+        const execution = executionOf(service)
         const channel = new MessageChannel()
         const hardKill = new AbortController()
         let graceTimer: ReturnType<typeof setTimeout> | undefined
@@ -281,6 +334,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         }
         const entry: Running = {
           job: claimed,
+          execution,
           claim,
           lost: undefined,
           ending: false,
@@ -336,23 +390,30 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           level: "informative",
           text: JobLifecycle.startMessage(claimed)
         })
+        const staged = deps.stage === undefined ? undefined : yield* deps.stage(claimed, files.folder(claimed.id))
         const workerTask: WorkerTask = {
           jobId: claimed.id,
           moduleUrl: task.moduleUrl,
           exportName: task.exportName,
-          inputs: EncodedValue.encodeAll(claimed.inputs),
+          inputs: EncodedValue.encodeAll(staged?.ok === true ? staged.inputs : claimed.inputs),
           outputDir: files.folder(claimed.id),
-          retireAboveHeapMb: limits.retireAboveHeapMb,
+          // A shared thread is not retired for its heap: that would end the other jobs on it.
+          retireAboveHeapMb: execution === "io" ? Number.POSITIVE_INFINITY : limits.retireAboveHeapMb,
           port: channel.port2
         }
-        const settled = yield* Effect.promise(() =>
-          poolFor(limits)
-            .run(workerTask, { transferList: [channel.port2], signal: hardKill.signal })
-            .then(
-              (results) => ({ ok: true as const, results }),
-              (error: unknown) => ({ ok: false as const, error })
-            )
-        )
+        const settled =
+          staged?.ok === false
+            ? { ok: false as const, error: staged.error }
+            : yield* Effect.promise(() =>
+                execution === "cpu"
+                  ? poolFor(limits, execution)
+                      .run(workerTask, { transferList: [channel.port2], signal: hardKill.signal })
+                      .then(
+                        (results) => ({ ok: true as const, results }),
+                        (error: unknown) => ({ ok: false as const, error })
+                      )
+                  : runShared(poolFor(limits, execution), workerTask, hardKill.signal)
+              )
         // The last events the worker posted (its last progress, why its thread ended) are queued on our side already.
         for (
           let next = receiveMessageOnPort(channel.port1);
@@ -386,6 +447,11 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
     return {
       start: (claimed) => Effect.asVoid(FiberSet.run(runs, run(claimed))),
       size: () => running.size,
+      sizeOf: (execution) => {
+        let n = 0
+        for (const e of running.values()) if (e.execution === execution) n++
+        return n
+      },
       isRunning: (id) => running.has(id),
       requestCancel: (id) => running.get(id)?.requestCancel(),
       claims: () =>

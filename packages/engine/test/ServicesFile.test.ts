@@ -15,6 +15,7 @@ writeFileSync(
   `services:
   - folder: System
     name: Utilities
+    maxAttempts: 6
     tasks:
       - tool: Echo
       - tool: Sleep
@@ -41,6 +42,14 @@ const run = (service: { folder?: string; name: string }, task: string, params: R
   )
 
 describe("the engine running tools published by a services file", () => {
+  it.effect("a service's maxAttempts comes from the file; a service without one gets the default", () =>
+    Effect.gen(function* () {
+      const registry = yield* ServiceRegistry
+      assert.strictEqual(registry.find({ folder: "System", name: "Utilities" })?.maxAttempts, 6)
+      assert.isUndefined(registry.find({ name: "Text" })?.maxAttempts)
+    }).pipe(Effect.provide(ServiceRegistry.layerFile(servicesFile)))
+  )
+
   it.live("Echo: a string in, the same string out, typed as its output parameter", () =>
     Effect.gen(function* () {
       const done = yield* run({ folder: "System", name: "Utilities" }, "Echo", {

@@ -126,8 +126,16 @@ const loopDelay = async (): Promise<{
 }> => {
   rmSync(loopFile, { force: true })
   process.kill(pid, "SIGUSR2")
-  for (let i = 0; i < 600 && !existsSync(loopFile); i++) await new Promise((r) => setTimeout(r, 50))
-  return JSON.parse(readFileSync(loopFile, "utf8"))
+  // The server may have created the file but not yet written it: read until it parses.
+  for (let i = 0; i < 600; i++) {
+    if (existsSync(loopFile)) {
+      try {
+        return JSON.parse(readFileSync(loopFile, "utf8"))
+      } catch {}
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error("the server wrote no loop-delay figures")
 }
 
 // --- HTTP ------------------------------------------------------------------------------------------------------------

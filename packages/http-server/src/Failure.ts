@@ -7,11 +7,12 @@
  *
  * @module
  */
-import type { JobError, JobFiles, SecurityStore } from "@geojobs/core"
+import type { JobError, JobFiles, SecurityStore, Uploads } from "@geojobs/core"
 import type { EngineError } from "@geojobs/engine"
 import type { GPValue } from "@geojobs/tools"
 import { Data } from "effect"
 import type { InvalidAccount, InvalidCredentials, InvalidToken, RefererMismatch, TokenRequired } from "./Accounts.ts"
+import type { ServiceStopped } from "./ServiceControl.ts"
 import type { TooManyAttempts } from "./SignInThrottle.ts"
 
 /**
@@ -167,6 +168,12 @@ export type RouteError =
   | NoResultsYet
   | ToolFailed
   | CannotCancel
+  | Uploads.NoSuchItem
+  | Uploads.InvalidItemState
+  | Uploads.UploadTooLarge
+  | Uploads.UnsupportedFileType
+  | Uploads.UploadsError
+  | ServiceStopped
 
 const invalidInput = "Invalid or missing input parameters."
 const forbidden = "You do not have permissions to access this resource or perform this operation."
@@ -220,6 +227,20 @@ export const table: { readonly [T in RouteError["_tag"]]: (error: Extract<RouteE
   EngineStopped: (e) => ({ code: 503, message: e.message, details: [] }),
   ToolFailed: (e) => ({ code: 500, message: invalidInput, details: [e.message], htmlStatus: 422 }),
   CannotCancel: (e) => ({ code: 500, message: invalidInput, details: [e.message], htmlStatus: 409 }),
+  // Jobs already submitted run to completion; the details say how the service comes back.
+  ServiceStopped: (e) => ({
+    code: 503,
+    message: e.message,
+    details: [
+      `An administrator stopped ${e.service}; jobs submitted before run to completion. It takes jobs again once started (admin/services/…/${e.service.split("/").pop()}.GPServer/start).`
+    ]
+  }),
+  NoSuchItem: notFound,
+  InvalidItemState: badInput,
+  // ArcGIS's "request entity too large", naming the limit the service sets.
+  UploadTooLarge: (e) => ({ code: 413, message: e.message, details: [], htmlStatus: 413 }),
+  UnsupportedFileType: badInput,
+  UploadsError: hidden,
   JobStoreError: hidden,
   JobFilesError: hidden,
   SecurityStoreError: hidden

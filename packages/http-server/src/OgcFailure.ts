@@ -144,6 +144,13 @@ export const table: {
   Forbidden: row(types.forbidden, "Forbidden", 403),
   CannotCancel: row(types.conflict, "Conflict", 409),
   EngineStopped: row(types.unavailable, "Service unavailable", 503),
+  ServiceStopped: row(types.unavailable, "Service unavailable", 503),
+  // Uploaded items (an OGC input by itemID goes through the same checks).
+  NoSuchItem: notFound,
+  InvalidItemState: invalid,
+  UploadTooLarge: row(types.payloadTooLarge, "Payload too large", 413),
+  UnsupportedFileType: invalid,
+  UploadsError: hidden,
   JobStoreError: hidden,
   JobFilesError: hidden,
   SecurityStoreError: hidden

@@ -10,6 +10,7 @@
  * @module
  */
 import { availableParallelism } from "node:os"
+import * as ThreadPriority from "@geojobs/engine/ThreadPriority"
 import { parse } from "fast-querystring"
 import type { FastifyInstance, FastifyRequest } from "fastify"
 import { Piscina } from "piscina"
@@ -37,7 +38,8 @@ export const register = (app: FastifyInstance): void => {
   let pool: Piscina<Task, Parsed> | undefined
   const poolOf = () => {
     pool ??= new Piscina<Task, Parsed>({
-      filename: workerUrl,
+      // Below the main thread from its first instruction (see `ThreadPriority.workerEntry`).
+      ...ThreadPriority.workerEntry(workerUrl, 5),
       minThreads: 0,
       // The tool workers want the cores; parsing needs one thread, two on a bigger machine.
       maxThreads: Math.max(1, Math.min(2, Math.floor(availableParallelism() / 4))),
@@ -46,8 +48,12 @@ export const register = (app: FastifyInstance): void => {
     return pool
   }
   const offThread = (kind: Task["kind"], request: FastifyRequest, body: Buffer, done: Done) => {
+    // The body's memory moves to the thread instead of being copied when the body owns all of it (a big body does:
+    // Fastify concatenates its chunks into a buffer of its own).
+    const owned =
+      body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer
     poolOf()
-      .run({ kind, body })
+      .run({ kind, body }, owned ? { transferList: [body.buffer as ArrayBuffer] } : {})
       .then(
         (parsed) => {
           if (parsed.invalid !== undefined) {

@@ -15,12 +15,14 @@ import { ArcGISResource } from "@geojobs/core"
 import { Effect, Result } from "effect"
 import type { FastifyInstance, FastifyRequest } from "fastify"
 import * as AdminApi from "./AdminApi.ts"
+import * as AdminDirectory from "./AdminDirectory.ts"
 import type * as ArcGISRequest from "./ArcGISRequest.ts"
 import { type Answer, call, type Route, type Routes, run, type Settings } from "./Handler.ts"
 import * as Html from "./Html.ts"
 import * as OgcApi from "./OgcApi.ts"
 import * as RestApi from "./RestApi.ts"
 import * as TokenApi from "./TokenApi.ts"
+import * as Uploads from "./Uploads.ts"
 
 type Kind = ArcGISResource.ArcGISResource["_tag"]
 
@@ -44,6 +46,8 @@ const routesFor = (ogcPath: string): Routes<Kind> => ({
   ...RestApi.routes,
   ...AdminApi.routes,
   ...TokenApi.routes,
+  ...Uploads.routes,
+  ...AdminDirectory.routes,
   Catalog: (c, r) =>
     Effect.map(
       RestApi.routes.Catalog(c, r),
@@ -74,13 +78,28 @@ const presentation: { readonly [K in Kind]: (r: Extract<ArcGISResource.ArcGISRes
     Execute: () => directory,
     Job: () => directory,
     OutputFile: () => operation,
+    // The directory's pages default to HTML; the operations (multipart bodies whose `f` is read too late) to JSON.
+    Uploads: (r) =>
+      r.operation.kind === "list" ||
+      r.operation.kind === "info" ||
+      r.operation.kind === "item" ||
+      r.operation.kind === "parts"
+        ? directory
+        : operation,
     AdminJobs: () => admin,
     AdminJob: () => admin,
     Security: () => ({ envelope: "admin", format: "json" }),
     Token: (r) => ({ envelope: r.endpoint === "admin/generateToken" ? "admin" : "rest", format: "json" }),
     SignIn: (r) => ({ envelope: r.api, format: "html", force: true }),
     SignOut: (r) => ({ envelope: r.api, format: "html", force: true }),
-    PortalInfo: () => operation
+    PortalInfo: () => operation,
+    AdminRoot: () => admin,
+    AdminServices: () => admin,
+    AdminFolder: () => admin,
+    AdminService: () => admin,
+    AdminSecurity: () => admin,
+    // The seed's sample request is under rest/: REST envelope, html by default as the seed page says.
+    SeedJob: () => directory
   }
 
 /**
@@ -107,11 +126,19 @@ export const handle = (settings: Settings & OgcApi.Settings) => {
     const parsed = Effect.runSync(Effect.result(ArcGISResource.parseRequest(settings.contextPath, request.url)))
     if (Result.isFailure(parsed)) {
       const area = areaOf(settings, request)
-      return run(reply, call(request, settings, area.format), area.envelope, Effect.fail(parsed.failure))
+      const failed = call(request, settings, area.format)
+      return run(
+        reply,
+        area.envelope === "admin" ? AdminDirectory.adminCall(failed) : failed,
+        area.envelope,
+        Effect.fail(parsed.failure)
+      )
     }
     const resource = parsed.success
     const shown = (presentation[resource._tag] as (r: ArcGISResource.ArcGISResource) => Presentation)(resource)
-    const c = call(request, settings, shown.format)
+    // Admin pages link home to the admin root and sign in at admin/login.
+    const asked = call(request, settings, shown.format)
+    const c = shown.envelope === "admin" ? AdminDirectory.adminCall(asked) : asked
     const route = routes[resource._tag] as Route<Kind>
     return run(
       reply,

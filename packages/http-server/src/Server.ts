@@ -33,13 +33,17 @@ import Fastify, {
   type FastifyServerOptions,
   LogController
 } from "fastify"
+import { pino } from "pino"
 import { Accounts } from "./Accounts.ts"
 import { call, type Runner, runnerOf, type Services, type Settings, sendFailure } from "./Handler.ts"
 import * as Metrics from "./Metrics.ts"
 import * as OgcApi from "./OgcApi.ts"
 import * as OgcFailure from "./OgcFailure.ts"
 import * as RequestBody from "./RequestBody.ts"
+import * as ResultFiles from "./ResultFiles.ts"
 import * as Router from "./Router.ts"
+import { ServiceControl } from "./ServiceControl.ts"
+import * as Uploads from "./Uploads.ts"
 
 /**
  * Plugin options.
@@ -80,6 +84,28 @@ export interface Options {
    * other path a 404 in the ArcGIS envelope: a node that runs tools for a cluster and takes no API requests.
    */
   readonly serveApi?: boolean | undefined
+}
+
+let stdout: ReturnType<typeof pino.destination> | undefined
+/**
+ * Standard output for the log, written by libuv's threads: pino's default writes each line synchronously, and on
+ * Linux a pipe whose reader falls behind (a log shipper, a terminal, the load bench) then blocks the event loop (the
+ * 2026-12-03 load bench: 2 s of the main thread's 51 s in that write). One per process; what is still queued is
+ * written out when the process exits.
+ */
+const stdoutLog = () => {
+  if (stdout === undefined) {
+    const destination = pino.destination({ dest: 1, sync: false })
+    process.once("exit", () => {
+      try {
+        destination.flushSync()
+      } catch {
+        // A pipe that is gone or full at exit: nothing more to do.
+      }
+    })
+    stdout = destination
+  }
+  return stdout
 }
 
 /**
@@ -184,7 +210,8 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
     currentVersion: 11.3,
     fullVersion: "11.3.0",
     shortLivedTokenValidity: 60,
-    ogcPath: options.ogcPath
+    ogcPath: options.ogcPath,
+    resultFiles: ResultFiles.register(app)
   }
   // The handlers first: a route captures the error handler of its context when it is added, and plugins below add
   // routes of their own (@fastify/cors its OPTIONS route).
@@ -216,6 +243,8 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
     )
   )
   RequestBody.register(app)
+  // Multipart bodies (uploads) are left unread until the upload routes stream them.
+  await Uploads.register(app)
   await app.register(cors, { delegator: corsDelegator(settings.contextPath, OgcApi.rootPath(settings), options) })
   // Only a request that came over HTTPS (as trustProxy reads it) may pin the browser to HTTPS: over plain HTTP the
   // header is ignored by browsers at best, and on a localhost development server it locks the host out at worst.
@@ -394,7 +423,7 @@ export const fastifyOptions = (
         ? false
         : {
             level: options.logLevel ?? "info",
-            ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+            stream: options.logStream ?? stdoutLog(),
             redact: {
               paths: [
                 "req.headers.authorization",
@@ -522,7 +551,8 @@ export const servicesLayer = (options: {
         Layer.mergeAll(ServiceRegistry.ServiceRegistry.layerFile(options.servicesFile), Entropy.Entropy.layer)
       )
     ),
-    Accounts.layer({ maxTokenMinutes: options.maxTokenMinutes })
+    Accounts.layer({ maxTokenMinutes: options.maxTokenMinutes }),
+    ServiceControl.layer
   ) satisfies Layer.Layer<
     Exclude<Services, JobStore.JobStore | JobQueue.JobQueue>,
     unknown,

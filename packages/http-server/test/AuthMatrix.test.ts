@@ -46,6 +46,8 @@ interface Route {
 }
 
 let jobId = ""
+// An item the owner (analyst) uploaded to Analysis/Geometry.
+let itemId = ""
 const routes = (): ReadonlyArray<Route> => [
   { name: "catalog", method: "GET", url: rest, none: 0, anotherUser: 0, insufficientRole: 0 },
   { name: "folder", method: "GET", url: `${rest}/System`, none: 0, anotherUser: 0, insufficientRole: 0 },
@@ -126,6 +128,14 @@ const routes = (): ReadonlyArray<Route> => [
     insufficientRole: 403
   },
   {
+    name: "admin job callbacks",
+    method: "GET",
+    url: `${adminJobs}/${jobId}/callbacks`,
+    none: 499,
+    anotherUser: 404,
+    insufficientRole: 403
+  },
+  {
     name: "admin statistics",
     method: "GET",
     url: `${adminJobs}/statistics`,
@@ -156,6 +166,176 @@ const routes = (): ReadonlyArray<Route> => [
     fields: { username: "intruder", password: "long enough pw", role: "administrator" },
     none: 499,
     anotherUser: 403,
+    insufficientRole: 403
+  },
+  // The Administrator API directory: administrators only.
+  { name: "admin root", method: "GET", url: "/arcgis/admin/", none: 499, anotherUser: 403, insufficientRole: 403 },
+  {
+    name: "admin services",
+    method: "GET",
+    url: "/arcgis/admin/services",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "admin folder",
+    method: "GET",
+    url: "/arcgis/admin/services/Analysis",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "admin service",
+    method: "GET",
+    url: "/arcgis/admin/services/Analysis/Geometry.GPServer",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "admin service statistics",
+    method: "GET",
+    url: "/arcgis/admin/services/Analysis/Geometry.GPServer/statistics",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "admin service stop",
+    method: "POST",
+    url: "/arcgis/admin/services/Analysis/Geometry.GPServer/stop",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "admin service start",
+    method: "POST",
+    url: "/arcgis/admin/services/Analysis/Geometry.GPServer/start",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "admin security",
+    method: "GET",
+    url: "/arcgis/admin/security",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "roles",
+    method: "GET",
+    url: "/arcgis/admin/security/roles",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "roles/add",
+    method: "POST",
+    url: "/arcgis/admin/security/roles/add",
+    fields: { name: "intruders", privileges: "manageUsers" },
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  // Uploads: a public service's list (the caller's own items) and info; another user's item reads as none at all; a
+  // secured service's uploads need its role, before any body is read.
+  { name: "uploads", method: "GET", url: `${geometry}/uploads`, none: 0, anotherUser: 0, insufficientRole: 0 },
+  {
+    name: "uploads info",
+    method: "GET",
+    url: `${geometry}/uploads/info`,
+    none: 0,
+    anotherUser: 0,
+    insufficientRole: 0
+  },
+  {
+    name: "secured uploads info",
+    method: "GET",
+    url: `${rest}/Private/GPServer/uploads/info`,
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  // A public service takes anyone's upload, but only as a multipart body (this row's form body is refused: 400).
+  {
+    name: "upload",
+    method: "POST",
+    url: `${geometry}/uploads/upload`,
+    none: 400,
+    anotherUser: 400,
+    insufficientRole: 400
+  },
+  {
+    name: "secured upload",
+    method: "POST",
+    url: `${rest}/Private/GPServer/uploads/upload`,
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "secured register",
+    method: "POST",
+    url: `${rest}/Private/GPServer/uploads/register`,
+    fields: { itemName: "x.zip" },
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
+    name: "uploaded item",
+    method: "GET",
+    url: `${geometry}/uploads/${itemId}`,
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
+  },
+  {
+    name: "uploaded item parts",
+    method: "GET",
+    url: `${geometry}/uploads/${itemId}/parts`,
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
+  },
+  {
+    name: "uploaded item uploadPart",
+    method: "POST",
+    url: `${geometry}/uploads/${itemId}/uploadPart`,
+    fields: { partId: "1" },
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
+  },
+  {
+    name: "uploaded item commit",
+    method: "POST",
+    url: `${geometry}/uploads/${itemId}/commit`,
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
+  },
+  {
+    name: "uploaded item delete",
+    method: "POST",
+    url: `${geometry}/uploads/${itemId}/delete`,
+    none: 404,
+    anotherUser: 404,
+    insufficientRole: 404
+  },
+  // The seed page's sample request: the admin job's rules (the owner reads it, another user finds nothing).
+  {
+    name: "seed sample job",
+    method: "GET",
+    url: `/arcgis/rest/services/Analysis/Geometry.GPServer/jobs/${jobId}`,
+    none: 499,
+    anotherUser: 404,
     insufficientRole: 403
   },
   { name: "ogc landing", ogc: true, method: "GET", url: "/ogcapi/", none: 0, anotherUser: 0, insufficientRole: 0 },
@@ -263,6 +443,14 @@ beforeAll(async () => {
     if (RestJob.schema.parse(doc.json()).jobStatus === "esriJobSucceeded") break
     await new Promise((r) => setTimeout(r, 25))
   }
+  const boundary = "----geojobs-auth-matrix"
+  const uploaded = await server.app.inject({
+    method: "POST",
+    url: `${geometry}/uploads/upload?f=json&token=${owner}`,
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    payload: `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="secret.csv"\r\nContent-Type: text/csv\r\n\r\nx,y\n1,2\n\r\n--${boundary}--\r\n`
+  })
+  itemId = (uploaded.json() as { item: { itemID: string } }).item.itemID
   // Expired: a token row whose time has passed, written to the security store as an issued token would be.
   const expired = "expired-token-0123456789abcdefghijklmnopqrstuv"
   const db = SqliteDatabase.open({ filename: join(server.dataDir, "security.sqlite") }, [])
@@ -374,5 +562,7 @@ describe("auth matrix", () => {
       url: `/arcgis/admin/security/users?f=json&token=${await server.token("admin")}`
     })
     assert.notInclude(users.body, "intruder")
+    const item = await server.app.inject({ method: "GET", url: `${geometry}/uploads/${itemId}?f=json&token=${owner}` })
+    assert.strictEqual((item.json() as { itemID?: string }).itemID, itemId, "the owner's item is still there")
   })
 })

@@ -100,8 +100,17 @@ const location: fc.Arbitrary<string> = fc.oneof(
     "admin",
     "admin/",
     "",
-    "rest"
+    "rest",
+    "admin/services",
+    "admin/services/System",
+    "admin/services/Nope",
+    "admin/security"
   ),
+  // Never `/stop`: a service the fuzzer stopped would answer every later submission with its (intended) 503.
+  fc
+    .tuple(adminService, fc.constantFrom("", "/start", "/statistics", "/restart"))
+    .map(([s, op]) => `admin/services/${s}${op}`),
+  fc.tuple(adminService, anyJobId()).map(([s, id]) => `rest/services/${s}/jobs/${id}`),
   service.map((s) => `rest/services/${s}/GPServer`),
   fc.tuple(service, task).map(([s, t]) => `rest/services/${s}/GPServer/${t}`),
   fc
@@ -159,6 +168,7 @@ const deepJson = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}
 /** Parameter values: missing (absent), empty, the wrong type, huge, unicode, percent-garbage, deep, out of range. */
 const value: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom("", " ", "json", "pjson", "html", "geojson", "true", "false", "null", "[]", "{}", "0", "-1", "1"),
+  fc.constantFrom("shapefile", "shp", "zip", "csv", "kml", "kmz", "geopackage", "gpkg"),
   fc.constantFrom("1e309", "-1e309", "NaN", "Infinity", "9007199254740993", "0.00001", "3601", "-0", "0x10", "1,5"),
   fc.constantFrom(
     "%zz",
@@ -400,6 +410,15 @@ const problem = (s: Sample, a: { status: number; type: string; body: string; ms:
   }
   if (a.type.startsWith("text/plain") && s.location.includes("oken")) return undefined
   if (a.type.startsWith("application/octet-stream") && s.location.startsWith("rest/directories/")) return undefined
+  // Output files go by their extension's type (ResultFiles.mediaTypeOf); results as files by their format's.
+  if (s.location.startsWith("rest/directories/")) return undefined
+  if (
+    /\/(?:results|inputs)\//.test(s.location) &&
+    /^(?:application\/(?:zip|geopackage\+sqlite3|vnd\.google-earth\.kml\+xml|vnd\.google-earth\.kmz)|text\/csv)/.test(
+      a.type
+    )
+  )
+    return undefined
   if (a.type.startsWith("text/plain") && a.status === 429) return undefined
   return `an answer of type "${a.type}" (HTTP ${a.status}): ${a.body.slice(0, 200)}`
 }

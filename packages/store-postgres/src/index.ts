@@ -6,5 +6,6 @@
  */
 export * as PgDatabase from "./PgDatabase.ts"
 export * as PgJobStore from "./PgJobStore.ts"
+export * as PgNotifications from "./PgNotifications.ts"
 export * as PgSecurityStore from "./PgSecurityStore.ts"
 export * as PgStorage from "./PgStorage.ts"

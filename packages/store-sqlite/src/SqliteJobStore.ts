@@ -4,21 +4,52 @@
  * `BEGIN IMMEDIATE` transaction, so no job is ever claimed twice, and writes are group-committed (see
  * `SqliteDatabase.groupCommit`). Each job row keeps its owner and its claim count; a write under a claim's fencing
  * token is one `UPDATE` guarded by both (core's `JobQueue.claimProblem` says why one was refused). Status lists in
- * the SQL come from core's status table.
+ * the SQL come from core's status table. It also provides core's `CallbackOutbox`: the callback a status change makes
+ * (core's `Callback.outgoing`) is written by that change's own write, in its transaction; deliverers claim due ones
+ * under a lease in a `BEGIN IMMEDIATE` transaction, so with several processes on one file each is tried by one.
  *
  * @module
  */
+import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { mkdir, rm, writeFile } from "node:fs/promises"
+import { join } from "node:path"
 import type { SQLInputValue, SQLOutputValue } from "node:sqlite"
-import { EncodedValue, type Job, JobError, JobQueue, JobStatus, JobStore, type JobUrls } from "@geojobs/core"
+import {
+  Callback,
+  CallbackOutbox,
+  EncodedValue,
+  type Job,
+  JobError,
+  JobQueue,
+  JobStatus,
+  JobStore,
+  type JobUrls
+} from "@geojobs/core"
 import { Clock, Context, Effect, Layer } from "effect"
 import * as SqliteDatabase from "./SqliteDatabase.ts"
 
 /**
- * Where and how to open the database.
+ * Where and how to open the database, and where big values go.
  *
  * @category models
  */
-export type Options = SqliteDatabase.Options
+export interface Options extends SqliteDatabase.Options {
+  /**
+   * The folder for values too big to keep in the database (a folder per job; default: the database's path with
+   * `-values` appended; none for `:memory:`, which keeps every value inline). Nodes sharing the database share it.
+   */
+  readonly valuesDir?: string | undefined
+  /** Values whose JSON text has at least this many characters go to a file (default 256 KiB). */
+  readonly fileAboveChars?: number | undefined
+}
+
+/**
+ * Values of at least this many characters are kept in files: on the 2026-12-03 load bench a 3 MB value took 9 ms to
+ * insert and, read back to hand to a tool, 18 ms of the main thread per job (under load) — a file is written by
+ * libuv's threads and read by the tool's worker itself. Below this, a row is cheaper than a file.
+ */
+const defaultFileAboveChars = 256 * 1024
 
 /**
  * The migrations, in order (a file made by an older GeoJobs opens and is brought up to date).
@@ -78,7 +109,28 @@ export const migrations: ReadonlyArray<string> = [
   `ALTER TABLE jobs ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE engines ADD COLUMN node TEXT NOT NULL DEFAULT '';
    UPDATE jobs SET owner = NULL WHERE status NOT IN (${SqliteDatabase.literals(JobStatus.held)});
-   CREATE INDEX jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;`
+   CREATE INDEX jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;`,
+  // Big values in files (issue 10): `file` names a value's file inside the values folder (`json` is then empty).
+  `ALTER TABLE job_values ADD COLUMN file TEXT;`,
+  // OGC callbacks (issue 12): a job's subscriber (JSON, NULL for most jobs), and the outbox its status changes write
+  // into in their own transactions, one row per job and event, claimed under a lease by the node delivering it.
+  `ALTER TABLE jobs ADD COLUMN subscriber TEXT;
+   CREATE TABLE callbacks (
+     job_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     uri TEXT NOT NULL,
+     body TEXT NOT NULL,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     created INTEGER NOT NULL,
+     next_attempt INTEGER NOT NULL,
+     delivered INTEGER,
+     lease_owner TEXT,
+     lease_until INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (job_id, event)
+   );
+   CREATE INDEX callbacks_due ON callbacks (next_attempt) WHERE status = 'pending';`
 ]
 
 const storeError = (operation: string, cause: unknown) => new JobError.JobStoreError({ operation, cause })
@@ -100,6 +152,7 @@ interface Row {
   readonly body: string
   readonly input_names: string
   readonly result_names: string
+  readonly subscriber: string | null
 }
 
 /** The columns of a summary, in order, for statements answering arrays (read back with `rowOf`). */
@@ -118,7 +171,8 @@ const summaryColumns = [
   "expires",
   "body",
   "input_names",
-  "result_names"
+  "result_names",
+  "subscriber"
 ] as const
 const summaryList = summaryColumns.join(", ")
 
@@ -137,7 +191,8 @@ const rowOf = (v: ReadonlyArray<SQLOutputValue>): Row => ({
   expires: v[11] as number | null,
   body: v[12] as string,
   input_names: v[13] as string,
-  result_names: v[14] as string
+  result_names: v[14] as string,
+  subscriber: v[15] as string | null
 })
 
 interface Body {
@@ -164,7 +219,8 @@ const toSummary = (row: Row): Job.JobSummary => {
     progress: body.progress,
     expires: row.expires,
     inputNames: JSON.parse(row.input_names) as Array<string>,
-    resultNames: JSON.parse(row.result_names) as Array<string>
+    resultNames: JSON.parse(row.result_names) as Array<string>,
+    ...(row.subscriber === null ? {} : { subscriber: JSON.parse(row.subscriber) as Callback.Subscriber })
   }
 }
 
@@ -182,23 +238,11 @@ interface ValueRow {
   readonly name: string
   readonly data_type: string
   readonly json: string
+  readonly file: string | null
 }
 
-/** The values of one kind, each decoded only when read. */
-const valuesFrom = (rows: ReadonlyArray<ValueRow>, kind: "inputs" | "results"): Record<string, Job.JobValue> => {
-  const values: Record<string, Job.JobValue> = {}
-  for (const v of rows) if (v.kind === kind) values[v.name] = EncodedValue.lazy({ dataType: v.data_type, json: v.json })
-  return values
-}
-
-const toJob = (row: Row, values: ReadonlyArray<ValueRow>): Job.Job => {
-  const { inputNames: _i, resultNames: _r, ...summary } = toSummary(row)
-  const inputs = valuesFrom(values, "inputs")
-  const results = valuesFrom(values, "results")
-  storedInputs.set(inputs, row.id)
-  storedResults.set(results, row.id)
-  return { ...summary, inputs, results }
-}
+/** A job's folder of value files: its id when that is a plain name (job ids are), else the id's bytes in hex. */
+const folderOf = (id: string) => (/^[\w-]{1,80}$/.test(id) ? id : Buffer.from(id).toString("hex").slice(0, 200))
 
 const headParams = (job: Job.Job): Record<string, SQLInputValue> => ({
   id: job.id,
@@ -219,7 +263,8 @@ const createParams = (job: Job.Job): Record<string, SQLInputValue> => ({
   name: job.service.name,
   service_id: job.service.serviceId,
   task: job.task,
-  input_names: JSON.stringify(Object.keys(job.inputs))
+  input_names: JSON.stringify(Object.keys(job.inputs)),
+  subscriber: job.subscriber === undefined ? null : JSON.stringify(job.subscriber)
 })
 
 /** What may precede each status in an update, as JSON arrays for `json_each` (the status itself included). */
@@ -232,30 +277,123 @@ const claimable = SqliteDatabase.literals(JobStatus.claimable)
 const terminal = SqliteDatabase.literals(JobStatus.terminal)
 const keyOf = (folder: string | null, name: string) => (folder === null ? name : `${folder}/${name}`)
 
-const make = (db: import("node:sqlite").DatabaseSync) => {
+const make = (db: import("node:sqlite").DatabaseSync, valuesDir: string | undefined, fileAboveChars: number) => {
   const write = SqliteDatabase.groupCommit(db, storeError)
   const run = SqliteDatabase.runner(storeError)
   const sql = SqliteDatabase.statements(db)
 
   const insert = sql(`INSERT INTO jobs (id, folder, name, service_id, task, status, user, created, started, ended,
-    revision, expires, body, input_names, result_names) VALUES ($id, $folder, $name, $service_id, $task, $status,
-    $user, $created, $started, $ended, $revision, $expires, $body, $input_names, $result_names)`)
-  const putValue = sql(`INSERT INTO job_values (id, kind, name, ord, data_type, json) VALUES (?, ?, ?, ?, ?, ?)`)
-  const putValues = (id: string, kind: "inputs" | "results", values: Readonly<Record<string, Job.JobValue>>) => {
+    revision, expires, body, input_names, result_names, subscriber) VALUES ($id, $folder, $name, $service_id, $task,
+    $status, $user, $created, $started, $ended, $revision, $expires, $body, $input_names, $result_names, $subscriber)`)
+  // --- big values in files: written before the transaction that refers to them, by libuv's threads ---------------
+  /** Values (by name) whose text was written to a file, to the file's name inside the values folder. */
+  type Spilled = ReadonlyMap<string, string>
+  const none: Spilled = new Map()
+  const spill = (
+    id: string,
+    values: Readonly<Record<string, Job.JobValue>>
+  ): Effect.Effect<Spilled, JobError.JobStoreError> => {
+    if (valuesDir === undefined) return Effect.succeed(none)
+    const big = Object.entries(values).flatMap(([name, value]) => {
+      const text = EncodedValue.textOf(value)
+      return text.length >= fileAboveChars ? [{ name, text }] : []
+    })
+    if (big.length === 0) return Effect.succeed(none)
+    return Effect.tryPromise({
+      try: async () => {
+        const folder = folderOf(id)
+        await mkdir(join(valuesDir, folder), { recursive: true })
+        const spilled = new Map<string, string>()
+        // A fresh name per write: a row refers to its file only once the file is whole, and a file is never rewritten.
+        for (const { name, text } of big) {
+          const file = `${folder}/${randomBytes(8).toString("hex")}.json`
+          await writeFile(join(valuesDir, file), text)
+          spilled.set(name, file)
+        }
+        return spilled
+      },
+      catch: (cause) => storeError(`write values of ${id}`, cause)
+    })
+  }
+  /** Files written for a write that did not land. */
+  const unspill = (spilled: ReadonlyArray<Spilled>) =>
+    valuesDir === undefined || spilled.every((s) => s.size === 0)
+      ? Effect.void
+      : Effect.promise(() =>
+          Promise.all(
+            spilled.flatMap((s) => [...s.values()]).map((file) => rm(join(valuesDir, file), { force: true }))
+          ).then(
+            () => undefined,
+            () => undefined
+          )
+        )
+  /** `write` of work that refers to the files of `spilled`, which go again when it fails. */
+  const writeSpilled = <A, E>(
+    operation: string,
+    spilled: ReadonlyArray<Spilled>,
+    work: () => SqliteDatabase.Outcome<A, E>
+  ): Effect.Effect<A, E | JobError.JobStoreError> => write(operation, work).pipe(Effect.onError(() => unspill(spilled)))
+
+  /** The values of one kind, each decoded only when read; a value in a file is read only when needed. */
+  const valuesFrom = (rows: ReadonlyArray<ValueRow>, kind: "inputs" | "results"): Record<string, Job.JobValue> => {
+    const values: Record<string, Job.JobValue> = {}
+    for (const v of rows) {
+      if (v.kind !== kind) continue
+      if (v.file === null || valuesDir === undefined) {
+        values[v.name] = EncodedValue.lazy({ dataType: v.data_type, json: v.json })
+      } else {
+        const path = join(valuesDir, v.file)
+        values[v.name] = EncodedValue.inFile(v.data_type, path, () => readFileSync(path, "utf8"))
+      }
+    }
+    return values
+  }
+  const toJob = (row: Row, values: ReadonlyArray<ValueRow>): Job.Job => {
+    const { inputNames: _i, resultNames: _r, ...summary } = toSummary(row)
+    const inputs = valuesFrom(values, "inputs")
+    const results = valuesFrom(values, "results")
+    storedInputs.set(inputs, row.id)
+    storedResults.set(results, row.id)
+    return { ...summary, inputs, results }
+  }
+
+  const putValue = sql(
+    `INSERT INTO job_values (id, kind, name, ord, data_type, json, file) VALUES (?, ?, ?, ?, ?, ?, ?)`
+  )
+  const putValues = (
+    id: string,
+    kind: "inputs" | "results",
+    values: Readonly<Record<string, Job.JobValue>>,
+    spilled: Spilled
+  ) => {
     let ord = 0
-    for (const [name, value] of Object.entries(values))
-      putValue.run(id, kind, name, ord++, value.dataType, EncodedValue.textOf(value))
+    for (const [name, value] of Object.entries(values)) {
+      const file = spilled.get(name)
+      putValue.run(
+        id,
+        kind,
+        name,
+        ord++,
+        value.dataType,
+        file === undefined ? EncodedValue.textOf(value) : "",
+        file ?? null
+      )
+    }
   }
   const removeValuesOf = sql("DELETE FROM job_values WHERE id = ? AND kind = ?")
-  const writeResults = (id: string, results: Job.Job["results"]) => {
+  // A replaced value's file stays until the job goes (its folder with it): a reader may hold a value read before.
+  const writeResults = (id: string, results: Job.Job["results"], spilled: Spilled) => {
     if (storedResults.get(results) === id) return
     removeValuesOf.run(id, "results")
-    putValues(id, "results", results)
+    putValues(id, "results", results, spilled)
     storedResults.set(results, id)
   }
-  const valuesOf = sql("SELECT kind, name, data_type, json FROM job_values WHERE id = ? ORDER BY kind, ord")
+  /** Writes the files of `next`'s results when they are not the stored ones (so not at every progress update). */
+  const spillResults = (next: Job.Job) =>
+    storedResults.get(next.results) === next.id ? Effect.succeed(none) : spill(next.id, next.results)
+  const valuesOf = sql("SELECT kind, name, data_type, json, file FROM job_values WHERE id = ? ORDER BY kind, ord")
   const inputsOf = sql(
-    "SELECT kind, name, data_type, json FROM job_values WHERE id = ? AND kind = 'inputs' ORDER BY ord"
+    "SELECT kind, name, data_type, json, file FROM job_values WHERE id = ? AND kind = 'inputs' ORDER BY ord"
   )
   const full = (row: Row) => toJob(row, valuesOf.all(row.id) as unknown as ReadonlyArray<ValueRow>)
   // The hot read (every poll of a job) answers an array: node:sqlite builds a row object with named properties
@@ -269,9 +407,28 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
     ended = $ended, revision = $revision, expires = $expires, body = $body, result_names = $result_names,
     owner = CASE WHEN $status IN (${held}) THEN owner ELSE NULL END
     WHERE id = $id AND revision = $expected AND status IN (SELECT value FROM json_each($allowed))`
-  const update = sql(updateSet)
-  const updateFenced = sql(`${updateSet} AND status IN (${held}) AND owner = $owner AND claims = $claims`)
+  // The stored subscriber comes back: it decides the change's callback, whatever `next` holds.
+  const update = sql(`${updateSet} RETURNING subscriber`)
+  const updateFenced = sql(
+    `${updateSet} AND status IN (${held}) AND owner = $owner AND claims = $claims RETURNING subscriber`
+  )
+  // --- the callback outbox: rows written by the job's own write, in its transaction ------------------------------
+  const putCallback = sql(`INSERT INTO callbacks (job_id, event, uri, body, status, created, next_attempt)
+    VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (job_id, event) DO NOTHING`)
+  /** Writes the callback `job` (as written) sends, if any; at most one per job and event. */
+  const writeCallback = (job: Job.Job, now: number) => {
+    const out = Callback.outgoing(job)
+    if (out !== undefined) putCallback.run(out.jobId, out.event, out.uri, out.body, now, now)
+  }
+  /** The job as written, with the stored subscriber (`returned`: the subscriber column of the write). */
+  const withSubscriber = (job: Job.Job, returned: { readonly subscriber: string | null }): Job.Job => {
+    const { subscriber: _s, ...rest } = job
+    return returned.subscriber === null
+      ? rest
+      : { ...rest, subscriber: JSON.parse(returned.subscriber) as Callback.Subscriber }
+  }
   const remove = sql("DELETE FROM jobs WHERE id = ?")
+  const removeFinishedCallbacks = sql("DELETE FROM callbacks WHERE job_id = ? AND status <> 'pending'")
   const removeValues = sql("DELETE FROM job_values WHERE id = ?")
 
   interface Version {
@@ -286,9 +443,9 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
     allowed: allowedBefore[next.status]
   })
   /** What an update that changed its row answers (inside its write). */
-  const updated = (expectedRevision: number, next: Job.Job): Job.Job => {
+  const updated = (expectedRevision: number, next: Job.Job, spilled: Spilled): Job.Job => {
     const written: Job.Job = { ...next, revision: expectedRevision + 1 }
-    writeResults(next.id, next.results)
+    writeResults(next.id, next.results, spilled)
     // The inputs stay as created: the update's answer carries the stored ones, read only when `next` brought others.
     if (storedInputs.get(next.inputs) === next.id) return written
     const inputs = valuesFrom(inputsOf.all(next.id) as unknown as ReadonlyArray<ValueRow>, "inputs")
@@ -305,19 +462,22 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
 
   const store: JobStore.JobStoreShape = {
     create: (job) =>
-      write("create", () => {
-        try {
-          insert.run(createParams(job))
-          putValues(job.id, "inputs", job.inputs)
-          putValues(job.id, "results", job.results)
-          storedInputs.set(job.inputs, job.id)
-          storedResults.set(job.results, job.id)
-        } catch (error) {
-          if ((error as { errcode?: number }).errcode === 2067) return err(new JobError.DuplicateJob({ jobId: job.id }))
-          throw error
-        }
-        return ok(job)
-      }),
+      Effect.flatMap(Effect.zip(spill(job.id, job.inputs), spill(job.id, job.results)), ([inputs, results]) =>
+        writeSpilled("create", [inputs, results], () => {
+          try {
+            insert.run(createParams(job))
+            putValues(job.id, "inputs", job.inputs, inputs)
+            putValues(job.id, "results", job.results, results)
+            storedInputs.set(job.inputs, job.id)
+            storedResults.set(job.results, job.id)
+          } catch (error) {
+            if ((error as { errcode?: number }).errcode === 2067)
+              return err(new JobError.DuplicateJob({ jobId: job.id }))
+            throw error
+          }
+          return ok(job)
+        })
+      ),
     get: (id) =>
       run("get", () => {
         const values = byId.get(id) as unknown as ReadonlyArray<SQLOutputValue> | undefined
@@ -329,10 +489,14 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
         return values === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(toSummary(rowOf(values)))
       }),
     update: (expectedRevision, next) =>
-      write("update", () =>
-        update.run(paramsOf(expectedRevision, next)).changes === 1
-          ? ok(updated(expectedRevision, next))
-          : err(refused(versionAt(next.id), expectedRevision, next))
+      Effect.flatMap(Effect.zip(spillResults(next), Clock.currentTimeMillis), ([spilled, now]) =>
+        writeSpilled("update", [spilled], () => {
+          const returned = update.get(paramsOf(expectedRevision, next)) as { subscriber: string | null } | undefined
+          if (returned === undefined) return err(refused(versionAt(next.id), expectedRevision, next))
+          const written = withSubscriber(updated(expectedRevision, next, spilled), returned)
+          writeCallback(written, now)
+          return ok(written)
+        })
       ),
     query: (query) =>
       Effect.flatMap(JobStore.normalizeQuery(query), (q) =>
@@ -374,8 +538,18 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
       write("delete", () => {
         if (remove.run(id).changes !== 1) return err(new JobError.NoSuchJob({ jobId: id }))
         removeValues.run(id)
+        // Its pending callbacks are still delivered (a dismissed job's `failed` among them); the others go.
+        removeFinishedCallbacks.run(id)
         return ok(undefined)
-      })
+      }).pipe(
+        Effect.tap(() =>
+          valuesDir === undefined
+            ? Effect.void
+            : Effect.promise(() =>
+                rm(join(valuesDir, folderOf(id)), { recursive: true, force: true }).catch(() => undefined)
+              )
+        )
+      )
   }
 
   const running = sql(`SELECT folder, name, count(*) AS n FROM jobs WHERE status IN (${held}) GROUP BY name, folder`)
@@ -421,20 +595,29 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
             if (started === undefined) continue
             load.set(key, (load.get(key) ?? 0) + 1)
             const values = byId.get(row.id) as unknown as ReadonlyArray<SQLOutputValue>
-            claimed.push({ job: full(rowOf(values)), claim: { owner: request.owner, number: started.claims } })
+            const job = full(rowOf(values))
+            writeCallback(job, now)
+            claimed.push({ job, claim: { owner: request.owner, number: started.claims } })
           }
           return ok(claimed)
         })
       ),
     updateClaimed: (claim, expectedRevision, next) =>
-      write("update claimed", () => {
-        const params = { ...paramsOf(expectedRevision, next), owner: claim.owner, claims: claim.number }
-        if (updateFenced.run(params).changes === 1) return ok(updated(expectedRevision, next))
-        // A lost claim first: its writer must stop, not retry at the stored revision.
-        const stored = versionAt(next.id)
-        const lost = stored === undefined ? undefined : JobQueue.claimProblem({ id: next.id, ...stored }, claim)
-        return err(lost ?? refused(stored, expectedRevision, next))
-      }),
+      Effect.flatMap(Effect.zip(spillResults(next), Clock.currentTimeMillis), ([spilled, now]) =>
+        writeSpilled("update claimed", [spilled], () => {
+          const params = { ...paramsOf(expectedRevision, next), owner: claim.owner, claims: claim.number }
+          const returned = updateFenced.get(params) as { subscriber: string | null } | undefined
+          if (returned !== undefined) {
+            const written = withSubscriber(updated(expectedRevision, next, spilled), returned)
+            writeCallback(written, now)
+            return ok(written)
+          }
+          // A lost claim first: its writer must stop, not retry at the stored revision.
+          const stored = versionAt(next.id)
+          const lost = stored === undefined ? undefined : JobQueue.claimProblem({ id: next.id, ...stored }, claim)
+          return err(lost ?? refused(stored, expectedRevision, next))
+        })
+      ),
     claimsOf: (owner) =>
       run("claimsOf", () =>
         ok(
@@ -493,7 +676,91 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
         return ok(Object.fromEntries(rows.map((r) => [r.status, r.n])))
       })
   }
-  return { store, queue }
+  // --- the outbox's own operations -------------------------------------------------------------------------------
+  const deliveryColumns = "job_id, event, uri, body, status, attempts, last_error, created, next_attempt, delivered"
+  interface DeliveryRow {
+    readonly job_id: string
+    readonly event: Callback.Event
+    readonly uri: string
+    readonly body: string
+    readonly status: CallbackOutbox.DeliveryStatus
+    readonly attempts: number
+    readonly last_error: string | null
+    readonly created: number
+    readonly next_attempt: number
+    readonly delivered: number | null
+  }
+  const deliveryOf = (r: DeliveryRow): CallbackOutbox.Delivery => ({
+    id: CallbackOutbox.idOf(r.job_id, r.event),
+    jobId: r.job_id,
+    event: r.event,
+    uri: r.uri,
+    body: r.body,
+    status: r.status,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    created: r.created,
+    nextAttempt: r.next_attempt,
+    delivered: r.delivered
+  })
+  /** The job and event of a callback's id (`<jobId>:<event>`). */
+  const keyOfId = (id: string) => {
+    const at = id.lastIndexOf(":")
+    return { job: id.slice(0, at), event: id.slice(at + 1) }
+  }
+  const claimCallbacks = sql(`UPDATE callbacks SET lease_owner = $owner, lease_until = $until
+    WHERE rowid IN (SELECT rowid FROM callbacks WHERE status = 'pending' AND next_attempt <= $now
+      AND lease_until <= $now ORDER BY next_attempt, rowid LIMIT $max)
+    RETURNING ${deliveryColumns}`)
+  const delivered = sql(`UPDATE callbacks SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
+    delivered = $now, lease_owner = NULL, lease_until = 0 WHERE job_id = $job AND event = $event AND status = 'pending'`)
+  const failedAttempt = sql(`UPDATE callbacks SET
+    status = CASE WHEN $next IS NULL THEN 'failed' ELSE 'pending' END, attempts = attempts + $attempted,
+    last_error = $error, next_attempt = coalesce($next, next_attempt), lease_owner = NULL, lease_until = 0
+    WHERE job_id = $job AND event = $event AND status = 'pending' AND lease_owner = $owner`)
+  // A finished callback of a job removed meanwhile is kept by nothing.
+  const dropOrphaned = sql(`DELETE FROM callbacks WHERE job_id = $job AND event = $event AND status <> 'pending'
+    AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = callbacks.job_id)`)
+  const callbacksOf = sql(`SELECT ${deliveryColumns} FROM callbacks WHERE job_id = ? ORDER BY created, rowid`)
+
+  const outbox: CallbackOutbox.CallbackOutboxShape = {
+    claimDue: (request) =>
+      write("claim callbacks", () => {
+        if (request.max <= 0) return ok([])
+        const rows = claimCallbacks.all({
+          owner: request.owner,
+          until: request.now + request.leaseMs,
+          now: request.now,
+          max: request.max
+        }) as unknown as ReadonlyArray<DeliveryRow>
+        return ok([...rows].sort((a, b) => a.next_attempt - b.next_attempt).map(deliveryOf))
+      }),
+    markDelivered: (id, at) =>
+      write("callback delivered", () => {
+        const key = keyOfId(id)
+        delivered.run({ ...key, now: at.now })
+        dropOrphaned.run(key)
+        return ok(undefined)
+      }),
+    markFailed: (id, failure) =>
+      write("callback failed", () => {
+        const key = keyOfId(id)
+        failedAttempt.run({
+          ...key,
+          owner: failure.owner,
+          next: failure.nextAttempt,
+          attempted: failure.attempted ? 1 : 0,
+          error: failure.error
+        })
+        dropOrphaned.run(key)
+        return ok(undefined)
+      }),
+    ofJob: (jobId) =>
+      run("callbacks of a job", () =>
+        ok((callbacksOf.all(jobId) as unknown as ReadonlyArray<DeliveryRow>).map(deliveryOf))
+      )
+  }
+  return { store, queue, outbox }
 }
 
 /**
@@ -501,10 +768,17 @@ const make = (db: import("node:sqlite").DatabaseSync) => {
  *
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<JobStore.JobStore | JobQueue.JobQueue, JobError.JobStoreError> =>
+export const layer = (
+  options: Options
+): Layer.Layer<JobStore.JobStore | JobQueue.JobQueue | CallbackOutbox.CallbackOutbox, JobError.JobStoreError> =>
   Layer.effectContext(
     Effect.map(SqliteDatabase.acquire({ checkpoint: "background", ...options }, migrations, storeError), (db) => {
-      const { store, queue } = make(db)
-      return Context.make(JobStore.JobStore, store).pipe(Context.add(JobQueue.JobQueue, queue))
+      const valuesDir =
+        options.valuesDir ?? (options.filename === ":memory:" ? undefined : `${options.filename}-values`)
+      const { store, queue, outbox } = make(db, valuesDir, options.fileAboveChars ?? defaultFileAboveChars)
+      return Context.make(JobStore.JobStore, store).pipe(
+        Context.add(JobQueue.JobQueue, queue),
+        Context.add(CallbackOutbox.CallbackOutbox, outbox)
+      )
     })
   )

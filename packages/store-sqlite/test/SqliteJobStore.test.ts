@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Entropy, Job, JobQueue, JobStore } from "@geojobs/core"
-import { JobQueueSuite, JobStoreSuite, SampleJobs } from "@geojobs/core/testing"
+import { EncodedValue, Entropy, Job, JobQueue, JobStore } from "@geojobs/core"
+import { CallbackOutboxSuite, JobQueueSuite, JobStoreSuite, SampleJobs } from "@geojobs/core/testing"
 import { Context, Effect, Layer } from "effect"
 import * as SqliteJobStore from "../src/SqliteJobStore.ts"
 
@@ -23,6 +23,88 @@ describe("SqliteJobStore passes the JobQueue contract (a real database file per 
   for (const [name, test] of Object.entries(JobQueueSuite.cases)) {
     it.effect(name, () => test.pipe(Effect.provide(Layer.mergeAll(fresh(), Entropy.Entropy.layerSeeded(7)))))
   }
+})
+
+describe("SqliteJobStore passes the CallbackOutbox contract (a real database file per case)", () => {
+  for (const [name, test] of Object.entries(CallbackOutboxSuite.cases)) {
+    it.effect(name, () => test.pipe(Effect.provide(Layer.mergeAll(fresh(), Entropy.Entropy.layerSeeded(7)))))
+  }
+})
+
+// Every value in a file of its own (the threshold at one character): the contracts hold just the same.
+const allInFiles = () => SqliteJobStore.layer({ filename: join(dir, `store-${++n}.sqlite`), fileAboveChars: 1 })
+describe("SqliteJobStore with every value in a file passes the JobStore and JobQueue contracts", () => {
+  for (const [name, test] of [...Object.entries(JobStoreSuite.cases), ...Object.entries(JobQueueSuite.cases)]) {
+    it.effect(name, () => test.pipe(Effect.provide(Layer.mergeAll(allInFiles(), Entropy.Entropy.layerSeeded(7)))))
+  }
+})
+
+describe("SqliteJobStore keeps big values in files", () => {
+  const big = (c: string) => ({ dataType: "GPString", value: c.repeat(300_000) })
+  it.effect("a big value's text is in a file beside the database, read back on demand, gone with its job", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, `files-${++n}.sqlite`)
+      const valuesDir = `${filename}-values`
+      const job = yield* SampleJobs.make("Submitted")
+      const small = { dataType: "GPLong", value: 7 }
+      yield* JobStore.JobStore.use((s) =>
+        Effect.gen(function* () {
+          yield* s.create({ ...job, inputs: { Text: big("a"), Count: small } })
+          const rows = new DatabaseSync(filename, { readOnly: true })
+            .prepare("SELECT name, length(json) AS n, file FROM job_values WHERE id = ? ORDER BY name")
+            .all(job.id) as Array<{ name: string; n: number; file: string | null }>
+          assert.deepStrictEqual(
+            rows.map((r) => [r.name, r.n, r.file === null]),
+            [
+              ["Count", 1, true],
+              ["Text", 0, false]
+            ]
+          )
+          const file = join(valuesDir, rows[1]?.file ?? "?")
+          assert.strictEqual(readFileSync(file, "utf8"), JSON.stringify("a".repeat(300_000)))
+          const stored = yield* s.get(job.id)
+          const text = stored.inputs.Text as Job.JobValue
+          // Handed on as its file's path until something reads it; then the text, as written.
+          assert.strictEqual(EncodedValue.fileOf(text), file)
+          assert.deepStrictEqual(EncodedValue.encode(text), { dataType: "GPString", json: "", file })
+          assert.strictEqual(text.value, "a".repeat(300_000))
+          assert.strictEqual(stored.inputs.Count?.value, 7)
+          // Results too, when they change; a progress update (same results) writes no file.
+          const done = yield* s.update(stored.revision, { ...stored, status: "Executing", results: { Out: big("b") } })
+          const again = yield* s.update(done.revision, {
+            ...done,
+            progress: { type: "step", percent: 50, message: "half" }
+          })
+          assert.lengthOf(readdirSync(join(valuesDir, job.id)), 2)
+          assert.strictEqual((yield* s.get(again.id)).results.Out?.value, "b".repeat(300_000))
+          yield* s.delete(job.id)
+          assert.isFalse(existsSync(join(valuesDir, job.id)), "the job's folder of values is gone with it")
+        })
+      ).pipe(Effect.provide(SqliteJobStore.layer({ filename })))
+    }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(9)))
+  )
+
+  it.effect("a write that does not land leaves no file behind (a duplicate create, a stale update)", () =>
+    Effect.gen(function* () {
+      const filename = join(dir, `files-${++n}.sqlite`)
+      const folder = (id: string) => join(`${filename}-values`, id)
+      const job = yield* SampleJobs.make("Submitted")
+      yield* JobStore.JobStore.use((s) =>
+        Effect.gen(function* () {
+          const created = yield* s.create({ ...job, inputs: { Text: big("a") } })
+          const duplicate = yield* Effect.flip(s.create({ ...job, inputs: { Text: big("c") } }))
+          assert.strictEqual(duplicate._tag, "DuplicateJob")
+          assert.lengthOf(readdirSync(folder(job.id)), 1)
+          const stale = yield* Effect.flip(
+            s.update(created.revision + 5, { ...created, status: "Executing", results: { Out: big("b") } })
+          )
+          assert.strictEqual(stale._tag, "StaleRevision")
+          assert.lengthOf(readdirSync(folder(job.id)), 1)
+          assert.strictEqual((yield* s.get(job.id)).inputs.Text?.value, "a".repeat(300_000))
+        })
+      ).pipe(Effect.provide(SqliteJobStore.layer({ filename })))
+    }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(10)))
+  )
 })
 
 describe("SqliteJobStore", () => {
@@ -136,16 +218,18 @@ describe("SqliteJobStore", () => {
   it.live("the write-ahead log is checkpointed by a background thread (the commits leave it to that thread)", () =>
     Effect.gen(function* () {
       const filename = join(dir, "checkpoint.sqlite")
-      const size = yield* JobStore.JobStore.use((s) =>
-        Effect.gen(function* () {
-          const job = yield* SampleJobs.make("Submitted")
-          yield* s.create({ ...job, inputs: { Text: { dataType: "GPString", value: "x".repeat(6_000_000) } } })
-          // The commit wrote the value to the log only (automatic checkpoints are off on the store's connection);
-          // the database file grows when the checkpointer copies it over, while the store is still open.
-          for (let i = 0; i < 50 && statSync(filename).size < 6_000_000; i++) yield* Effect.sleep("100 millis")
-          return statSync(filename).size
-        })
-      ).pipe(Effect.provide(SqliteJobStore.layer({ filename })))
+      const size = yield* JobStore.JobStore.use(
+        (s) =>
+          Effect.gen(function* () {
+            const job = yield* SampleJobs.make("Submitted")
+            yield* s.create({ ...job, inputs: { Text: { dataType: "GPString", value: "x".repeat(6_000_000) } } })
+            // The commit wrote the value to the log only (automatic checkpoints are off on the store's connection);
+            // the database file grows when the checkpointer copies it over, while the store is still open.
+            for (let i = 0; i < 50 && statSync(filename).size < 6_000_000; i++) yield* Effect.sleep("100 millis")
+            return statSync(filename).size
+          })
+        // Kept in the database (not in a file of its own), to be checkpointed.
+      ).pipe(Effect.provide(SqliteJobStore.layer({ filename, fileAboveChars: Number.POSITIVE_INFINITY })))
       assert.isAbove(size, 6_000_000, "the database file holds the value: checkpointed while open")
     }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(8)))
   )

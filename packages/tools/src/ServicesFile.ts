@@ -2,7 +2,8 @@
  * The services file: the YAML (or JSON) file in which an administrator publishes geoprocessing services — folder,
  * name, description, execution type, limits (`maxConcurrentJobs`, `maxExecutionTime` and `jobRetention` in seconds,
  * ArcGIS's max instances, max usage time and jobs-directory cleanup), the memory of its tool worker threads
- * (`workerLimits`, in MB, like ArcGIS's per-service heap size), who may use each service, and its tasks (a built-in
+ * (`workerLimits`, in MB, like ArcGIS's per-service heap size), ArcGIS's Uploads capability (`uploads`: the largest
+ * file in MB and how long items are kept), who may use each service, and its tasks (a built-in
  * tool, or a tool module of the administrator's own). A file that is wrong stops start-up with one message
  * naming the file, the key and the fix.
  *
@@ -90,6 +91,21 @@ const workerLimits = z
     }
   })
 
+/** ArcGIS's uploads: `true` for the defaults, or the largest file (MB) and how long items are kept (seconds). */
+const uploads = z
+  .union([
+    z.literal(true),
+    z.strictObject({
+      maxUploadFileSize: z
+        .int({ message: "expected a whole number of MB" })
+        .min(1, "expected a whole number of MB, at least 1")
+        .max(maxMegabytes, `expected MB, at most ${maxMegabytes} (1 TB); is it a number of bytes?`)
+        .default(100),
+      retention: z.number().positive().default(86_400)
+    })
+  ])
+  .transform((u) => (u === true ? { maxUploadFileSize: 100, retention: 86_400 } : u))
+
 const service = z.strictObject({
   folder: name("folder").optional(),
   name: name("service").refine((s) => s.toLowerCase() !== "gpserver", "GPServer is reserved"),
@@ -102,7 +118,9 @@ const service = z.strictObject({
   maxConcurrentJobs: z.int().min(1).max(1000).default(2),
   maxExecutionTime: z.number().positive().default(600),
   jobRetention: z.number().nonnegative().default(21_600),
+  maxAttempts: z.int().min(1).max(100).optional(),
   workerLimits: workerLimits.optional(),
+  uploads: uploads.optional(),
   access: z
     .union([z.literal("public"), z.strictObject({ roles: z.array(z.string().min(1)).min(1) })])
     .default("public"),
@@ -158,8 +176,18 @@ export interface PublishedService {
   readonly maxConcurrentJobs: number
   readonly maxExecutionTime: number
   readonly jobRetention: number
+  /**
+   * How many runs a job of a retryable task gets in all when runs are interrupted (a node stopped responding, a
+   * shutdown), when the file sets it; the engine's default otherwise.
+   */
+  readonly maxAttempts?: number | undefined
   /** The service's worker thread limits, when the file sets any. */
   readonly workerLimits?: WorkerLimits | undefined
+  /**
+   * The Uploads capability, when the file turns it on: the largest file in MB (default 100) and how long an uploaded
+   * item is kept, in seconds (default 86400, a day).
+   */
+  readonly uploads?: { readonly maxUploadFileSize: number; readonly retention: number } | undefined
   /** `public`, or the roles that may use the service. */
   readonly access: "public" | { readonly roles: ReadonlyArray<string> }
   readonly tasks: ReadonlyArray<PublishedTask>
@@ -174,9 +202,14 @@ const fixes: ReadonlyArray<readonly [RegExp, string]> = [
   [/\.executionType$/, "Use async or sync."],
   [/\.access$/, 'Use "public" or { roles: [<role>, …] }.'],
   [/\.(maxConcurrentJobs|maxExecutionTime|jobRetention)$/, "Give a positive number (seconds for the times)."],
+  [/\.maxAttempts$/, "Give a whole number of runs from 1 to 100 (retryable tasks only; default 3)."],
   [
     /\.workerLimits(\.\w+)?$/,
     "workerLimits takes maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb and retireAboveHeapMb, each a whole number of MB (retireAboveHeapMb at most maxOldGenerationSizeMb)."
+  ],
+  [
+    /\.uploads(\.\w+)?$/,
+    "uploads is true, or { maxUploadFileSize: <MB>, retention: <seconds> } (each optional: 100 MB, 86400 s)."
   ],
   [/\.(name|folder)$/, "Use a name without slashes, control characters or surrounding spaces, at most 120 characters."],
   [/^services$/, "The file holds `services:`, a list of services."]
@@ -291,7 +324,9 @@ export const load = (file: string): Effect.Effect<ReadonlyArray<PublishedService
         maxConcurrentJobs: s.maxConcurrentJobs,
         maxExecutionTime: s.maxExecutionTime,
         jobRetention: s.jobRetention,
+        ...(s.maxAttempts === undefined ? {} : { maxAttempts: s.maxAttempts }),
         ...(s.workerLimits === undefined ? {} : { workerLimits: definedOnly(s.workerLimits) }),
+        ...(s.uploads === undefined ? {} : { uploads: s.uploads }),
         access: s.access,
         tasks
       })

@@ -88,6 +88,12 @@ export interface ToolDefinition {
   readonly description?: string | undefined
   readonly category?: string | undefined
   readonly helpUrl?: string | undefined
+  /**
+   * How the tool uses its thread: `cpu` (the default) computes — one job per worker thread, so it never slows another;
+   * `io` mostly waits (on the network, a timer, a child process) — many of its jobs share a thread, up to the node's
+   * slots. A tool that computes for long must not say `io`: the jobs sharing its thread would wait for it.
+   */
+  readonly execution?: "cpu" | "io" | undefined
   readonly parameters: ReadonlyArray<Parameter>
   readonly execute: (inputs: ToolInputs, context: ToolContext) => ToolOutputs | Promise<ToolOutputs>
 }

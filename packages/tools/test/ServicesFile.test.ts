@@ -105,6 +105,46 @@ describe("ServicesFile", () => {
     })
   )
 
+  it.effect("reads a service's maxAttempts for its retryable tasks; absent, the engine's default applies", () =>
+    Effect.gen(function* () {
+      const path = file(
+        "attempts.yaml",
+        "services:\n  - name: Patient\n    maxAttempts: 7\n    tasks: [{tool: Sleep, retryable: true}]\n  - name: Plain\n    tasks: [{tool: Echo}]\n"
+      )
+      const [patient, plain] = yield* load(path)
+      assert.strictEqual(patient?.maxAttempts, 7)
+      assert.isUndefined(plain?.maxAttempts)
+    })
+  )
+
+  it.effect("reads a service's uploads: true for 100 MB and a day, or its own limit and retention", () =>
+    Effect.gen(function* () {
+      const path = file(
+        "uploads.yaml",
+        [
+          "services:",
+          "  - name: Defaults",
+          "    uploads: true",
+          "    tasks: [{tool: ConvertFeatures}]",
+          "  - name: Own",
+          "    uploads: { maxUploadFileSize: 2048, retention: 600 }",
+          "    tasks: [{tool: ConvertFeatures}]",
+          "  - name: None",
+          "    tasks: [{tool: Echo}]",
+          ""
+        ].join("\n")
+      )
+      const [defaults, own, none] = yield* load(path)
+      assert.deepStrictEqual(defaults?.uploads, { maxUploadFileSize: 100, retention: 86_400 })
+      assert.deepStrictEqual(own?.uploads, { maxUploadFileSize: 2048, retention: 600 })
+      assert.isUndefined(none?.uploads)
+      const sample = yield* load(samplePath)
+      assert.isDefined(sample.find((s) => s.ref.name === "DataConversion")?.uploads)
+    })
+  )
+
+  const uploads = (text: string) => `services:\n  - name: A\n    uploads: ${text}\n    tasks: [{tool: Echo}]\n`
+
   const limits = (text: string) => `services:\n  - name: A\n    workerLimits: ${text}\n    tasks: [{tool: Echo}]\n`
 
   const broken: ReadonlyArray<readonly [string, string, string, string]> = [
@@ -144,6 +184,14 @@ describe("ServicesFile", () => {
       "services[0].workerLimits",
       "maxOldGenerationSizeMb"
     ],
+    ["uploads: false", uploads("false"), "services[0].uploads", "maxUploadFileSize"],
+    [
+      "an upload limit in bytes",
+      uploads("{ maxUploadFileSize: 104857600 }"),
+      "services[0].uploads.maxUploadFileSize",
+      "bytes"
+    ],
+    ["an unknown uploads key", uploads("{ allowedTypes: [zip] }"), "services[0].uploads", "maxUploadFileSize"],
     [
       "an unknown built-in",
       "services:\n  - name: A\n    tasks:\n      - tool: Bufer\n",
@@ -186,6 +234,12 @@ describe("ServicesFile", () => {
       "services:\n  - name: A\n    tasks: [{tool: Echo}, {tool: Echo}]\n",
       "services[0].tasks[1].name",
       "twice"
+    ],
+    [
+      "maxAttempts of zero",
+      "services:\n  - name: A\n    maxAttempts: 0\n    tasks: [{tool: Echo}]\n",
+      "services[0].maxAttempts",
+      "1 to 100"
     ],
     ["YAML that does not parse", "services: [\n", "", "YAML"]
   ]

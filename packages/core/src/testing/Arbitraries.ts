@@ -112,6 +112,7 @@ const jobPart: fc.Arbitrary<ArcGISResource.JobPart> = fc.oneof(
 
 const adminJobPart: fc.Arbitrary<ArcGISResource.AdminJobPart> = fc.constantFrom(
   { kind: "job" as const },
+  { kind: "callbacks" as const },
   { kind: "cancel" as const },
   { kind: "delete" as const }
 )
@@ -132,8 +133,21 @@ export const resource: fc.Arbitrary<ArcGISResource.ArcGISResource> = fc.oneof(
     ...(["rest", "admin"] as const).flatMap((api) => [
       { _tag: "SignIn" as const, api },
       { _tag: "SignOut" as const, api }
-    ])
+    ]),
+    { _tag: "AdminRoot" },
+    { _tag: "AdminServices" },
+    { _tag: "AdminSecurity" }
   ),
+  // A folder named `….GPServer` reads as a service in the admin directory (see ArcGISResource's AdminFolder).
+  name
+    .filter((folder) => !folder.endsWith(".GPServer"))
+    .map((folder): ArcGISResource.ArcGISResource => ({ _tag: "AdminFolder", folder })),
+  fc
+    .record({ service: servicePath, operation: fc.constantFrom(...ArcGISResource.adminServiceOperations) })
+    .map(({ service, operation }): ArcGISResource.ArcGISResource => ({ _tag: "AdminService", service, operation })),
+  fc
+    .record({ service: servicePath, jobId })
+    .map(({ service, jobId }): ArcGISResource.ArcGISResource => ({ _tag: "SeedJob", service, jobId })),
   name.map((folder): ArcGISResource.ArcGISResource => ({ _tag: "Folder", folder })),
   servicePath.map((service): ArcGISResource.ArcGISResource => ({ _tag: "Service", service })),
   fc
@@ -155,6 +169,18 @@ export const resource: fc.Arbitrary<ArcGISResource.ArcGISResource> = fc.oneof(
       operation: fc.constantFrom<ArcGISResource.AdminJobsOperation>("list", "query", "statistics", "purgeQueue")
     })
     .map(({ service, operation }): ArcGISResource.ArcGISResource => ({ _tag: "AdminJobs", service, operation })),
+  fc
+    .record({
+      service: servicePath,
+      itemId: fc.uuid().map((u) => `i${u}`),
+      kind: fc.constantFrom("list", "info", "upload", "register", "item", "uploadPart", "commit", "parts", "delete")
+    })
+    .map(({ service, itemId, kind }) =>
+      ArcGISResource.uploadsOf(
+        service,
+        kind === "list" || kind === "info" || kind === "upload" || kind === "register" ? { kind } : { kind, itemId }
+      )
+    ),
   fc.record({ serviceName, jobId, file: fc.array(fileName, { minLength: 1, maxLength: 4 }) }).map(
     ({ serviceName, jobId, file }): ArcGISResource.ArcGISResource => ({
       _tag: "OutputFile",

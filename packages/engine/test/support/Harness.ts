@@ -20,11 +20,12 @@ const passThrough = (raw: Readonly<Record<string, unknown>>) =>
     )
   )
 
-export const task = (exportName: string, retryable = false): TaskDefinition => ({
+export const task = (exportName: string, retryable = false, execution?: "cpu" | "io"): TaskDefinition => ({
   name: exportName,
   moduleUrl: toolsUrl,
   exportName,
   retryable,
+  ...(execution === undefined ? {} : { execution }),
   decodeInputs: passThrough
 })
 

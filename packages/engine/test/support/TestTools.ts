@@ -195,3 +195,19 @@ export const fencedFiles = (dir: string) => {
       .map((l) => l.split(" ") as [string, string, string])
   return { log, gate: join(dir, "gate"), lines }
 }
+
+/** `gate`, answering the thread it ran on (to see which jobs shared one). */
+export const threadGate = {
+  execute: async (inputs: Record<string, unknown>, ctx: Ctx) => {
+    while (!existsSync(String(inputs.file))) await sleep(20, ctx.signal)
+    return { thread: String(threadId) }
+  }
+}
+
+/** Waits until the file named by its `file` input exists and ignores cancel: an I/O-bound tool that will not stop. */
+export const deafGate = {
+  execute: async (inputs: Record<string, unknown>) => {
+    while (!existsSync(String(inputs.file))) await sleep(20)
+    return { opened: true }
+  }
+}

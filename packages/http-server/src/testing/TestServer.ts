@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { JobQueue, JobStore, SecurityStore } from "@geojobs/core"
-import type { Engine } from "@geojobs/engine"
+import { type Engine, LocalUploads } from "@geojobs/engine"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { FastifyInstance } from "fastify"
 import { Accounts } from "../Accounts.ts"
@@ -53,6 +53,11 @@ export interface Options {
   readonly bodyLimitBytes?: number | undefined
   /** Log JSON lines (level info) to this stream; without it the server logs nothing. */
   readonly logStream?: NodeJS.WritableStream | undefined
+  /**
+   * The data folder of a server that ran before (a restart: its jobs, users and outbox are there); default a fresh
+   * temporary one.
+   */
+  readonly dataDir?: string | undefined
 }
 
 /** @category models */
@@ -70,7 +75,8 @@ export interface TestServer {
  * @category constructors
  */
 export const start = async (options: Options): Promise<TestServer> => {
-  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-test-"))
+  const restarted = options.dataDir !== undefined
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "geojobs-test-"))
   const servicesFile = join(dataDir, "services.yaml")
   writeFileSync(servicesFile, options.services ?? defaultServices)
   const runtime = ManagedRuntime.make(
@@ -80,13 +86,18 @@ export const start = async (options: Options): Promise<TestServer> => {
         dataDir,
         ...(options.engine ?? { maxWorkers: 2, progressIntervalMs: 100, pollIntervalMs: 50, shutdownGraceMs: 500 })
       }
-    }).pipe(Layer.provideMerge(options.storage(dataDir)))
+    }).pipe(
+      // Uploaded items in the data folder, as apps/server keeps them by default (a service takes them only with its
+      // `uploads` setting).
+      Layer.provideMerge(Layer.mergeAll(options.storage(dataDir), LocalUploads.layer(join(dataDir, "uploads"))))
+    )
   )
   await runtime.runPromise(
     Effect.gen(function* () {
       const store = yield* Accounts
       yield* store.bootstrapAdmin(options.password)
-      for (const user of options.users ?? []) {
+      // A restarted server has its users already.
+      for (const user of restarted ? [] : (options.users ?? [])) {
         yield* store.createUser({ username: user.username, password: options.password, role: user.role })
       }
     })

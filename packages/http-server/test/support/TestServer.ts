@@ -34,9 +34,11 @@ export const start = async (
     tasks: [{tool: Echo}]
   - name: Private
     access: { roles: [publisher] }
+    uploads: true
     tasks: [{tool: Echo}]
   - folder: Analysis
     name: Geometry
+    uploads: true
     tasks: [{tool: Buffer}, {module: ${new URL("./FileTool.ts", import.meta.url).pathname}}]
 `,
     password,

@@ -9,6 +9,7 @@ export default defineTool({
   name: "Echo",
   displayName: "Echo",
   description: "Returns the string it is given.",
+  execution: "io",
   parameters: [
     { name: "input_string", dataType: "GPString", description: "The string to echo." },
     { name: "output_string", dataType: "GPString", direction: "output", description: "The same string." }

@@ -24,6 +24,7 @@ export default defineTool({
   name: "Sleep",
   displayName: "Sleep",
   description: "Waits the given number of seconds, reporting progress every second.",
+  execution: "io",
   parameters: [
     { name: "seconds", dataType: "GPDouble", range: { minimum: 0, maximum: 3600 }, description: "How long to wait." },
     { name: "slept", dataType: "GPDouble", direction: "output", description: "The seconds waited." }
