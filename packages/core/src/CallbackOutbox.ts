@@ -53,6 +53,53 @@ export interface Delivery {
 export const idOf = (jobId: string, event: Callback.Event): string => `${jobId}:${event}`
 
 /**
+ * The job and event of a callback's id (`<jobId>:<event>`), as the stores key their rows.
+ *
+ * @category destructors
+ */
+export const keyOf = (id: string): { readonly job: string; readonly event: string } => {
+  const at = id.lastIndexOf(":")
+  return { job: id.slice(0, at), event: id.slice(at + 1) }
+}
+
+/**
+ * A stored callback as the stores' `callbacks` tables hold it (the same columns in SQLite and PostgreSQL).
+ *
+ * @category models
+ */
+export interface DeliveryRow {
+  readonly job_id: string
+  readonly event: Callback.Event
+  readonly uri: string
+  readonly body: string
+  readonly status: DeliveryStatus
+  readonly attempts: number
+  readonly last_error: string | null
+  readonly created: number
+  readonly next_attempt: number
+  readonly delivered: number | null
+}
+
+/** The columns of a {@link DeliveryRow}, for the stores' statements. @category models */
+export const deliveryColumns =
+  "job_id, event, uri, body, status, attempts, last_error, created, next_attempt, delivered"
+
+/** A callback from its stored row. @category constructors */
+export const fromRow = (r: DeliveryRow): Delivery => ({
+  id: idOf(r.job_id, r.event),
+  jobId: r.job_id,
+  event: r.event,
+  uri: r.uri,
+  body: r.body,
+  status: r.status,
+  attempts: r.attempts,
+  lastError: r.last_error,
+  created: r.created,
+  nextAttempt: r.next_attempt,
+  delivered: r.delivered
+})
+
+/**
  * What a deliverer claims: up to `max` pending callbacks due at `now` that no other claim holds, each then held by
  * `owner` until `now + leaseMs`.
  *

@@ -599,38 +599,11 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
       )
   }
   // --- the outbox's own operations -------------------------------------------------------------------------------
-  interface DeliveryRow {
-    readonly job_id: string
-    readonly event: Callback.Event
-    readonly uri: string
-    readonly body: string
-    readonly status: CallbackOutbox.DeliveryStatus
-    readonly attempts: number
-    readonly last_error: string | null
-    readonly created: number
-    readonly next_attempt: number
-    readonly delivered: number | null
-  }
-  const deliveryColumns = ["job_id", "event", "uri", "body", "status", "attempts", "last_error", "created"]
-    .concat(["next_attempt", "delivered"])
-    .join(", ")
-  const deliveryOf = (r: DeliveryRow): CallbackOutbox.Delivery => ({
-    id: CallbackOutbox.idOf(r.job_id, r.event),
-    jobId: r.job_id,
-    event: r.event,
-    uri: r.uri,
-    body: r.body,
-    status: r.status,
-    attempts: r.attempts,
-    lastError: r.last_error,
-    created: r.created,
-    nextAttempt: r.next_attempt,
-    delivered: r.delivered
-  })
-  /** The job and event of a callback's id (`<jobId>:<event>`). */
+  const { deliveryColumns, fromRow: deliveryOf } = CallbackOutbox
+  type DeliveryRow = CallbackOutbox.DeliveryRow
   const keyOfId = (id: string) => {
-    const at = id.lastIndexOf(":")
-    return [id.slice(0, at), id.slice(at + 1)] as const
+    const { job, event } = CallbackOutbox.keyOf(id)
+    return [job, event] as const
   }
   // A finished callback of a job removed meanwhile is kept by nothing.
   const dropOrphaned = (operation: string, key: readonly [string, string]) =>

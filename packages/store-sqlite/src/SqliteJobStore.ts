@@ -677,37 +677,8 @@ const make = (db: import("node:sqlite").DatabaseSync, valuesDir: string | undefi
       })
   }
   // --- the outbox's own operations -------------------------------------------------------------------------------
-  const deliveryColumns = "job_id, event, uri, body, status, attempts, last_error, created, next_attempt, delivered"
-  interface DeliveryRow {
-    readonly job_id: string
-    readonly event: Callback.Event
-    readonly uri: string
-    readonly body: string
-    readonly status: CallbackOutbox.DeliveryStatus
-    readonly attempts: number
-    readonly last_error: string | null
-    readonly created: number
-    readonly next_attempt: number
-    readonly delivered: number | null
-  }
-  const deliveryOf = (r: DeliveryRow): CallbackOutbox.Delivery => ({
-    id: CallbackOutbox.idOf(r.job_id, r.event),
-    jobId: r.job_id,
-    event: r.event,
-    uri: r.uri,
-    body: r.body,
-    status: r.status,
-    attempts: r.attempts,
-    lastError: r.last_error,
-    created: r.created,
-    nextAttempt: r.next_attempt,
-    delivered: r.delivered
-  })
-  /** The job and event of a callback's id (`<jobId>:<event>`). */
-  const keyOfId = (id: string) => {
-    const at = id.lastIndexOf(":")
-    return { job: id.slice(0, at), event: id.slice(at + 1) }
-  }
+  const { deliveryColumns, fromRow: deliveryOf, keyOf: keyOfId } = CallbackOutbox
+  type DeliveryRow = CallbackOutbox.DeliveryRow
   const claimCallbacks = sql(`UPDATE callbacks SET lease_owner = $owner, lease_until = $until
     WHERE rowid IN (SELECT rowid FROM callbacks WHERE status = 'pending' AND next_attempt <= $now
       AND lease_until <= $now ORDER BY next_attempt, rowid LIMIT $max)
