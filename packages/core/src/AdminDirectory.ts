@@ -2,7 +2,8 @@
  * The Administrator API directory's wire documents, after ArcGIS Server's (arcgis-api.md §2, §3): the admin root
  * (`admin/`: version and child resources), the services listing (`admin/services` and a folder: folders and
  * services), a service's settings and status (`admin/services/[<folder>/]<Name>.GPServer`: execution type, limits,
- * retention, access, `configuredState`), and its job statistics (`…GPServer/statistics`: jobs by status). Loose
+ * retention, access, `configuredState`), its job statistics (`…GPServer/statistics`: jobs by status), and the nodes
+ * of the site (`admin/machines`: each node's name, last heartbeat and running jobs). Loose
  * (`z.looseObject`) where ArcGIS sends more; the answer of `start` and `stop` is `AdminQuery.Operation`.
  *
  * @module
@@ -115,3 +116,27 @@ export const statisticsSchema = z.looseObject({
 
 /** A service's job statistics. @category models */
 export type Statistics = z.output<typeof statisticsSchema>
+
+/**
+ * zod schema of a node as `admin/machines` lists it: ArcGIS's `machineName` (the node's name, `GEOJOBS_NODE_NAME`), the
+ * id of its current start, its host and process, its last heartbeat (milliseconds since the epoch) and how long ago
+ * that was, and the jobs it holds now. A node that stopped heartbeating stays listed until a live one takes its jobs
+ * over and its record goes.
+ *
+ * @category models
+ */
+export const machineSchema = z.looseObject({
+  machineName: z.string(),
+  nodeId: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  lastHeartbeat: z.number().int(),
+  secondsSinceHeartbeat: z.number().nonnegative(),
+  runningJobs: z.number().int().nonnegative()
+})
+
+/** zod schema of `admin/machines`. @category models */
+export const machinesSchema = z.looseObject({ machines: z.array(machineSchema) })
+
+/** `admin/machines`. @category models */
+export type Machines = z.output<typeof machinesSchema>

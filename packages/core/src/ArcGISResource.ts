@@ -179,6 +179,8 @@ export type ArcGISResource =
   | { readonly _tag: "AdminService"; readonly service: ServicePath; readonly operation: AdminServiceOperation }
   /** `admin/security`: the users and roles. */
   | { readonly _tag: "AdminSecurity" }
+  /** `admin/machines`: the nodes sharing the store (ArcGIS's machines of a site), their heartbeats and running jobs. */
+  | { readonly _tag: "AdminMachines" }
   /**
    * The seed page's own sample request, `rest/services/[<folder>/]<Name>.GPServer/jobs/<id>` (the admin job under the
    * REST root, with the admin spelling of the service), answered with the seed document as the admin job is.
@@ -353,6 +355,8 @@ export const build = (resource: ArcGISResource): string => {
         : `${adminService(resource.service)}/${resource.operation}`
     case "AdminSecurity":
       return "admin/security"
+    case "AdminMachines":
+      return "admin/machines"
     case "SeedJob":
       return `rest/services/${servicePrefix(resource.service)}.GPServer/jobs/${resource.jobId}`
   }
@@ -581,6 +585,7 @@ const fixed: ReadonlyMap<string, ArcGISResource> = new Map<string, ArcGISResourc
   ["admin/logout", { _tag: "SignOut", api: "admin" }],
   ["admin", { _tag: "AdminRoot" }],
   ["admin/security", { _tag: "AdminSecurity" }],
+  ["admin/machines", { _tag: "AdminMachines" }],
   ["sharing/rest/info", { _tag: "PortalInfo" }],
   ...tokenEndpoints.map((endpoint): [string, ArcGISResource] => [endpoint, { _tag: "Token", endpoint }]),
   ...securityOperations.map((operation): [string, ArcGISResource] => [

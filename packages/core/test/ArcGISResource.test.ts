@@ -126,6 +126,7 @@ const examples: ReadonlyArray<readonly [Resource, string]> = [
     "admin/services/a.GPServer.GPServer/stop"
   ],
   [{ _tag: "AdminSecurity" }, "admin/security"],
+  [{ _tag: "AdminMachines" }, "admin/machines"],
   // A service's uploads (ArcGIS's Uploads capability); a task named `uploads` keeps its operations.
   [ArcGISResource.uploadsOf(geometry), "rest/services/Geometry/GPServer/uploads"],
   [

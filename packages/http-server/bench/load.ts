@@ -361,7 +361,7 @@ const runProbes = (count?: number) => {
 const jobCounts = async () => {
   const { text } = await request(probeAgent, "GET", "/metrics")
   const counts: Record<string, number> = {}
-  for (const m of text.matchAll(/^geojobs_jobs\{status="(\w+)"\} (\d+)/gm)) counts[m[1] ?? ""] = Number(m[2])
+  for (const m of text.matchAll(/^geojobs_jobs\{status="(\w+)"[^}]*\} (\d+)/gm)) counts[m[1] ?? ""] = Number(m[2])
   return counts
 }
 const terminal = (c: Record<string, number>) => ({

@@ -20,7 +20,7 @@ import {
   ServiceRef
 } from "@geojobs/core"
 import { ServiceRegistry } from "@geojobs/engine"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { Accounts, TokenRequired } from "./Accounts.ts"
 import * as AdminApi from "./AdminApi.ts"
 import { MethodNotAllowed, NotFound } from "./Failure.ts"
@@ -94,7 +94,7 @@ const root: Routes<"AdminRoot">["AdminRoot"] = Effect.fnUntraced(function* (c) {
   const doc: Docs.Root = {
     currentVersion: c.settings.currentVersion,
     fullVersion: c.settings.fullVersion,
-    resources: ["services", "security"],
+    resources: ["services", "machines", "security"],
     operations: ["generateToken"]
   }
   const at = (resource: ArcGISResource.ArcGISResource) => ArcGISResource.url(c.base, resource)
@@ -106,6 +106,7 @@ const root: Routes<"AdminRoot">["AdminRoot"] = Effect.fnUntraced(function* (c) {
         document: { currentVersion: doc.currentVersion, fullVersion: doc.fullVersion },
         links: [
           { href: at({ _tag: "AdminServices" }), text: "Services" },
+          { href: at({ _tag: "AdminMachines" }), text: "Machines (the nodes of this site)" },
           { href: at({ _tag: "AdminSecurity" }), text: "Security (users and roles)" },
           { href: at({ _tag: "Token", endpoint: "admin/generateToken" }), text: "Generate Token" },
           { href: at({ _tag: "Catalog" }), text: "The services directory (REST)" }
@@ -299,6 +300,44 @@ const adminService: Routes<"AdminService">["AdminService"] = Effect.fnUntraced(f
 })
 
 // ---------------------------------------------------------------------------------------------------------------
+// machines: the nodes sharing the store
+
+const machines: Routes<"AdminMachines">["AdminMachines"] = Effect.fnUntraced(function* (c) {
+  yield* administrator(c)
+  const queue = yield* JobQueue.JobQueue
+  const now = yield* Clock.currentTimeMillis
+  const owners = yield* queue.owners
+  const doc: Docs.Machines = {
+    machines: yield* Effect.forEach(owners, (o) =>
+      Effect.map(queue.claimsOf(o.id), (held): Docs.Machines["machines"][number] => ({
+        machineName: o.node,
+        nodeId: o.id,
+        host: o.host,
+        pid: o.pid,
+        lastHeartbeat: o.seen,
+        secondsSinceHeartbeat: Math.max(0, Math.round((now - o.seen) / 100) / 10),
+        runningJobs: held.length
+      }))
+    )
+  }
+  return {
+    json: doc,
+    html: (signedIn) =>
+      page(c, signedIn, {
+        title: "Machines",
+        document: {},
+        extra: `<table><tr><th>machine</th><th>host</th><th>pid</th><th>last heartbeat</th><th>running jobs</th></tr>${doc.machines
+          .map(
+            (m) =>
+              `<tr><td>${Html.escapeHtml(m.machineName)}</td><td>${Html.escapeHtml(m.host)}</td><td>${m.pid}</td><td>${new Date(m.lastHeartbeat).toISOString()} (${m.secondsSinceHeartbeat} s ago)</td><td>${m.runningJobs}</td></tr>`
+          )
+          .join("")}</table>`,
+        links: []
+      })
+  } satisfies Answer
+})
+
+// ---------------------------------------------------------------------------------------------------------------
 // security: users and roles
 
 const securityUrl = (c: Call, operation: ArcGISResource.SecurityOperation) =>
@@ -453,13 +492,21 @@ const seedJob: Routes<"SeedJob">["SeedJob"] = (c, resource) =>
  * @category constructors
  */
 export const routes: Routes<
-  "AdminRoot" | "AdminServices" | "AdminFolder" | "AdminService" | "AdminSecurity" | "SeedJob" | "Security"
+  | "AdminRoot"
+  | "AdminServices"
+  | "AdminFolder"
+  | "AdminService"
+  | "AdminSecurity"
+  | "AdminMachines"
+  | "SeedJob"
+  | "Security"
 > = {
   AdminRoot: root,
   AdminServices: (c) => listing(c, undefined),
   AdminFolder: (c, resource) => listing(c, resource.folder),
   AdminService: adminService,
   AdminSecurity: adminSecurity,
+  AdminMachines: machines,
   SeedJob: seedJob,
   Security: security
 }

@@ -14,8 +14,11 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
  */
 export const make = (options: {
   readonly jobCounts: () => Promise<Readonly<Partial<Record<JobStatus.JobStatus, number>>>>
+  /** This node's name: a `node` label on every series, so a cluster's scrapes tell the nodes apart. */
+  readonly nodeName?: string | undefined
 }) => {
   const registry = new Registry()
+  if (options.nodeName !== undefined) registry.setDefaultLabels({ node: options.nodeName })
   collectDefaultMetrics({ register: registry, prefix: "geojobs_process_" })
   let counts: Readonly<Partial<Record<JobStatus.JobStatus, number>>> = {}
   const jobs = new Gauge({

@@ -98,6 +98,7 @@ const presentation: { readonly [K in Kind]: (r: Extract<ArcGISResource.ArcGISRes
     AdminFolder: () => admin,
     AdminService: () => admin,
     AdminSecurity: () => admin,
+    AdminMachines: () => admin,
     // The seed's sample request is under rest/: REST envelope, html by default as the seed page says.
     SeedJob: () => directory
   }

@@ -267,6 +267,7 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
   await app.register(rateLimit, { global: false })
 
   const metrics = Metrics.make({
+    nodeName: options.nodeName,
     jobCounts: () =>
       settings.runtime.runPromise(
         Effect.flatMap(JobQueue.JobQueue, (q) => q.countByStatus()).pipe(

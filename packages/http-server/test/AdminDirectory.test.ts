@@ -4,7 +4,7 @@
 // execute and OGC executions and lets the running job finish; the status survives a restart and holds on a second
 // server sharing the data folder), statistics, the users and roles pages, and the seed page's sample request.
 import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { AdminDirectory, AdminJob, AdminQuery, ErrorEnvelope, RestJob } from "@geojobs/core"
@@ -81,7 +81,7 @@ const submitEcho = (base = server.url) =>
 describe("the admin directory, walked in json and pjson", () => {
   it("admin/ lists services and security; services lists folders and the root's services; a folder its services", async () => {
     const root = AdminDirectory.rootSchema.parse(await getJson(`/admin/?f=json&token=${admin}`))
-    assert.deepStrictEqual(root.resources, ["services", "security"])
+    assert.deepStrictEqual(root.resources, ["services", "machines", "security"])
     assert.strictEqual(root.currentVersion, 11.3)
     const top = AdminDirectory.servicesSchema.parse(await getJson(`/admin/services?f=json&token=${admin}`))
     assert.deepStrictEqual(top.folders, ["Analysis", "System"])
@@ -98,6 +98,29 @@ describe("the admin directory, walked in json and pjson", () => {
     )
     const missing = ErrorEnvelope.adminSchema.parse(await getJson(`/admin/services/Nowhere?f=json&token=${admin}`))
     assert.strictEqual(missing.code, 404)
+  })
+
+  it("admin/machines lists this node with its heartbeat and the jobs it runs; the root links to it", async () => {
+    const sleeping = String(
+      (await postJson(`${restUtilities}/Sleep/submitJob`, { seconds: "2", f: "json", token: admin })).jobId
+    )
+    await until(sleeping, (s) => s === "esriJobExecuting")
+    const doc = AdminDirectory.machinesSchema.parse(await getJson(`/admin/machines?f=json&token=${admin}`))
+    const here = doc.machines.find((m) => m.machineName === `${hostname()}-${process.pid}`)
+    assert.isDefined(here, JSON.stringify(doc))
+    assert.strictEqual(here?.pid, process.pid)
+    assert.isAtLeast(here?.runningJobs ?? 0, 1)
+    assert.isBelow(here?.secondsSinceHeartbeat ?? 99, 30)
+    const rootDoc = AdminDirectory.rootSchema.parse(await getJson(`/admin?f=json&token=${admin}`))
+    assert.include(rootDoc.resources, "machines")
+    const page = await get(`/admin/machines?token=${admin}`)
+    assert.strictEqual(page.status, 200)
+    assert.include(page.text, `${hostname()}-${process.pid}`)
+    const analyst = await tokenAt(server.url, "analyst")
+    // The admin envelope, as ArcGIS answers it (HTTP 200, the code inside).
+    const refused = JSON.parse((await get(`/admin/machines?f=json&token=${analyst}`)).text) as { code?: number }
+    assert.strictEqual(refused.code, 403)
+    await until(sleeping, (s) => s === "esriJobSucceeded")
   })
 
   it("a service shows its settings as the services file gives them, and its status", async () => {
