@@ -311,6 +311,12 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
     changed: dispatcher.wake
   })
   const sweep = Retention.sweep({ store, queue, files })
+  // The cluster's sweeps (jobs and uploads) run on one node at a time (`Retention.sweepsHere`).
+  const sweepsHere = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const owners = yield* queue.owners.pipe(Effect.orElseSucceed(() => []))
+    return Retention.sweepsHere(owners, lease.owner().id, now, leaseMs)
+  })
   const recover = recovery.recover
 
   // --- background fibers ---------------------------------------------------------------------------------------
@@ -372,12 +378,17 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
         Effect.repeat(runner.flushAll, Schedule.spaced(options.progressIntervalMs ?? 250)),
         Effect.repeat(heartbeat, Schedule.spaced(heartbeatMs)),
         Effect.repeat(
-          sweep.pipe(Effect.catch((error) => Effect.as(Effect.logError("sweep failed", error), 0))),
-          Schedule.spaced(options.sweepIntervalMs ?? 60_000)
-        ),
-        Effect.repeat(
-          Retention.sweepUploads(uploads).pipe(
-            Effect.catch((error) => Effect.as(Effect.logError("uploads sweep failed", error), 0))
+          Effect.when(
+            Effect.all(
+              [
+                sweep.pipe(Effect.catch((error) => Effect.as(Effect.logError("sweep failed", error), 0))),
+                Retention.sweepUploads(uploads).pipe(
+                  Effect.catch((error) => Effect.as(Effect.logError("uploads sweep failed", error), 0))
+                )
+              ],
+              { discard: true }
+            ),
+            sweepsHere
           ),
           Schedule.spaced(options.sweepIntervalMs ?? 60_000)
         )

@@ -12,6 +12,25 @@ import * as StoredJob from "./StoredJob.ts"
 const batch = 200
 
 /**
+ * Whether this process sweeps for every process sharing the store: the live one (heartbeat within the lease) whose
+ * owner id sorts first does, so a cluster sweeps once per interval rather than once per node — every node reads the
+ * same heartbeats, so they agree without a lock. With no live owner recorded yet (this one's first heartbeat not
+ * written), this process sweeps. While the owners change hands, two may sweep once: removal is idempotent.
+ *
+ * @category guards
+ */
+export const sweepsHere = (
+  owners: ReadonlyArray<Pick<JobQueue.Owner, "id" | "seen">>,
+  self: string,
+  now: number,
+  leaseMs: number
+): boolean => {
+  const live = owners.filter((o) => now - o.seen < leaseMs).map((o) => o.id)
+  live.sort()
+  return live.length === 0 || live[0] === self
+}
+
+/**
  * Removes every expired job now; answers how many.
  *
  * @category combinators
