@@ -187,6 +187,15 @@ const badInput = (e: { readonly message: string }): Failure => ({
 })
 // Infrastructure failures are logged with their cause; the client learns only that the server failed.
 const hidden = (): Failure => ({ code: 500, message: internal, details: [] })
+/**
+ * A store that cannot be reached (PostgreSQL down, SQLite's file locked past its wait): 503, as a temporary state the
+ * client may retry, never the cause (it goes to the log with the request).
+ */
+const storeUnavailable = (): Failure => ({
+  code: 503,
+  message: "The server's database is unavailable at the moment; try again shortly.",
+  details: []
+})
 
 /**
  * The table: every tag of {@link RouteError} and what it answers. Total by its type.
@@ -241,9 +250,9 @@ export const table: { readonly [T in RouteError["_tag"]]: (error: Extract<RouteE
   UploadTooLarge: (e) => ({ code: 413, message: e.message, details: [], htmlStatus: 413 }),
   UnsupportedFileType: badInput,
   UploadsError: hidden,
-  JobStoreError: hidden,
+  JobStoreError: storeUnavailable,
   JobFilesError: hidden,
-  SecurityStoreError: hidden
+  SecurityStoreError: storeUnavailable
 }
 
 /**

@@ -78,6 +78,13 @@ const noSuchProcess = row(types.noSuchProcess, "No such process", 404)
 const invalid = row(types.invalidParameter, "Invalid parameter", 400)
 const unauthorized = (detail: string) => () =>
   make({ type: types.unauthorized, title: "Unauthorized", status: 401, detail })
+const storeUnavailable = () =>
+  make({
+    type: types.unavailable,
+    title: "Service unavailable",
+    status: 503,
+    detail: "The server's database is unavailable at the moment; try again shortly."
+  })
 // Infrastructure failures are logged with their cause; the client learns only that the server failed.
 const hidden = () =>
   make({ type: types.serverError, title: "Server error", status: 500, detail: "Unable to complete operation." })
@@ -151,9 +158,10 @@ export const table: {
   UploadTooLarge: row(types.payloadTooLarge, "Payload too large", 413),
   UnsupportedFileType: invalid,
   UploadsError: hidden,
-  JobStoreError: hidden,
+  // A store that cannot be reached: a temporary state (see `Failure.table`).
+  JobStoreError: storeUnavailable,
   JobFilesError: hidden,
-  SecurityStoreError: hidden
+  SecurityStoreError: storeUnavailable
 }
 
 const ownTags = new Set(["NoSuchProcess", "UnsupportedMediaType", "MethodNotSupported", "JobNotSuccessful"])

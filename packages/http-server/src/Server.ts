@@ -19,7 +19,7 @@ import {
   ErrorEnvelope,
   JobQueue,
   type JobStatus,
-  type JobStore,
+  JobStore,
   type SecurityStore,
   ServiceRef
 } from "@geojobs/core"
@@ -324,8 +324,20 @@ export const plugin: FastifyPluginAsync<Options> = async (app, options) => {
       .type(metrics.contentType)
       .send(await metrics.render())
   })
-  const health = options.nodeName === undefined ? { status: "ok" } : { status: "ok", node: options.nodeName }
-  app.get("/health", async () => health)
+  // The store is asked too (a primary-key lookup of an id no job has): a node that cannot reach its database says so,
+  // 503 with the node's name, so a load balancer takes it out until it reconnects.
+  const node = options.nodeName === undefined ? {} : { node: options.nodeName }
+  const reachable = Effect.flatMap(JobStore.JobStore, (store) => store.getSummary("j-health")).pipe(
+    Effect.as(true),
+    Effect.catchTag("NoSuchJob", () => Effect.succeed(true)),
+    Effect.timeoutOrElse({ duration: "2 seconds", orElse: () => Effect.succeed(false) }),
+    Effect.orElseSucceed(() => false)
+  )
+  app.get("/health", async (_request, reply) =>
+    (await settings.runtime.runPromise(reachable))
+      ? { status: "ok", ...node }
+      : reply.code(503).send({ status: "unavailable", ...node, database: "unreachable" })
+  )
 
   if (options.serveApi !== false) {
     Router.register(app, settings, { max: options.tokenRequestsPerMinute ?? 30, timeWindow: "1 minute" })

@@ -202,6 +202,13 @@ export const acquire = <F>(
       // An idle connection that breaks (a server restart) is dropped by the pool; without a listener the pool's
       // `error` event would end the process. The next statement opens a fresh connection or fails with onError.
       pool.on("error", () => {})
+      // A connection that breaks while checked out (mid-transaction when the database goes away) emits `error` on its
+      // client, where the pool listens only while it is idle: unheard, that error ended the process (found by
+      // apps/server's Outage test). The statement in flight fails with onError; the broken client is released with
+      // its error and discarded.
+      pool.on("connect", (client) => {
+        client.on("error", () => {})
+      })
       return pool
     }),
     (pool) => Effect.promise(() => pool.end().catch(() => undefined))

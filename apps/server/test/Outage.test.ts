@@ -1,0 +1,110 @@
+/**
+ * When PostgreSQL goes away (issue 11 item 8), seen by a real server process: its connections go through a TCP proxy
+ * in this test to the real database, and closing the proxy is the database vanishing for that node (the database
+ * itself stays up for every other test). `/health` says so with the node's name (503), requests that need the
+ * database get the ArcGIS envelope with 503 — not a 500, not a hang —, and once the proxy listens again the node
+ * answers as before by itself, the job acknowledged before the outage intact.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { createConnection, createServer, type Server, type Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { RestJob } from "@geojobs/core"
+import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
+import { Effect } from "effect"
+import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
+
+const password = "outage admin password"
+
+/** A TCP proxy to PostgreSQL on a port of its own; `close` drops every connection and stops listening. */
+const proxy = (port: number, target: URL) =>
+  new Promise<{ readonly port: number; readonly close: () => Promise<void> }>((resolve, reject) => {
+    const sockets = new Set<Socket>()
+    const server: Server = createServer((client) => {
+      const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5432) })
+      for (const s of [client, upstream]) {
+        sockets.add(s)
+        s.on("close", () => sockets.delete(s))
+        s.on("error", () => s.destroy())
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address()
+      resolve({
+        port: typeof address === "object" && address !== null ? address.port : 0,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy()
+            server.close(() => done())
+          })
+      })
+    })
+  })
+
+describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and comes back", () => {
+  const schema = TestDatabase.schemaName()
+  const dataDir = mkdtempSync(join(tmpdir(), "geojobs-outage-"))
+  const target = new URL(TestDatabase.url)
+  let gate: { readonly port: number; readonly close: () => Promise<void> } | undefined
+  let node: ServerProcess | undefined
+
+  beforeAll(async () => {
+    gate = await proxy(0, target)
+    const through = new URL(TestDatabase.url)
+    through.port = String(gate.port)
+    node = await start({
+      GEOJOBS_DATABASE_URL: through.href,
+      GEOJOBS_DATABASE_SCHEMA: schema,
+      GEOJOBS_DATA_DIR: dataDir,
+      GEOJOBS_ADMIN_PASSWORD: password,
+      GEOJOBS_LOG_LEVEL: "silent",
+      GEOJOBS_NODE_NAME: "node-o"
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await node?.stop()
+    await gate?.close()
+    await Effect.runPromise(TestDatabase.dropSchema(schema))
+    rmSync(dataDir, { recursive: true, force: true })
+  }, 30_000)
+
+  it("reports the outage on /health and in 503 envelopes, then recovers by itself", async () => {
+    const N = node as ServerProcess
+    const health = async () => {
+      const response = await fetch(`${N.origin}/health`)
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+    }
+    assert.deepStrictEqual(await health(), { status: 200, body: { status: "ok", node: "node-o" } })
+    const echo = `${N.base}/rest/services/System/Utilities/GPServer/Echo`
+    const { jobId } = RestJob.schema.parse(await form(`${echo}/submitJob`, { input_string: "before", f: "json" }))
+
+    const port = (gate as { readonly port: number }).port
+    await gate?.close()
+    const down = await health()
+    assert.strictEqual(down.status, 503)
+    assert.deepStrictEqual(down.body, { status: "unavailable", node: "node-o", database: "unreachable" })
+    const refused = (await form(`${echo}/submitJob`, { input_string: "during", f: "json" })) as {
+      error?: { code?: number; message?: string }
+    }
+    assert.strictEqual(refused.error?.code, 503)
+    assert.include(refused.error?.message ?? "", "database is unavailable")
+    const read = (await get(`${echo}/jobs/${jobId}?f=json`)) as { error?: { code?: number } }
+    assert.strictEqual(read.error?.code, 503)
+
+    // The database back on the same address: the node reconnects without being restarted.
+    gate = await proxy(port, target)
+    let back = await health()
+    for (let i = 0; i < 100 && back.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      back = await health()
+    }
+    assert.strictEqual(back.status, 200)
+    const job = RestJob.schema.parse(await get(`${echo}/jobs/${jobId}?f=json`))
+    assert.include(["esriJobSubmitted", "esriJobExecuting", "esriJobSucceeded"], job.jobStatus)
+    const after = RestJob.schema.parse(await form(`${echo}/submitJob`, { input_string: "after", f: "json" }))
+    assert.match(after.jobId, /^j[0-9a-f]{32}$/)
+  }, 60_000)
+})
