@@ -1,6 +1,6 @@
 /**
  * The admin API's commands, for administrators: `jobs` (query jobs across services, newest first), `delete`, `purge`
- * (cancel a service's queue) and `stats` (job counts per service). Owns how `--since` reads a duration or a date.
+ * (cancel a service's queue), `stats` (job counts per service) and `service` (stop or start a service). Owns how `--since` reads a duration or a date.
  *
  * @module
  */
@@ -209,4 +209,35 @@ export const stats = Command.make(
   })
 ).pipe(
   Command.withDescription("Job counts per service: total, succeeded, failed (incl. timed out), cancelled (admin API)")
+)
+
+/** `geojobs service <service> stop|start`. */
+export const service = Command.make(
+  "service",
+  {
+    ...Output.flags,
+    ...Session.flags,
+    service: Argument.String("service").pipe(Argument.withDescription("Folder/Name")),
+    action: Argument.Literals("action", ["stop", "start"]).pipe(
+      Argument.withDescription("stop: the service takes no new jobs (running ones finish); start: it takes them again")
+    )
+  },
+  Effect.fn(function* (input) {
+    const out = Output.make({ json: input.json })
+    const client = yield* Session.connect(input)
+    yield* client.admin.setServiceStatus(input.service, input.action)
+    const status = input.action === "stop" ? "STOPPED" : "STARTED"
+    if (out.mode === "json") return out.json({ service: input.service, status })
+    out.line(
+      input.action === "stop"
+        ? `Stopped ${input.service}: it takes no new jobs; running jobs finish`
+        : `Started ${input.service}: it takes new jobs`
+    )
+  })
+).pipe(
+  Command.withDescription("Stop or start a service (admin API; needs an administrator)"),
+  Command.withExamples([
+    { command: "geojobs service System/Utilities stop", description: "Refuse new jobs while maintaining it" },
+    { command: "geojobs service System/Utilities start", description: "Take jobs again" }
+  ])
 )

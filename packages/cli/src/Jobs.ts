@@ -1,6 +1,7 @@
 /**
  * Running jobs and reading what they made: `submit` (a synchronous task runs at once), `job`, `watch`, `results` and
- * `cancel`. Owns how parameters are read from the command line (`-p name=value`, `name=@file`, `--params-file`) and
+ * `cancel`. Owns how parameters are read from the command line (`-p name=value`, `name=@file` — a file parameter's file
+ * uploaded, see `Upload` — and `--params-file`) and
  * how result values are summarised, printed and written to a file (a feature set in the format the file's extension
  * names, made by the server).
  *
@@ -13,6 +14,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Failure from "./Failure.ts"
 import * as Output from "./Output.ts"
 import * as Session from "./Session.ts"
+import * as Upload from "./Upload.ts"
 import * as Watch from "./Watch.ts"
 
 export const readParamsFile = (path: string) =>
@@ -36,9 +38,13 @@ export const readParamsFile = (path: string) =>
 
 /**
  * `name=value` pairs; the value is sent as written (GP text: literals, JSON, comma lists, or empty). `name=@path` sends
- * the file's text (an Esri JSON or GeoJSON feature set, say); `@@` starts a value that really begins with `@`.
+ * the file's text (an Esri JSON or GeoJSON feature set, say), or — when `upload` answers a value for it (`submit`: a
+ * file-typed parameter) — that value; `@@` starts a value that really begins with `@`.
  */
-export const parseParams = (pairs: ReadonlyArray<string>): Effect.Effect<Record<string, string>, Failure.Failure> =>
+export const parseParams = <E = never>(
+  pairs: ReadonlyArray<string>,
+  upload?: (name: string, path: string) => Effect.Effect<string | undefined, E>
+): Effect.Effect<Record<string, string>, Failure.Failure | E> =>
   Effect.gen(function* () {
     const params: Record<string, string> = {}
     for (const pair of pairs) {
@@ -48,6 +54,11 @@ export const parseParams = (pairs: ReadonlyArray<string>): Effect.Effect<Record<
       const value = pair.slice(at + 1)
       if (value.startsWith("@@")) params[name] = value.slice(1)
       else if (value.startsWith("@")) {
+        const uploaded = upload === undefined ? undefined : yield* upload(name, value.slice(1))
+        if (uploaded !== undefined) {
+          params[name] = uploaded
+          continue
+        }
         try {
           params[name] = readFileSync(value.slice(1), "utf8")
         } catch (e) {
@@ -82,7 +93,7 @@ export const submit = Command.make(
     param: Flag.String("param").pipe(
       Flag.withAlias("p"),
       Flag.withDescription(
-        "A parameter as name=value, or name=@file to send a file's text (repeat; overrides --params-file)"
+        "A parameter as name=value, or name=@file: a file parameter's file is uploaded (its itemID sent), any other's text sent (repeat; overrides --params-file)"
       ),
       Flag.atLeast(0)
     ),
@@ -99,12 +110,24 @@ export const submit = Command.make(
   Effect.fn(function* (input) {
     const out = Output.make({ json: input.json })
     const fromFile = Option.isSome(input.paramsFile) ? yield* readParamsFile(input.paramsFile.value) : {}
-    const params = { ...fromFile, ...(yield* parseParams(input.param)) }
     const client = yield* Session.connect(input)
     const [service, description] = yield* Effect.all(
       [client.service(input.service), client.task(input.service, input.task)],
       { concurrency: 2 }
     )
+    // `-p name=@file` for a file-typed parameter uploads the file and sends its item: {"itemID": …}.
+    const dataTypes = new Map(description.parameters.map((p) => [p.name, p.dataType]))
+    const serviceUploads = Upload.hasUploads(service.capabilities)
+    const params = {
+      ...fromFile,
+      ...(yield* parseParams(input.param, (name, path) =>
+        Upload.takesUpload(dataTypes.get(name), serviceUploads, path)
+          ? Effect.map(Upload.send(client, input.service, path, out, { label: `--param ${name}` }), (item) =>
+              JSON.stringify({ itemID: item.itemID })
+            )
+          : Effect.succeed(undefined)
+      ))
+    }
     const known = new Set(
       description.parameters.filter((p) => p.direction !== "esriGPParameterDirectionOutput").map((p) => p.name)
     )

@@ -38,6 +38,10 @@ beforeAll(async () => {
     name: OneAtATime
     maxConcurrentJobs: 1
     tasks: [{tool: Sleep}]
+  - folder: Test
+    name: Conversion
+    uploads: true
+    tasks: [{tool: ConvertFeatures}]
 `,
     password,
     users: [{ username: "viewer", role: "viewer" }],
@@ -128,7 +132,7 @@ describe("the geojobs bundle against a real server", () => {
     assert.include(version.stdout, pkg.version)
     const commands = [
       ...["login", "logout", "services", "task", "submit", "job", "watch", "results", "cancel", "jobs"],
-      ...["delete", "purge", "stats"]
+      ...["delete", "purge", "stats", "service", "upload"]
     ]
     const top = await cli(["--help"])
     for (const c of commands) assert.match(top.stdout, new RegExp(`^\\s+${c}\\s`, "m"))
@@ -479,6 +483,133 @@ describe("the geojobs bundle against a real server", () => {
       assert.strictEqual(field((await cli(["job", "Test/OneAtATime", id])).stdout, "status"), "Cancelled")
     assert.strictEqual(field((await cli(["job", "Test/OneAtATime", running])).stdout, "status"), "Executing")
     await cli(["cancel", "Test/OneAtATime", running])
+  })
+
+  it("upload prints the itemID (--json the item); submit -p name=@file uploads a file parameter's file", async () => {
+    await login()
+    const cities = {
+      geometryType: "esriGeometryPoint",
+      spatialReference: { wkid: 4326 },
+      fields: [{ name: "city", type: "esriFieldTypeString" }],
+      features: [
+        { geometry: { x: 8.54, y: 47.37 }, attributes: { city: "Zürich" } },
+        { geometry: { x: 7.45, y: 46.95 }, attributes: { city: "Bern" } }
+      ]
+    }
+    const shapefile = join(home, "cities.zip")
+    writeFileSync(shapefile, (await Effect.runPromise(DataFormat.write(cities, "shapefile", { name: "cities" }))).bytes)
+
+    const uploaded = await cli(["upload", "Test/Conversion", shapefile, "--description", "two cities"])
+    assert.strictEqual(uploaded.code, 0, uploaded.stderr)
+    assert.match(uploaded.stdout, /^i[0-9a-f-]+\n$/)
+    assert.notInclude(uploaded.stderr, "Uploading")
+    const item = JSON.parse((await cli(["upload", "Test/Conversion", shapefile, "--json"])).stdout)
+    assert.strictEqual(item.itemName, "cities.zip")
+    assert.isTrue(item.committed)
+    assert.notStrictEqual(item.itemID, uploaded.stdout.trim())
+
+    // The uploaded item by its itemID, as any ArcGIS client passes it.
+    const byItem = await cli([
+      "submit",
+      "Test/Conversion",
+      "ConvertFeatures",
+      "-p",
+      `Input_File={"itemID":"${uploaded.stdout.trim()}"}`,
+      "-p",
+      "Output_Format=featureset",
+      "--wait"
+    ])
+    assert.strictEqual(byItem.code, 0, byItem.stderr)
+    // -p Input_File=@file (a GPDataFile) uploads the file first; so does a zip for a feature set on this service.
+    for (const param of ["Input_File", "Input_Features"]) {
+      const run = await cli([
+        "submit",
+        "Test/Conversion",
+        "ConvertFeatures",
+        "-p",
+        `${param}=@${shapefile}`,
+        "-p",
+        "Output_Format=featureset",
+        "--wait"
+      ])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const jobUrl = field(run.stdout, "url") ?? ""
+      const input = JSON.parse((await cli(["results", jobUrl, "Output_Features", "--json"])).stdout)
+      assert.deepStrictEqual(
+        input.value.features.map((f: { attributes: { city: string } }) => f.attributes.city),
+        ["Zürich", "Bern"],
+        param
+      )
+      // What the job was given: an uploaded item, not the file's text.
+      const token = JSON.parse(readFileSync(join(home, "config", "config.json"), "utf8")).profiles.default.token
+      const given = (await (await fetch(`${jobUrl}/inputs/${param}?f=json&token=${token}`)).json()) as {
+        value: unknown
+      }
+      assert.match(JSON.stringify(given.value), /"itemID":"i[0-9a-f-]+"/, param)
+    }
+
+    const missing = await cli(["submit", "Test/Conversion", "ConvertFeatures", "-p", "Input_File=@nowhere.zip"])
+    assert.strictEqual(missing.code, 2)
+    assert.include(oneLine(missing), "Input_File: cannot read nowhere.zip: ENOENT")
+    const noUploads = await cli(["upload", "System/Utilities", shapefile])
+    assert.strictEqual(noUploads.code, 1)
+    assert.match(oneLine(noUploads), /404/)
+    const badType = join(home, "tool.exe")
+    writeFileSync(badType, "MZ")
+    const refused = await cli(["upload", "Test/Conversion", badType])
+    assert.strictEqual(refused.code, 1)
+    assert.match(oneLine(refused), /400/)
+  })
+
+  it("upload at a terminal draws a byte progress bar to 100%", async () => {
+    await login()
+    const file = join(home, "points.geojson")
+    writeFileSync(
+      file,
+      JSON.stringify({
+        type: "FeatureCollection",
+        features: [{ type: "Feature", geometry: { type: "Point", coordinates: [10, 50] }, properties: { n: 1 } }]
+      })
+    )
+    const { code, screen } = await inTerminal(["upload", "Test/Conversion", file])
+    assert.strictEqual(code, 0, screen.join("\n"))
+    const bar = screen.find((l) => l.includes("Uploading")) ?? ""
+    assert.include(bar, "100%", screen.join("\n"))
+    assert.include(bar, "points.geojson")
+    assert.isTrue(
+      screen.some((l) => /^i[0-9a-f-]+$/.test(l.trim())),
+      screen.join("\n")
+    )
+  })
+
+  it("service stop refuses new jobs with the server's message; start takes them again; a viewer is refused", async () => {
+    await login()
+    const stopped = await cli(["service", "System/SyncTools", "stop"])
+    assert.strictEqual(stopped.code, 0, stopped.stderr)
+    assert.include(stopped.stdout, "Stopped System/SyncTools")
+    try {
+      const refused = await cli(["submit", "System/SyncTools", "Echo", "-p", "input_string=no"])
+      assert.strictEqual(refused.code, 1)
+      assert.include(oneLine(refused), "Service System/SyncTools is stopped: it takes no new jobs.")
+    } finally {
+      const started = await cli(["service", "System/SyncTools", "start", "--json"])
+      assert.strictEqual(started.code, 0, started.stderr)
+      assert.deepStrictEqual(JSON.parse(started.stdout), { service: "System/SyncTools", status: "STARTED" })
+    }
+    const again = await cli(["submit", "System/SyncTools", "Echo", "-p", "input_string=yes"])
+    assert.strictEqual(again.code, 0, again.stderr)
+    const usage = await cli(["service", "System/SyncTools", "pause"])
+    assert.strictEqual(usage.code, 2)
+
+    const viewer = join(home, "viewer")
+    const signedIn = await cli(["login", url, "-u", "viewer", "--password-stdin"], {
+      input: `${password}\n`,
+      config: viewer
+    })
+    assert.strictEqual(signedIn.code, 0, signedIn.stderr)
+    const forbidden = await cli(["service", "System/SyncTools", "stop"], { config: viewer })
+    assert.strictEqual(forbidden.code, 1)
+    assert.match(oneLine(forbidden), /403/)
   })
 
   it("a saved token that expired or is refused says to sign in again", async () => {

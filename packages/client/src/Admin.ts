@@ -1,6 +1,6 @@
 /**
  * The client's admin job API over a `Session`: the seed document (`…/<Name>.GPServer/jobs/<id>`), one page of the
- * jobs query, cancel, delete, purgeQueue and the statistics. Every URL comes from core's `ArcGISResource`; every
+ * jobs query, cancel, delete, purgeQueue and the statistics, and starting and stopping a service. Every URL comes from core's `ArcGISResource`; every
  * answer is checked against core's `AdminJob` and `AdminQuery` schemas.
  *
  * @module
@@ -38,6 +38,11 @@ export interface Admin {
   readonly delete: (service: string, jobId: string) => Effect.Effect<void, ClientError>
   readonly purgeQueue: (service: string) => Effect.Effect<void, ClientError>
   readonly statistics: (service: string) => Effect.Effect<AdminQuery.Statistics, ClientError>
+  /**
+   * Starts or stops a service (`admin/services/<folder>/<Name>.GPServer/start|stop`): a stopped service refuses new
+   * jobs and lets running ones finish.
+   */
+  readonly setServiceStatus: (service: string, operation: "start" | "stop") => Effect.Effect<void, ClientError>
 }
 
 /**
@@ -78,6 +83,10 @@ export const make = (session: Session): Admin => {
         at(service, (s) => ({ _tag: "AdminJobs", service: s, operation: "purgeQueue" }), {}, AdminQuery.operationSchema)
       ),
     statistics: (service) =>
-      at(service, (s) => ({ _tag: "AdminJobs", service: s, operation: "statistics" }), {}, AdminQuery.statisticsSchema)
+      at(service, (s) => ({ _tag: "AdminJobs", service: s, operation: "statistics" }), {}, AdminQuery.statisticsSchema),
+    setServiceStatus: (service, operation) =>
+      Effect.asVoid(
+        at(service, (s) => ({ _tag: "AdminService", service: s, operation }), {}, AdminQuery.operationSchema)
+      )
   }
 }

@@ -153,6 +153,10 @@ export class GeoJobsClient {
   cancel(ref: Jobs.JobRef) {
     return run(this.client.cancel(ref))
   }
+  /** Uploads a file to the service's `uploads/upload`: the item, whose `{"itemID": …}` a file parameter takes. */
+  upload(service: string, data: Blob | Uint8Array, options: Jobs.UploadOptions) {
+    return run(this.client.upload(service, data, options))
+  }
 
   /** OGC API – Processes on the same server, with the same sign-in. */
   get ogc(): OgcClient {
@@ -178,7 +182,9 @@ export class GeoJobsClient {
       cancel: (service: string, jobId: string) => run(c.admin.cancel(service, jobId)),
       delete: (service: string, jobId: string) => run(c.admin.delete(service, jobId)),
       purgeQueue: (service: string) => run(c.admin.purgeQueue(service)),
-      statistics: (service: string) => run(c.admin.statistics(service))
+      statistics: (service: string) => run(c.admin.statistics(service)),
+      startService: (service: string) => run(c.admin.setServiceStatus(service, "start")),
+      stopService: (service: string) => run(c.admin.setServiceStatus(service, "stop"))
     }
   }
 }

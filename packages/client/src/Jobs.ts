@@ -2,8 +2,8 @@
  * The client's GP REST operations over a `Session`: the services directory (catalog, folders, services, tasks),
  * submitJob and execute, the job document, following a job to its end (backing-off polls, progress and message
  * callbacks, an AbortSignal, a timeout), results (feature sets also as GeoJSON or in another spatial reference, or
- * downloaded as files: shapefile zip, CSV, KML, KMZ, GeoPackage), inputs, cancel, output-file downloads, and job URLs
- * both ways. Every URL comes from core's `ArcGISResource`.
+ * downloaded as files: shapefile zip, CSV, KML, KMZ, GeoPackage), inputs, cancel, output-file downloads, file uploads
+ * (`uploads/upload`, with byte progress), and job URLs both ways. Every URL comes from core's `ArcGISResource`.
  *
  * @module
  */
@@ -82,6 +82,38 @@ export interface ResultFileOptions {
 }
 
 /**
+ * What a file upload sends: the bytes (a Blob, say `fs.openAsBlob(path)`, streamed as it is read, or bytes in
+ * memory), the file's name (the server checks its extension and content), a description, and a callback told how many
+ * of the body's bytes have been sent.
+ *
+ * @category models
+ */
+export interface UploadOptions {
+  readonly fileName: string
+  readonly description?: string | undefined
+  /** Called as the body is sent (`sent` of `total` bytes, multipart framing included), last with `sent === total`. */
+  readonly onProgress?: ((sent: number, total: number) => void) | undefined
+}
+
+/**
+ * zod schema of an uploaded item (`item` of the `uploads/upload` answer; core's `Uploads.ItemDocument`).
+ *
+ * @category schemas
+ */
+export const uploadItemSchema = z.looseObject({
+  itemID: z.string(),
+  itemName: z.string(),
+  description: z.string(),
+  date: z.number(),
+  committed: z.boolean()
+})
+
+/** An uploaded item. @category models */
+export type UploadItem = z.output<typeof uploadItemSchema>
+
+const uploadAnswerSchema = z.looseObject({ success: z.literal(true), item: uploadItemSchema })
+
+/**
  * The REST operations.
  *
  * @category services
@@ -113,6 +145,76 @@ export interface Jobs {
   ) => Effect.Effect<Uint8Array, ClientError>
   readonly inputs: (ref: JobRef, param?: string) => Effect.Effect<unknown, ClientError>
   readonly cancel: (ref: JobRef) => Effect.Effect<RestJob.CancelAnswer, ClientError>
+  /**
+   * Uploads a file to the service's `uploads/upload` (services with the Uploads capability): the item, whose
+   * `{"itemID": …}` a file-typed parameter takes.
+   */
+  readonly upload: (
+    service: string,
+    data: Blob | Uint8Array,
+    options: UploadOptions
+  ) => Effect.Effect<UploadItem, ClientError>
+}
+
+// A multipart body for fetch. Without a progress callback it is FormData (every fetch sends it). With one it is the same
+// body framed by hand and streamed, so the bytes handed to fetch can be counted (fetch reports no upload progress).
+const multipartBody = (
+  fields: Readonly<Record<string, string>>,
+  file: Blob,
+  fileName: string,
+  onProgress: ((sent: number, total: number) => void) | undefined
+): { body: FormData | ReadableStream<Uint8Array>; headers: Record<string, string>; streamed: boolean } => {
+  if (onProgress === undefined) {
+    const form = new FormData()
+    for (const [name, value] of Object.entries(fields)) form.append(name, value)
+    form.append("file", file, fileName)
+    return { body: form, headers: {}, streamed: false }
+  }
+  const boundary = `----geojobs${crypto.randomUUID().replaceAll("-", "")}`
+  // A quote or line break in a name would end the header's parameter early: percent-encoded, as browsers do.
+  const quoted = (text: string) => text.replace(/["\r\n\\]/g, (c) => encodeURIComponent(c))
+  const encoder = new TextEncoder()
+  const head = encoder.encode(
+    [
+      ...Object.entries(fields).map(
+        ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${value}\r\n`
+      ),
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoted(fileName)}"\r\n`,
+      "Content-Type: application/octet-stream\r\n\r\n"
+    ].join("")
+  )
+  const tail = encoder.encode(`\r\n--${boundary}--\r\n`)
+  const total = head.length + file.size + tail.length
+  let sent = 0
+  const reader = file.stream().getReader()
+  let stage: "head" | "file" | "done" = "head"
+  const body = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      const push = (chunk: Uint8Array) => {
+        sent += chunk.length
+        controller.enqueue(chunk)
+        onProgress(sent, total)
+      }
+      if (stage === "head") {
+        stage = "file"
+        onProgress(0, total)
+        return push(head)
+      }
+      if (stage === "file") {
+        const next = await reader.read()
+        if (!next.done) return push(next.value)
+        stage = "done"
+        push(tail)
+      }
+      controller.close()
+    },
+    cancel: (reason) => reader.cancel(reason)
+  })
+  return {
+    body,
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": String(total) },
+    streamed: true
+  }
 }
 
 /**
@@ -245,6 +347,43 @@ export const make = (session: Session): Jobs => {
       param === undefined
         ? atJob(ref, { kind: "inputs" }, {}, z.array(RestJob.parameterValueSchema))
         : atJob(ref, { kind: "inputs", param }, {}, RestJob.parameterValueSchema),
-    cancel: (ref) => atJob(ref, { kind: "cancel" }, { returnMessages: "false" }, RestJob.cancelSchema)
+    cancel: (ref) => atJob(ref, { kind: "cancel" }, { returnMessages: "false" }, RestJob.cancelSchema),
+    upload: (service, data, opts) =>
+      onService(service, (s) => {
+        const url = ArcGISResource.url(base, ArcGISResource.uploadsOf(s, { kind: "upload" }))
+        const file = data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>])
+        const send = (token: string | undefined) =>
+          Effect.flatMap(
+            Effect.tryPromise({
+              try: async (signal) => {
+                // The token last, as ArcGIS's clients send it; a body is used once, so each attempt makes its own.
+                const fields = {
+                  f: "json",
+                  description: opts.description ?? "",
+                  ...(token === undefined ? {} : { token })
+                }
+                const made = multipartBody(fields, file, opts.fileName, opts.onProgress)
+                const headers: Record<string, string> = { ...made.headers }
+                if (session.referer !== undefined) headers.referer = session.referer
+                const init: RequestInit & { duplex?: "half" } = { method: "POST", body: made.body, headers, signal }
+                if (made.streamed) init.duplex = "half"
+                const response = await session.fetch(url, init)
+                return { status: response.status, text: await response.text() }
+              },
+              catch: (cause) =>
+                new ClientError({
+                  kind: "network",
+                  detail: `Cannot upload ${opts.fileName} to ${url}`,
+                  details: [Transport.reason(cause)],
+                  url
+                })
+            }),
+            (answer) => Transport.readAnswer(url, answer)
+          )
+        return session.authorized(send).pipe(
+          Effect.flatMap((doc) => Transport.decode(url, doc, uploadAnswerSchema)),
+          Effect.map((answer) => answer.item)
+        )
+      })
   }
 }

@@ -22,5 +22,13 @@ export {
   type QueryOptions,
   type WaitOptions
 } from "./GeoJobsClient.ts"
-export { type FileFormat, fileFormatOf, fileFormats, type ResultFileOptions } from "./Jobs.ts"
+export {
+  type FileFormat,
+  fileFormatOf,
+  fileFormats,
+  type ResultFileOptions,
+  type UploadItem,
+  type UploadOptions,
+  uploadItemSchema
+} from "./Jobs.ts"
 export { OgcClient, type OgcConnectOptions } from "./OgcClient.ts"
