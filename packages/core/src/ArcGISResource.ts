@@ -181,6 +181,8 @@ export type ArcGISResource =
   | { readonly _tag: "AdminSecurity" }
   /** `admin/machines`: the nodes sharing the store (ArcGIS's machines of a site), their heartbeats and running jobs. */
   | { readonly _tag: "AdminMachines" }
+  /** `admin/uploads`: every uploaded item of every service, for administrators. */
+  | { readonly _tag: "AdminUploads" }
   /**
    * The seed page's own sample request, `rest/services/[<folder>/]<Name>.GPServer/jobs/<id>` (the admin job under the
    * REST root, with the admin spelling of the service), answered with the seed document as the admin job is.
@@ -357,6 +359,8 @@ export const build = (resource: ArcGISResource): string => {
       return "admin/security"
     case "AdminMachines":
       return "admin/machines"
+    case "AdminUploads":
+      return "admin/uploads"
     case "SeedJob":
       return `rest/services/${servicePrefix(resource.service)}.GPServer/jobs/${resource.jobId}`
   }
@@ -586,6 +590,7 @@ const fixed: ReadonlyMap<string, ArcGISResource> = new Map<string, ArcGISResourc
   ["admin", { _tag: "AdminRoot" }],
   ["admin/security", { _tag: "AdminSecurity" }],
   ["admin/machines", { _tag: "AdminMachines" }],
+  ["admin/uploads", { _tag: "AdminUploads" }],
   ["sharing/rest/info", { _tag: "PortalInfo" }],
   ...tokenEndpoints.map((endpoint): [string, ArcGISResource] => [endpoint, { _tag: "Token", endpoint }]),
   ...securityOperations.map((operation): [string, ArcGISResource] => [

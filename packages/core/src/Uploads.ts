@@ -351,6 +351,8 @@ export interface UploadsShape {
   readonly get: (access: Access, itemId: string) => Effect.Effect<Item, NoSuchItem | UploadsError>
   /** The caller's items of the service (anonymous items are listed to no one: their id is their only key). */
   readonly list: (access: Access) => Effect.Effect<ReadonlyArray<Item>, UploadsError>
+  /** Every item of every service and owner, anonymous ones included, newest first: for administrators (`admin/uploads`). */
+  readonly all: Effect.Effect<ReadonlyArray<Item>, UploadsError>
   /** Where a committed item's file is (a local adapter: an absolute path), for copying into a job's folder. */
   readonly resolve: (
     access: Access,
@@ -561,6 +563,7 @@ const makeMemory = (): UploadsShape => {
           .map((m) => m.item)
           .filter((i) => i.service === access.service && i.owner !== null && i.owner === access.owner)
       ),
+    all: Effect.sync(() => [...items.values()].map((m) => m.item).sort((a, b) => b.date - a.date)),
     resolve: (access, itemId) => Effect.map(committedFile(access, itemId), () => `memory:/uploads/${itemId}`),
     read: (access, itemId) => Effect.map(committedFile(access, itemId), (file) => Uint8Array.from(file)),
     remove: (access, itemId) => Effect.map(find(access, itemId), () => void items.delete(itemId)),

@@ -127,6 +127,7 @@ const examples: ReadonlyArray<readonly [Resource, string]> = [
   ],
   [{ _tag: "AdminSecurity" }, "admin/security"],
   [{ _tag: "AdminMachines" }, "admin/machines"],
+  [{ _tag: "AdminUploads" }, "admin/uploads"],
   // A service's uploads (ArcGIS's Uploads capability); a task named `uploads` keeps its operations.
   [ArcGISResource.uploadsOf(geometry), "rest/services/Geometry/GPServer/uploads"],
   [

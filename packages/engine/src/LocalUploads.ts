@@ -263,6 +263,12 @@ export const make = (folder: string): Effect.Effect<Uploads.UploadsShape, Upload
         )
       })
 
+    const all: Uploads.UploadsShape["all"] = Effect.gen(function* () {
+      const names = yield* Effect.tryPromise({ try: () => readdir(folder), catch: errorOf(`list ${folder}`) })
+      const items = yield* Effect.forEach(names.filter(Uploads.isItemId), readMeta)
+      return items.filter((i): i is Uploads.Item => i !== undefined).sort((a, b) => b.date - a.date)
+    })
+
     const sweep: Uploads.UploadsShape["sweep"] = (now) =>
       Effect.gen(function* () {
         const names = yield* Effect.tryPromise({ try: () => readdir(folder), catch: errorOf(`list ${folder}`) })
@@ -293,6 +299,7 @@ export const make = (folder: string): Effect.Effect<Uploads.UploadsShape, Upload
       commit,
       get: find,
       list,
+      all,
       resolve: committedFile,
       read: (access, itemId) =>
         Effect.flatMap(committedFile(access, itemId), (path) =>

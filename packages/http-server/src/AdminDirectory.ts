@@ -17,10 +17,11 @@ import {
   JobQueue,
   JobStatus,
   JobUrls,
-  ServiceRef
+  ServiceRef,
+  Uploads
 } from "@geojobs/core"
 import { ServiceRegistry } from "@geojobs/engine"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { Accounts, TokenRequired } from "./Accounts.ts"
 import * as AdminApi from "./AdminApi.ts"
 import { MethodNotAllowed, NotFound } from "./Failure.ts"
@@ -94,7 +95,7 @@ const root: Routes<"AdminRoot">["AdminRoot"] = Effect.fnUntraced(function* (c) {
   const doc: Docs.Root = {
     currentVersion: c.settings.currentVersion,
     fullVersion: c.settings.fullVersion,
-    resources: ["services", "machines", "security"],
+    resources: ["services", "machines", "uploads", "security"],
     operations: ["generateToken"]
   }
   const at = (resource: ArcGISResource.ArcGISResource) => ArcGISResource.url(c.base, resource)
@@ -107,6 +108,7 @@ const root: Routes<"AdminRoot">["AdminRoot"] = Effect.fnUntraced(function* (c) {
         links: [
           { href: at({ _tag: "AdminServices" }), text: "Services" },
           { href: at({ _tag: "AdminMachines" }), text: "Machines (the nodes of this site)" },
+          { href: at({ _tag: "AdminUploads" }), text: "Uploads (every service's uploaded items)" },
           { href: at({ _tag: "AdminSecurity" }), text: "Security (users and roles)" },
           { href: at({ _tag: "Token", endpoint: "admin/generateToken" }), text: "Generate Token" },
           { href: at({ _tag: "Catalog" }), text: "The services directory (REST)" }
@@ -338,6 +340,44 @@ const machines: Routes<"AdminMachines">["AdminMachines"] = Effect.fnUntraced(fun
 })
 
 // ---------------------------------------------------------------------------------------------------------------
+// uploads: every uploaded item
+
+const uploads: Routes<"AdminUploads">["AdminUploads"] = Effect.fnUntraced(function* (c) {
+  yield* administrator(c)
+  // Without an uploads adapter no service takes uploads: there is nothing to list.
+  const adapter = Option.getOrUndefined(yield* Effect.serviceOption(Uploads.Uploads))
+  const items = adapter === undefined ? [] : yield* adapter.all
+  const doc = {
+    items: items.map((i) => ({
+      itemID: i.itemID,
+      itemName: i.itemName,
+      description: i.description,
+      date: i.date,
+      committed: i.committed,
+      size: i.size,
+      service: i.service,
+      owner: i.owner,
+      expires: i.expires
+    }))
+  }
+  return {
+    json: doc,
+    html: (signedIn) =>
+      page(c, signedIn, {
+        title: "Uploads",
+        document: {},
+        extra: `<table><tr><th>item</th><th>name</th><th>service</th><th>owner</th><th>size</th><th>uploaded</th><th>expires</th></tr>${doc.items
+          .map(
+            (i) =>
+              `<tr><td>${Html.escapeHtml(i.itemID)}</td><td>${Html.escapeHtml(i.itemName)}</td><td>${Html.escapeHtml(i.service)}</td><td>${Html.escapeHtml(i.owner ?? "(anonymous)")}</td><td>${i.size}</td><td>${new Date(i.date).toISOString()}</td><td>${new Date(i.expires).toISOString()}</td></tr>`
+          )
+          .join("")}</table>`,
+        links: []
+      })
+  } satisfies Answer
+})
+
+// ---------------------------------------------------------------------------------------------------------------
 // security: users and roles
 
 const securityUrl = (c: Call, operation: ArcGISResource.SecurityOperation) =>
@@ -498,6 +538,7 @@ export const routes: Routes<
   | "AdminService"
   | "AdminSecurity"
   | "AdminMachines"
+  | "AdminUploads"
   | "SeedJob"
   | "Security"
 > = {
@@ -507,6 +548,7 @@ export const routes: Routes<
   AdminService: adminService,
   AdminSecurity: adminSecurity,
   AdminMachines: machines,
+  AdminUploads: uploads,
   SeedJob: seedJob,
   Security: security
 }

@@ -99,6 +99,7 @@ const presentation: { readonly [K in Kind]: (r: Extract<ArcGISResource.ArcGISRes
     AdminService: () => admin,
     AdminSecurity: () => admin,
     AdminMachines: () => admin,
+    AdminUploads: () => admin,
     // The seed's sample request is under rest/: REST envelope, html by default as the seed page says.
     SeedJob: () => directory
   }

@@ -81,7 +81,7 @@ const submitEcho = (base = server.url) =>
 describe("the admin directory, walked in json and pjson", () => {
   it("admin/ lists services and security; services lists folders and the root's services; a folder its services", async () => {
     const root = AdminDirectory.rootSchema.parse(await getJson(`/admin/?f=json&token=${admin}`))
-    assert.deepStrictEqual(root.resources, ["services", "machines", "security"])
+    assert.deepStrictEqual(root.resources, ["services", "machines", "uploads", "security"])
     assert.strictEqual(root.currentVersion, 11.3)
     const top = AdminDirectory.servicesSchema.parse(await getJson(`/admin/services?f=json&token=${admin}`))
     assert.deepStrictEqual(top.folders, ["Analysis", "System"])

@@ -219,6 +219,14 @@ const routes = (): ReadonlyArray<Route> => [
     insufficientRole: 403
   },
   {
+    name: "admin uploads",
+    method: "GET",
+    url: "/arcgis/admin/uploads",
+    none: 499,
+    anotherUser: 403,
+    insufficientRole: 403
+  },
+  {
     name: "admin machines",
     method: "GET",
     url: "/arcgis/admin/machines",

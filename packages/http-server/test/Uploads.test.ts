@@ -177,6 +177,23 @@ const convert = async (username: string, itemID: string, at = service()) => {
 }
 
 describe("Uploads", () => {
+  it("admin/uploads lists every service's items, anonymous ones included, to administrators only", async () => {
+    const mine = (await upload("analyst", shapefile, "mine.zip")) as unknown as ItemAnswer
+    const anonymous = (await upload(undefined, shapefile, "anyone.zip")) as unknown as ItemAnswer
+    const listed = (await form(`${server.url}/admin/uploads`, { token: await token("admin") }, "GET")) as {
+      items: Array<{ itemID: string; owner: string | null; service: string; size: number }>
+    }
+    const found = (id: string) => listed.items.find((i) => i.itemID === id)
+    assert.strictEqual(found(mine.item.itemID)?.owner, "analyst")
+    assert.strictEqual(found(mine.item.itemID)?.service, "Analysis/DataConversion")
+    assert.strictEqual(found(mine.item.itemID)?.size, shapefile.length)
+    assert.isNull(found(anonymous.item.itemID)?.owner)
+    const page = await fetch(`${server.url}/admin/uploads?token=${await token("admin")}`)
+    assert.include(await page.text(), mine.item.itemID)
+    const refused = await form(`${server.url}/admin/uploads`, { token: await token("analyst") }, "GET")
+    assert.strictEqual((refused as { code?: number }).code, 403)
+  })
+
   it("the GPServer says Uploads; uploads/info gives the limit in MB and the types", async () => {
     assert.strictEqual((await form(service(), {}, "GET")).capabilities, "Uploads")
     assert.strictEqual((await form(service("System/NoUploads"), {}, "GET")).capabilities, "")

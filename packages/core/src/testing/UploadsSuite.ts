@@ -101,10 +101,18 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
         "the owner's list has the item (and only theirs)"
       )
       yield* expect((yield* uploads.list(bob).pipe(Effect.orDie)).length === 0, "another user's list is empty")
+      yield* expect(
+        (yield* uploads.all.pipe(Effect.orDie)).some((i) => i.itemID === item.itemID && i.owner === item.owner),
+        "an administrator's listing of every item has it"
+      )
       const open = yield* uploads
         .upload(chunked(bytes("hello")), limits, Effect.succeed(newItem(anonymous, "b.txt")))
         .pipe(Effect.orDie)
       yield* expect(open.owner === null, "an anonymous upload has no owner")
+      yield* expect(
+        (yield* uploads.all.pipe(Effect.orDie)).some((i) => i.itemID === open.itemID),
+        "the administrators' listing has anonymous items too"
+      )
       yield* expect(
         (yield* uploads.get(bob, open.itemID).pipe(Effect.orDie)).itemID === open.itemID,
         "whoever holds an anonymous item's id may use it"
