@@ -441,17 +441,22 @@ const readExecute = (
   )
 }
 
-const unwrap = (name: string, value: unknown): Effect.Effect<unknown, InvalidInput> => {
+/**
+ * An input's value as the GP decoders take it. A value by reference (`{"href":…}`) is a file input's URL: it takes the
+ * path of ArcGIS's `{"url":…}` (fetched before the run, behind the same address rules); other types take values only.
+ */
+const unwrap = (name: string, value: unknown, dataType: string | undefined): Effect.Effect<unknown, InvalidInput> => {
   if (OgcProcess.isLink(value)) {
+    if (dataType === "GPDataFile") return Effect.succeed({ url: (value as { readonly href: string }).href })
     return Effect.fail(
       new InvalidInput({
         parameter: name,
-        detail: `Input ${name}: values by reference (href) are not supported; send the value.`
+        detail: `Input ${name}: values by reference (href) are taken for file inputs only; send the value.`
       })
     )
   }
   if (OgcProcess.isQualifiedValue(value)) return Effect.succeed(value.value)
-  if (Array.isArray(value)) return Effect.forEach(value, (item) => unwrap(name, item))
+  if (Array.isArray(value)) return Effect.forEach(value, (item) => unwrap(name, item, dataType))
   return Effect.succeed(value)
 }
 
@@ -470,7 +475,8 @@ const execution: Route<"Execution"> = Effect.fnUntraced(function* (o, resource) 
         detail: `Process ${id} has no input ${name} (its inputs: ${[...inputNames].join(", ") || "none"}).`
       })
     }
-    params[name] = yield* unwrap(name, value)
+    const dataType = tool === undefined ? undefined : Tool.inputs(tool).find((x) => x.name === name)?.dataType
+    params[name] = yield* unwrap(name, value, dataType)
   }
   for (const name of Object.keys(body.outputs ?? {})) {
     if (tool !== undefined && !outputNames.has(name)) {

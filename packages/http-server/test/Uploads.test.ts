@@ -411,6 +411,35 @@ describe("Uploads", () => {
     assert.match(messages.join(" "), /Input_File: .*resolves to .*not a public address/)
   })
 
+  it("an OGC input by reference (href) to a file is fetched the same way; other inputs refuse references", async () => {
+    const bearer = { authorization: `Bearer ${await token("analyst")}`, "content-type": "application/json" }
+    const root = server.url.replace(/\/arcgis$/, "/ogcapi")
+    const execute = (inputs: Record<string, unknown>) =>
+      fetch(`${root}/processes/Analysis.DataConversion.ConvertFeatures/execution`, {
+        method: "POST",
+        headers: { ...bearer, prefer: "respond-async" },
+        body: JSON.stringify({ inputs })
+      })
+    const created = await execute({
+      Input_File: { href: `${filesOrigin}/data/cities.zip` },
+      Output_Format: "featureset"
+    })
+    assert.strictEqual(created.status, 201)
+    const location = created.headers.get("location") ?? ""
+    let status = ""
+    for (let i = 0; i < 300 && !["successful", "failed", "dismissed"].includes(status); i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      status = ((await (await fetch(location, { headers: bearer })).json()) as { status: string }).status
+    }
+    assert.strictEqual(status, "successful")
+    const refused = await execute({
+      Input_File: { href: `${filesOrigin}/data/cities.zip` },
+      Output_Format: { href: `${filesOrigin}/format` }
+    })
+    assert.strictEqual(refused.status, 400)
+    assert.include(((await refused.json()) as { detail: string }).detail, "Output_Format")
+  })
+
   it("the retention sweep removes expired items", async () => {
     const at = service("Analysis/Shortlived")
     const answer = (await upload("analyst", shapefile, "short.zip", at)) as unknown as ItemAnswer
