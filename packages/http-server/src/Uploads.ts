@@ -26,6 +26,7 @@ import { type Answer, authorize, type Call, principal, type Route, type Routes, 
 import * as Html from "./Html.ts"
 import { serviceAt } from "./RestApi.ts"
 import * as Security from "./Security.ts"
+import { ServiceControl } from "./ServiceControl.ts"
 
 /** Fields a multipart request may carry besides the file, and how long each may be. */
 const fieldLimits = { fields: 50, fieldSize: 1024 * 1024, parts: 60, files: 4 } as const
@@ -207,6 +208,9 @@ const upload = Effect.fnUntraced(function* (x: Context) {
       Effect.gen(function* () {
         const fields = yield* rest
         const access = yield* accessOf(withFields(x.call, fields), x.service)
+        // Decided once the body is read, as access is (a refusal before it left the client's upload hanging): a
+        // stopped service takes no new uploads, as it takes no new jobs; the file received is removed.
+        yield* (yield* ServiceControl).ensureStarted(x.service.ref)
         return {
           itemName: Uploads.safeName(file.filename ?? ""),
           description: fields.description ?? "",
@@ -222,6 +226,7 @@ const upload = Effect.fnUntraced(function* (x: Context) {
 const registerItem = Effect.fnUntraced(function* (x: Context) {
   yield* postOnly(x.call, "register")
   const access = yield* accessOf(x.call, x.service)
+  yield* (yield* ServiceControl).ensureStarted(x.service.ref)
   const name = x.call.params.itemName?.trim() ?? ""
   if (name === "") {
     return yield* new InvalidInput({
@@ -260,6 +265,9 @@ const uploadPart = Effect.fnUntraced(function* (x: Context, itemId: string) {
       Effect.gen(function* () {
         const fields = yield* rest
         const access = yield* accessOf(withFields(x.call, fields), x.service)
+        // Decided once the body is read, as access is (a refusal before it left the client's upload hanging): a
+        // stopped service takes no new uploads, as it takes no new jobs; the file received is removed.
+        yield* (yield* ServiceControl).ensureStarted(x.service.ref)
         return { access, partId: yield* partIdOf(fields.partId) }
       })
     )

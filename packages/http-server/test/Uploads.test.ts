@@ -440,6 +440,31 @@ describe("Uploads", () => {
     assert.include(((await refused.json()) as { detail: string }).detail, "Output_Format")
   })
 
+  it("a stopped service takes no new uploads (503) and keeps none of the refused file; started again, it does", async () => {
+    const admin = await token("admin")
+    const control = `${server.url}/admin/services/Analysis/DataConversion.GPServer`
+    assert.strictEqual((await form(`${control}/stop`, { token: admin })).status, "success")
+    try {
+      const refused = errorOf(await upload("analyst", shapefile, "late.zip"))
+      assert.strictEqual(refused.code, 503)
+      assert.include(refused.message, "stopped")
+      const registered = errorOf(
+        await form(`${service()}/uploads/register`, { itemName: "x.zip", token: await token("analyst") })
+      )
+      assert.strictEqual(registered.code, 503)
+      const listed = (await form(`${server.url}/admin/uploads`, { token: admin }, "GET")) as {
+        items: Array<{ itemName: string }>
+      }
+      assert.isFalse(
+        listed.items.some((i) => i.itemName === "late.zip"),
+        "the refused file is not kept"
+      )
+    } finally {
+      await form(`${control}/start`, { token: admin })
+    }
+    assert.isTrue(((await upload("analyst", shapefile, "again.zip")) as unknown as ItemAnswer).success)
+  })
+
   it("the retention sweep removes expired items", async () => {
     const at = service("Analysis/Shortlived")
     const answer = (await upload("analyst", shapefile, "short.zip", at)) as unknown as ItemAnswer
