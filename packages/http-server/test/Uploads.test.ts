@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Ogr from "@geojobs/fixtures/Ogr"
 import { SqliteStorage } from "@geojobs/store-sqlite"
 import type { EsriGeometry } from "@geojobs/tools"
 import * as DataFormat from "@geojobs/tools/DataFormat"
@@ -165,15 +166,15 @@ const convert = async (username: string, itemID: string, at = service()) => {
     Output_Format: "geopackage",
     token: t
   })
-  if (submitted.error !== undefined) return { submitted, job: undefined, read: undefined }
+  if (submitted.error !== undefined) return { submitted, job: undefined, read: undefined, bytes: undefined }
   const jobUrl = `${at}/ConvertFeatures/jobs/${String(submitted.jobId)}`
   const job = await waitForJob(jobUrl, t)
-  if (job.jobStatus !== "esriJobSucceeded") return { submitted, job, read: undefined }
+  if (job.jobStatus !== "esriJobSucceeded") return { submitted, job, read: undefined, bytes: undefined }
   const result = await form(`${jobUrl}/results/Output_File`, { token: t }, "GET")
   const url = (result.value as { url: string }).url
   const file = await fetch(`${url}?token=${t}`)
   const bytes = new Uint8Array(await file.arrayBuffer())
-  return { submitted, job, read: await Effect.runPromise(DataFormat.read(bytes)) }
+  return { submitted, job, read: await Effect.runPromise(DataFormat.read(bytes)), bytes }
 }
 
 describe("Uploads", () => {
@@ -218,9 +219,15 @@ describe("Uploads", () => {
     const listed = await form(`${service()}/uploads`, { token: await token("analyst") }, "GET")
     assert.deepInclude(listed.items as ReadonlyArray<unknown>, answer.item)
 
-    const { job, read } = await convert("analyst", answer.item.itemID)
+    const { job, read, bytes } = await convert("analyst", answer.item.itemID)
     assert.strictEqual(job?.jobStatus, "esriJobSucceeded", JSON.stringify(job))
     assert.strictEqual(read?.features.length, 3)
+    // The GeoPackage as QGIS would open it: GDAL's reader, independent of ours (where GDAL is installed).
+    if (Ogr.available) {
+      const gdal = Ogr.summary(bytes ?? new Uint8Array(), "cities.gpkg")
+      assert.strictEqual(gdal.featureCount, 3, gdal.text)
+      assert.match(gdal.geometry ?? "", /Point/, gdal.text)
+    }
     assert.deepStrictEqual(
       read?.features.map((f) => f.attributes),
       cities.features.map((f) => f.attributes)
