@@ -12,10 +12,12 @@ import type { EncodedValue } from "@geojobs/core"
 const featureTypes: ReadonlySet<string> = new Set(["GPFeatureRecordSetLayer", "GPRecordSet"])
 
 /** A value staged from an uploaded item: its id and its copy's path in the job's folder. */
-const isStaged = (value: unknown): value is { readonly itemID: string; readonly path: string } =>
+/** An uploaded item or a file by URL, copied or fetched into the job's folder (`path`) by `InputStaging`. */
+const isStaged = (value: unknown): value is { readonly path: string } =>
   typeof value === "object" &&
   value !== null &&
-  typeof (value as { itemID?: unknown }).itemID === "string" &&
+  (typeof (value as { itemID?: unknown }).itemID === "string" ||
+    typeof (value as { url?: unknown }).url === "string") &&
   typeof (value as { path?: unknown }).path === "string"
 
 /**

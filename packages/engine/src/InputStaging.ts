@@ -51,12 +51,13 @@ export const itemOf = (value: Job.JobValue): string | undefined => {
 }
 
 /**
- * The URL a `GPDataFile` value names (`{"url":"…"}`) to be fetched into the job's folder, when it names no item.
+ * The URL a file value names (`{"url":"…"}`: a `GPDataFile`, or a feature or record set given as a file) to be fetched
+ * into the job's folder, when it names no item.
  *
  * @category accessors
  */
 export const urlOf = (value: Job.JobValue): string | undefined => {
-  if (value.dataType !== "GPDataFile" || EncodedValue.fileOf(value) !== undefined) return undefined
+  if (!itemTypes.has(value.dataType) || EncodedValue.fileOf(value) !== undefined) return undefined
   const text = EncodedValue.textOf(value)
   if (text.length > maxReferenceText || !text.includes('"url"')) return undefined
   const decoded = value.value as { readonly url?: unknown; readonly itemID?: unknown } | null

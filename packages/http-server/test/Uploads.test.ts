@@ -59,12 +59,17 @@ const service = (name = "Analysis/DataConversion") => `${server.url}/rest/servic
 // Files by URL: a real HTTP server on 127.0.0.1.
 let files: Server
 let filesOrigin = ""
+let geojson: Uint8Array = new Uint8Array()
 
 beforeAll(async () => {
   files = createServer((request, response) => {
     if (request.url === "/data/cities.zip") {
       response.writeHead(200, { "content-type": "application/zip" })
       return response.end(shapefile)
+    }
+    if (request.url === "/data/cities.geojson") {
+      response.writeHead(200, { "content-type": "application/geo+json" })
+      return response.end(geojson)
     }
     response.writeHead(404)
     response.end()
@@ -91,6 +96,7 @@ beforeAll(async () => {
     }
   })
   shapefile = (await Effect.runPromise(DataFormat.write(cities, "shapefile", { name: "cities" }))).bytes
+  geojson = (await Effect.runPromise(DataFormat.write(cities, "geojson", { name: "cities" }))).bytes
 })
 afterAll(async () => {
   files.closeAllConnections()
@@ -416,6 +422,27 @@ describe("Uploads", () => {
     assert.strictEqual(byName.job?.jobStatus, "esriJobFailed")
     const messages = ((byName.job?.messages ?? []) as ReadonlyArray<{ description: string }>).map((m) => m.description)
     assert.match(messages.join(" "), /Input_File: .*resolves to .*not a public address/)
+  })
+
+  it("a feature set by URL (a GeoJSON file) is fetched and read into Buffer's features", async () => {
+    const t = await token("analyst")
+    const geometry = `${server.url}/rest/services/Analysis/Geometry/GPServer`
+    const submitted = await form(`${geometry}/Buffer/submitJob`, {
+      Input_Features: JSON.stringify({ url: `${filesOrigin}/data/cities.geojson` }),
+      Distance: JSON.stringify({ distance: 1, units: "esriKilometers" }),
+      token: t
+    })
+    assert.isUndefined(submitted.error, JSON.stringify(submitted))
+    const job = await waitForJob(`${geometry}/Buffer/jobs/${String(submitted.jobId)}`, t)
+    assert.strictEqual(job.jobStatus, "esriJobSucceeded", JSON.stringify(job))
+    const result = await form(
+      `${geometry}/Buffer/jobs/${String(submitted.jobId)}/results/Output_Features`,
+      { token: t },
+      "GET"
+    )
+    const buffered = result.value as { geometryType: string; features: ReadonlyArray<unknown> }
+    assert.strictEqual(buffered.geometryType, "esriGeometryPolygon")
+    assert.strictEqual(buffered.features.length, cities.features.length)
   })
 
   it("an OGC input by reference (href) to a file is fetched the same way; other inputs refuse references", async () => {

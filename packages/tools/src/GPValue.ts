@@ -84,6 +84,15 @@ const dataFile = z.union([
 ])
 
 /** An uploaded item named as a value (`{"itemID":"…"}`, arcgis-api.md §5.3): the engine checks and stages it. */
+/** `{"url":"http(s)://…"}` without features: a file of features the server fetches before the run. */
+const urlReference = (value: unknown): value is { readonly url: string } =>
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  typeof (value as { url?: unknown }).url === "string" &&
+  /^https?:\/\//i.test((value as { url: string }).url) &&
+  !("features" in value)
+
 const itemReference = (value: unknown): value is { readonly itemID: string } =>
   typeof value === "object" &&
   value !== null &&
@@ -183,8 +192,11 @@ const decoders: { readonly [T in ScalarType]: (p: Parameter, raw: unknown) => De
     const parsed = json(raw)
     // An uploaded file of features (a zipped shapefile, GeoJSON, …), read into a feature set before the tool runs.
     if (parsed.ok && itemReference(parsed.value)) return good({ itemID: parsed.value.itemID })
+    // A file of features by URL (GeoJSON — a feature service's `query?f=geojson` —, a zipped shapefile, …): fetched
+    // by the server, behind its address rules, and read into a feature set before the tool runs.
+    if (parsed.ok && urlReference(parsed.value)) return good({ url: parsed.value.url })
     if (parsed.ok && typeof parsed.value === "object" && parsed.value !== null && "url" in parsed.value) {
-      return bad("a feature set with its features (feature layer URLs are not supported)")
+      return bad('a feature set with its features, {"itemID":…} or {"url":"https://…"}')
     }
     let value = parsed.value
     let converted = false
@@ -208,6 +220,7 @@ const decoders: { readonly [T in ScalarType]: (p: Parameter, raw: unknown) => De
   GPRecordSet: (_p, raw) => {
     const parsed = json(raw)
     if (parsed.ok && itemReference(parsed.value)) return good({ itemID: parsed.value.itemID })
+    if (parsed.ok && urlReference(parsed.value)) return good({ url: parsed.value.url })
     const result = recordSet.safeParse(parsed.value)
     return parsed.ok && result.success
       ? good(result.data, typeof raw === "string" ? raw : undefined)

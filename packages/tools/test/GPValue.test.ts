@@ -64,6 +64,14 @@ describe("GPValue", () => {
     assert.include(refused({ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"itemID":""}').message, "feature set")
   })
 
+  it("takes a file of features by URL for feature sets and record sets (only the URL is kept; the engine fetches it)", () => {
+    for (const dataType of ["GPFeatureRecordSetLayer", "GPRecordSet"] as const) {
+      assert.deepStrictEqual(ok({ name: "f", dataType }, '{"url":"https://example.com/q?f=geojson","path":"../x"}'), {
+        url: "https://example.com/q?f=geojson"
+      })
+    }
+  })
+
   it("reads GeoJSON (a FeatureCollection, a Feature or a geometry) into a feature set in EPSG 4326", () => {
     const p: Parameter = { name: "f", dataType: "GPFeatureRecordSetLayer" }
     const collection = {
@@ -138,7 +146,7 @@ describe("GPValue", () => {
     [{ name: "u", dataType: "GPLinearUnit" }, '{"distance":1,"units":"esriParsecs"}', "esriKilometers"],
     [{ name: "u", dataType: "GPLinearUnit" }, "{not json", "linear unit"],
     [{ name: "s", dataType: "GPString", choiceList: ["PLANAR", "GEODESIC"] }, "SPHERICAL", "one of PLANAR, GEODESIC"],
-    [{ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"url":"https://x/FeatureServer/0"}', "not supported"],
+    [{ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"url":"ftp://x/FeatureServer/0"}', '{"url":"https://'],
     [{ name: "f", dataType: "GPFeatureRecordSetLayer" }, '{"features":"nope"}', "Esri JSON feature set"],
     [
       { name: "f", dataType: "GPFeatureRecordSetLayer", geometryTypes: ["esriGeometryPolygon"] },
