@@ -8,12 +8,13 @@
  * BENCHMARKS.md with the date. The takeover time after `kill -9` is in `test/ClusterKill.test.ts`'s output.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs"
 import http from "node:http"
 import { availableParallelism, cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
+import * as Proc from "@geojobs/fixtures/Proc"
 import pg from "pg"
 
 const { values: flags } = parseArgs({
@@ -55,12 +56,8 @@ const startNode = (env: Record<string, string>) =>
     child.on("exit", (code) => reject(new Error(`node exited with ${code}: ${out}`)))
   })
 
-const cpuMs = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
-}
-const rssMb = (pid: number) =>
-  Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024)
+const { cpuMs } = Proc
+const rssMb = (pid: number) => Proc.memoryMb(pid)
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: submitters })
 const request = (method: string, url: string, body?: string) =>
@@ -85,8 +82,7 @@ const request = (method: string, url: string, body?: string) =>
     req.end(body)
   })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const quantile = (sorted: ReadonlyArray<number>, q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+const { quantile } = Proc
 
 /** The burst against `bases`; answers the ids submitted and the seconds it took. */
 const burst = async (bases: ReadonlyArray<string>) => {

@@ -4,11 +4,11 @@
  * submitting an Echo job and awaiting it through the engine (no HTTP), `--jobs` in all after a warm-up. Prints one
  * JSON line: jobs/s, submit→Executing p50/p99 (ms), CPU per job (ms, the whole process), peak RSS (MB).
  */
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { Entropy } from "@geojobs/core"
 import { Engine, ServiceRegistry } from "@geojobs/engine"
+import * as Proc from "@geojobs/fixtures/Proc"
 import { SqliteStorage } from "@geojobs/store-sqlite"
 import { Effect, Layer } from "effect"
 
@@ -25,13 +25,8 @@ const dataDir = flags["data-dir"] ?? "."
 const jobs = Number(flags.jobs)
 const submitters = Number(flags.submitters)
 
-const cpuMs = () => {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? []
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
-}
-const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]) / 1024)
-const quantile = (sorted: ReadonlyArray<number>, q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+const { cpuMs, quantile } = Proc
+const rssMb = () => Proc.memoryMb()
 
 const submission = {
   service: { folder: "Bench", name: "Echo" },

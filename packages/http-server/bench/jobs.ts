@@ -17,12 +17,13 @@
  * and a markdown block; `--append` adds it to BENCHMARKS.md with the date. `--cpu-prof DIR` profiles the server.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import http from "node:http"
 import { availableParallelism, cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
+import * as Proc from "@geojobs/fixtures/Proc"
 
 const { values: flags } = parseArgs({
   options: {
@@ -119,12 +120,8 @@ const bare = spawn(process.execPath, [new URL("./serve.ts", import.meta.url).pat
 })
 const barePort = Number((await waitForLine(bare, /"port":(\d+)/))[1])
 
-const procStat = (p: number) => {
-  const fields = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
-}
-const rssMb = (p: number) =>
-  Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0) / 1024)
+const procStat = Proc.cpuMs
+const rssMb = (p: number) => Proc.memoryMb(p)
 
 // --- HTTP --------------------------------------------------------------------------------------------------------------
 
@@ -154,8 +151,7 @@ const request = (method: string, to: number, path: string, body?: string) =>
   })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const base = "/arcgis/rest/services/Bench"
-const quantile = (sorted: ReadonlyArray<number>, q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+const { quantile } = Proc
 
 interface Row {
   readonly label: string

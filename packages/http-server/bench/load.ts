@@ -20,6 +20,7 @@ import { availableParallelism, cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { dataText } from "@geojobs/fixtures"
+import * as Proc from "@geojobs/fixtures/Proc"
 
 const { values: flags } = parseArgs({
   options: {
@@ -108,10 +109,7 @@ const server = await startServer()
 const pid = server.child.pid ?? 0
 const base = `/arcgis/rest/services/Analysis/Geometry/GPServer/Buffer`
 
-const procStatus = (key: "VmRSS" | "VmHWM") => {
-  const match = new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))
-  return Math.round(Number(match?.[1] ?? 0) / 1024)
-}
+const procStatus = (key: "VmRSS" | "VmHWM") => Proc.memoryMb(pid, key)
 let peakRssSampled = 0
 const rssSampler = setInterval(() => {
   peakRssSampled = Math.max(peakRssSampled, procStatus("VmRSS"))
