@@ -103,28 +103,11 @@ describe.skipIf(unavailable)("PgSecurityStore", () => {
     () =>
       Effect.gen(function* () {
         const schema = yield* freshSchema
-        const node = Effect.map(Layer.build(PgSecurityStore.layer({ connectionString: url, schema, max: 2 })), (c) =>
-          Context.get(c, SecurityStore.SecurityStore)
+        yield* SecurityStoreSuite.sharedBetweenOpenings(
+          Effect.map(Layer.build(PgSecurityStore.layer({ connectionString: url, schema, max: 2 })), (c) =>
+            Context.get(c, SecurityStore.SecurityStore)
+          )
         )
-        const status = (s: SecurityStore.SecurityStoreShape) =>
-          Effect.map(s.getServiceStatus("Analysis/Geometry"), (r) => r?.status)
-        const seen = yield* Effect.scoped(
-          Effect.gen(function* () {
-            const one = yield* node
-            const two = yield* node
-            const before = yield* status(two)
-            yield* one.putServiceStatus({
-              service: "Analysis/Geometry",
-              status: "STOPPED",
-              changed: 1,
-              changedBy: "admin"
-            })
-            return [before, yield* status(two)] as const
-          })
-        )
-        assert.deepStrictEqual(seen, [undefined, "STOPPED"])
-        const restarted = yield* Effect.scoped(Effect.flatMap(node, status))
-        assert.strictEqual(restarted, "STOPPED")
       }).pipe(Effect.scoped)
   )
 

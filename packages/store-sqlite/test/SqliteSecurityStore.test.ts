@@ -128,31 +128,12 @@ describe("SqliteSecurityStore", () => {
     () =>
       Effect.gen(function* () {
         const filename = join(dir, "shared-status.sqlite")
-        const status = (s: SecurityStore.SecurityStoreShape) =>
-          Effect.map(s.getServiceStatus("Analysis/Geometry"), (r) => r?.status)
-        const seen = yield* Effect.scoped(
-          Effect.gen(function* () {
-            // Two connections open at once, as two server processes on one data folder have them.
-            const open = Effect.map(Layer.build(SqliteSecurityStore.layer({ filename })), (c) =>
-              Context.get(c, SecurityStore.SecurityStore)
-            )
-            const one = yield* open
-            const two = yield* open
-            const before = yield* status(two)
-            yield* one.putServiceStatus({
-              service: "Analysis/Geometry",
-              status: "STOPPED",
-              changed: 1,
-              changedBy: "admin"
-            })
-            return [before, yield* status(two)] as const
-          })
+        // Two connections open at once, as two server processes on one data folder have them.
+        yield* SecurityStoreSuite.sharedBetweenOpenings(
+          Effect.map(Layer.build(SqliteSecurityStore.layer({ filename })), (c) =>
+            Context.get(c, SecurityStore.SecurityStore)
+          )
         )
-        assert.deepStrictEqual(seen, [undefined, "STOPPED"])
-        const reopened = yield* SecurityStore.SecurityStore.use(status).pipe(
-          Effect.provide(SqliteSecurityStore.layer({ filename }))
-        )
-        assert.strictEqual(reopened, "STOPPED")
       })
   )
 

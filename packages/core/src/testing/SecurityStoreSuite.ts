@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
 import { SecurityStore, type TokenRecord, type UserRecord } from "../SecurityStore.ts"
 import { type ContractViolation, expect, failsWith, same } from "./Contract.ts"
 
@@ -261,3 +261,38 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
     })
   )
 }
+
+/**
+ * For durable adapters: a service status put through one store is seen by another store open on the same data at once
+ * (two processes, two nodes), and by one opened after both are closed (a restart). `open` opens a store on the data
+ * under test, closed with its scope.
+ *
+ * @category cases
+ */
+export const sharedBetweenOpenings = <E>(
+  open: Effect.Effect<SecurityStore["Service"], E, Scope.Scope>
+): Effect.Effect<void, ContractViolation> =>
+  Effect.orDie(
+    Effect.gen(function* () {
+      const status = (s: SecurityStore["Service"]) =>
+        Effect.map(s.getServiceStatus("Analysis/Geometry"), (r) => r?.status)
+      const [before, after] = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const one = yield* open
+          const two = yield* open
+          const seenBefore = yield* status(two)
+          yield* one.putServiceStatus({
+            service: "Analysis/Geometry",
+            status: "STOPPED",
+            changed: 1,
+            changedBy: "admin"
+          })
+          return [seenBefore, yield* status(two)] as const
+        })
+      )
+      yield* expect(before === undefined, "no status before the put")
+      yield* expect(after === "STOPPED", "the other opening sees the put at once")
+      const reopened = yield* Effect.scoped(Effect.flatMap(open, status))
+      yield* expect(reopened === "STOPPED", "an opening after both closed sees it")
+    })
+  )
