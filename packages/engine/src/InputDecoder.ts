@@ -10,9 +10,8 @@
 import { EncodedValue, type Job } from "@geojobs/core"
 import { GPValue, type Tool } from "@geojobs/tools"
 import { Effect } from "effect"
-import { Piscina } from "piscina"
 import type { Decoded, Task } from "./InputDecoderWorker.ts"
-import * as ThreadPriority from "./ThreadPriority.ts"
+import * as SidePool from "./SidePool.ts"
 
 /**
  * Submissions whose fields hold at least this many characters in all are decoded in the worker thread (64 KiB: a
@@ -26,17 +25,7 @@ const workerUrl = new URL(`./InputDecoderWorker${import.meta.url.endsWith(".ts")
   .href
 
 // One thread for the process, started on the first big submission and let go when idle: decoding is short.
-let pool: Piscina<Task, Decoded> | undefined
-const poolOf = () => {
-  pool ??= new Piscina<Task, Decoded>({
-    // Below the main thread from its first instruction, as the body parser (nice 5): a decode is on a request's path.
-    ...ThreadPriority.workerEntry(workerUrl, 5),
-    minThreads: 0,
-    maxThreads: 1,
-    idleTimeout: 10_000
-  })
-  return pool
-}
+const pool = SidePool.make<Task, Decoded>(workerUrl, { maxThreads: 1, idleTimeoutMs: 10_000 })
 
 const sizeOf = (raw: Readonly<Record<string, unknown>>) => {
   let chars = 0
@@ -60,11 +49,7 @@ export const decodeInputs = (
 ): Effect.Effect<Record<string, Job.JobValue>, GPValue.InvalidParameter> => {
   if (sizeOf(raw) < offThreadChars) return GPValue.decodeInputs(tool, raw)
   return Effect.flatMap(
-    Effect.promise(() =>
-      poolOf()
-        .run({ parameters: tool.parameters, raw })
-        .catch(() => undefined)
-    ),
+    Effect.promise(() => pool.run({ parameters: tool.parameters, raw }).catch(() => undefined)),
     (decoded) =>
       decoded === undefined
         ? GPValue.decodeInputs(tool, raw)
@@ -79,8 +64,4 @@ export const decodeInputs = (
  *
  * @category destructors
  */
-export const close = (): Promise<void> => {
-  const running = pool
-  pool = undefined
-  return running === undefined ? Promise.resolve() : running.destroy()
-}
+export const close = (): Promise<void> => pool.destroy()

@@ -9,11 +9,9 @@
  *
  * @module
  */
-import { availableParallelism } from "node:os"
-import * as ThreadPriority from "@geojobs/engine/ThreadPriority"
+import * as SidePool from "@geojobs/engine/SidePool"
 import { parse } from "fast-querystring"
 import type { FastifyInstance, FastifyRequest } from "fastify"
-import { Piscina } from "piscina"
 import * as ArcGISRequest from "./ArcGISRequest.ts"
 import type { Parsed, Task } from "./RequestBodyWorker.ts"
 
@@ -35,36 +33,23 @@ const workerUrl = new URL(`./RequestBodyWorker${import.meta.url.endsWith(".ts") 
  * @category constructors
  */
 export const register = (app: FastifyInstance): void => {
-  let pool: Piscina<Task, Parsed> | undefined
-  const poolOf = () => {
-    pool ??= new Piscina<Task, Parsed>({
-      // Below the main thread from its first instruction (see `ThreadPriority.workerEntry`).
-      ...ThreadPriority.workerEntry(workerUrl, 5),
-      minThreads: 0,
-      // The tool workers want the cores; parsing needs one thread, two on a bigger machine.
-      maxThreads: Math.max(1, Math.min(2, Math.floor(availableParallelism() / 4))),
-      idleTimeout: 30_000
-    })
-    return pool
-  }
+  const pool = SidePool.make<Task, Parsed>(workerUrl)
   const offThread = (kind: Task["kind"], request: FastifyRequest, body: Buffer, done: Done) => {
     // The body's memory moves to the thread instead of being copied when the body owns all of it (a big body does:
     // Fastify concatenates its chunks into a buffer of its own).
     const owned =
       body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer
-    poolOf()
-      .run({ kind, body }, owned ? { transferList: [body.buffer as ArrayBuffer] } : {})
-      .then(
-        (parsed) => {
-          if (parsed.invalid !== undefined) {
-            done(Object.assign(new Error(`Body is not valid JSON: ${parsed.invalid}`), { statusCode: 400 }), undefined)
-            return
-          }
-          ArcGISRequest.vouchDepth(request, new Set(Object.keys(parsed.fields)), parsed.deep)
-          done(null, parsed.fields)
-        },
-        (error: unknown) => done(error instanceof Error ? error : new Error(String(error)), undefined)
-      )
+    pool.run({ kind, body }, owned ? { transferList: [body.buffer as ArrayBuffer] } : {}).then(
+      (parsed) => {
+        if (parsed.invalid !== undefined) {
+          done(Object.assign(new Error(`Body is not valid JSON: ${parsed.invalid}`), { statusCode: 400 }), undefined)
+          return
+        }
+        ArcGISRequest.vouchDepth(request, new Set(Object.keys(parsed.fields)), parsed.deep)
+        done(null, parsed.fields)
+      },
+      (error: unknown) => done(error instanceof Error ? error : new Error(String(error)), undefined)
+    )
   }
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -82,6 +67,6 @@ export const register = (app: FastifyInstance): void => {
     else offThread("json", request, body, done)
   })
   app.addHook("onClose", async () => {
-    await pool?.destroy()
+    await pool.destroy()
   })
 }

@@ -11,13 +11,11 @@
  *
  * @module
  */
-import { availableParallelism } from "node:os"
 import { extname } from "node:path"
 import type { EncodedValue } from "@geojobs/core"
-import * as ThreadPriority from "@geojobs/engine/ThreadPriority"
+import * as SidePool from "@geojobs/engine/SidePool"
 import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
-import { Piscina } from "piscina"
 import type { FileFormat } from "./ArcGISRequest.ts"
 import { InvalidInput } from "./Failure.ts"
 import type { Done, FileTask, JsonTask, Task } from "./ResultFilesWorker.ts"
@@ -61,25 +59,14 @@ const workerUrl = new URL(`./ResultFilesWorker${import.meta.url.endsWith(".ts") 
  * @category constructors
  */
 export const register = (app: FastifyInstance): Converter => {
-  let pool: Piscina<Task, Done> | undefined
+  const pool = SidePool.make<Task, Done>(workerUrl)
   let closed = false
   app.addHook("onClose", async () => {
     closed = true
-    await pool?.destroy()
+    await pool.destroy()
   })
   return {
-    run: (task) => {
-      if (closed) return Promise.reject(new Error("the server is closing"))
-      pool ??= new Piscina<Task, Done>({
-        // Below the main thread from its first instruction (see `ThreadPriority.workerEntry`).
-        ...ThreadPriority.workerEntry(workerUrl, 5),
-        minThreads: 0,
-        // The tool workers want the cores; conversions need one thread, two on a bigger machine.
-        maxThreads: Math.max(1, Math.min(2, Math.floor(availableParallelism() / 4))),
-        idleTimeout: 30_000
-      })
-      return pool.run(task)
-    }
+    run: (task) => (closed ? Promise.reject(new Error("the server is closing")) : pool.run(task))
   }
 }
 
