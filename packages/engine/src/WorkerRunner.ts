@@ -266,7 +266,17 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
             return next === job ? undefined : next
           },
           entry.job
-        ).pipe(Effect.catchTag("LostClaim", lostClaim(entry)))
+        ).pipe(
+          Effect.catchTag("LostClaim", lostClaim(entry)),
+          // Not written (the database is restarting, say): kept for the next flush or the end's write, in order, so
+          // that an outage loses none of the run's messages (its start message among them).
+          Effect.tapErrorTag("JobStoreError", () =>
+            Effect.sync(() => {
+              messages.unshift(...drained)
+              entry.progress.pending ??= pending
+            })
+          )
+        )
         if (written === "lost") return
         if (written !== undefined) {
           entry.job = written
@@ -307,6 +317,40 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         )
         if (written !== undefined && JobLifecycle.isDeleted(written)) yield* StoredJob.remove(store, files, written.id)
         return written
+      })
+
+    /**
+     * {@link finish}, tried again while the store cannot be reached (PostgreSQL restarting, found by apps/server's
+     * PgRestart test: an end written during the restart failed once, and its job stayed Executing for good — the run
+     * was over, so nothing here wrote it again, and recovery leaves a live node's jobs alone). The tool's work is
+     * done: the write is retried, waiting 100 ms and then twice as long each time up to a second, for as long as this
+     * process holds its lease. Once the lease lapses the run is given up like any other (nothing more is written;
+     * the job is an orphan for recovery). The run keeps its slot meanwhile.
+     */
+    const recordEnd = (
+      entry: Running,
+      settled: { readonly ok: true; readonly results: WorkerResult } | { readonly ok: false; readonly error: unknown }
+    ) =>
+      Effect.gen(function* () {
+        let waitMs = 100
+        while (true) {
+          const attempt = yield* Effect.result(finish(entry, settled))
+          if (attempt._tag === "Success") return attempt.success
+          if (attempt.failure._tag !== "JobStoreError") return yield* Effect.fail(attempt.failure)
+          if (waitMs === 100) {
+            yield* Effect.logWarning(
+              `could not record the end of job ${entry.job.id} yet (${attempt.failure.operation}); retrying while this node holds its lease`,
+              attempt.failure
+            )
+          }
+          yield* Effect.sleep(waitMs)
+          waitMs = Math.min(waitMs * 2, 1000)
+          // `finish` gives runs up on a lapsed lease only before their end is begun: this one's was.
+          if (!deps.leaseHeld(yield* Clock.currentTimeMillis)) {
+            entry.lost = "this node's lease lapsed before its end could be recorded"
+            return undefined
+          }
+        }
       })
 
     const run = ({ job: claimed, claim }: JobQueue.Claimed) =>
@@ -431,7 +475,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         if (entry.retire !== undefined) {
           yield* retireThread(entry.retire)
         }
-        const written = yield* finish(entry, settled).pipe(
+        const written = yield* recordEnd(entry, settled).pipe(
           Effect.catch((error) => Effect.as(Effect.logError("could not record the end of a job", error), undefined))
         )
         if (entry.lost !== undefined) yield* logGivenUp(entry)
