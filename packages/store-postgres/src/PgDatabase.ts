@@ -94,13 +94,35 @@ export const isUniqueViolation = (cause: unknown, constraint?: string): boolean 
 const types = new pg.TypeOverrides()
 types.setTypeParser(pg.types.builtins.INT8, Number)
 
+/** The most statement texts given names (prepared once per connection); any further text is sent unnamed. */
+const maxNamed = 500
+const names = new Map<string, string>()
+
+/**
+ * The statement to send for `text`: with a name when it has parameters, so that each connection parses and plans it
+ * once and later runs only bind and execute. Measured (node-postgres 8, loopback, 8 concurrent clients, 2 cores):
+ * 40 µs of client CPU per named statement against 63 µs unnamed, and 21 k statements/s against 14 k. The stores'
+ * texts are a small fixed set (the schema is part of the text, so a name never stands for two texts); the cap keeps
+ * a store that built texts from data from growing every connection's statement cache without end. Texts without
+ * parameters (migrations, several statements in one) go as simple queries.
+ */
+const statement = (text: string, values: ReadonlyArray<unknown> | undefined): pg.QueryConfig => {
+  if (values === undefined) return { text }
+  let name = names.get(text)
+  if (name === undefined && names.size < maxNamed) {
+    name = `geojobs_${names.size}`
+    names.set(text, name)
+  }
+  return name === undefined ? { text, values: [...values] } : { name, text, values: [...values] }
+}
+
 const queryable = <F>(
   client: pg.Pool | pg.PoolClient,
   onError: (operation: string, cause: unknown) => F
 ): Queryable<F> => ({
   query: <R extends pg.QueryResultRow>(operation: string, text: string, values?: ReadonlyArray<unknown>) =>
     Effect.tryPromise({
-      try: () => client.query<R>(text, values as Array<unknown> | undefined),
+      try: () => client.query<R>(statement(text, values)),
       catch: (cause) => onError(operation, cause)
     })
 })
