@@ -191,7 +191,10 @@ export const transitionAt = (job: Job, to: JobStatus.JobStatus, now: number): Re
   if (!JobStatus.canTransition(job.status, to)) {
     return Result.fail(new InvalidTransition({ jobId: job.id, from: job.status, to }))
   }
-  if (to === "Executing") return Result.succeed({ ...job, status: to, started: now, ended: null })
+  // Never before its submission: a claimer's time may be read before jobs submitted during its wait for a lock (or
+  // on another machine's clock).
+  if (to === "Executing")
+    return Result.succeed({ ...job, status: to, started: Math.max(now, job.created), ended: null })
   if (JobStatus.isTerminal(to)) return Result.succeed({ ...job, status: to, ended: now, progress: null })
   if (JobStatus.isQueued(to)) return Result.succeed({ ...job, status: to, started: null, progress: null })
   return Result.succeed({ ...job, status: to })

@@ -556,7 +556,10 @@ const make = (db: import("node:sqlite").DatabaseSync, valuesDir: string | undefi
   // The scan reads the few columns it decides on; only the jobs claimed are read whole.
   const queued = sql(`SELECT id, folder, name, service_id FROM jobs WHERE status IN (${claimable})
     ORDER BY created ASC, rowid ASC LIMIT ?`)
-  const start = sql(`UPDATE jobs SET status = 'Executing', started = $now, ended = NULL, revision = revision + 1,
+  // Never before the submission: the claim's time is read before its turn in the group commit (or another process's
+  // lock), and jobs submitted meanwhile may be among those it takes.
+  const start =
+    sql(`UPDATE jobs SET status = 'Executing', started = max($now, created), ended = NULL, revision = revision + 1,
     owner = $owner, claims = claims + 1 WHERE id = $id AND status IN (${claimable}) RETURNING claims`)
   const beat = sql(`INSERT INTO engines (id, node, host, pid, seen) VALUES ($id, $node, $host, $pid, $seen)
     ON CONFLICT (id) DO UPDATE SET node = excluded.node, host = excluded.host, pid = excluded.pid, seen = excluded.seen`)

@@ -74,6 +74,18 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
       )
     })
   ),
+  "a claim never starts a job before its submission": Effect.orDie(
+    Effect.gen(function* () {
+      const queue = yield* JobQueue
+      // Submitted "later" than the claimer's clock reads (the test clock, or a claim that read its time before it
+      // waited on another node's lock): the start is the submission's time, never earlier.
+      const job = yield* queued(5000)
+      const [claimed] = yield* queue.claim({ owner: "e1", max: 1, limits: limits(1) })
+      yield* expect(claimed?.job.id === job.id, "the job is claimed")
+      const started = claimed?.job.started ?? 0
+      yield* expect(started >= job.created, `started ${started} is not before submitted ${job.created}`)
+    })
+  ),
   "a service at its limit does not block the jobs of others queued after it": Effect.orDie(
     Effect.gen(function* () {
       const queue = yield* JobQueue
