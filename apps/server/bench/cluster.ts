@@ -22,16 +22,24 @@ const { values: flags } = parseArgs({
     jobs: { type: "string", default: "3000" },
     submitters: { type: "string", default: "30" },
     "poll-ms": { type: "string", default: "100" },
+    // Each setup runs twice: a burst (as fast as the submitters go), then jobs offered at this many per second in all
+    // (0: no second run). In a burst a slower setup's jobs queue longer and are polled more often, so its CPU per job
+    // counts its queue too; at a rate every setup keeps up with, each job is polled about as often in each, and CPU
+    // per job compares the setups' own costs.
+    rate: { type: "string", default: "200" },
     database: {
       type: "string",
       default: process.env.GEOJOBS_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
     },
+    // Which setups to run: "sqlite" and node counts on PostgreSQL (a profile of one setup runs only that one).
+    setups: { type: "string", default: "sqlite,1,2,3" },
     append: { type: "boolean", default: false }
   }
 })
 const jobs = Number(flags.jobs)
 const submitters = Number(flags.submitters)
 const pollMs = Number(flags["poll-ms"])
+const rate = Number(flags.rate)
 const mainTs = new URL("../src/main.ts", import.meta.url).pathname
 
 const dir = mkdtempSync(join(tmpdir(), "geojobs-bench-cluster-"))
@@ -85,7 +93,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const { quantile } = Proc
 
 /** The burst against `bases`; answers the ids submitted and the seconds it took. */
-const burst = async (bases: ReadonlyArray<string>) => {
+const burst = async (bases: ReadonlyArray<string>, rate: number) => {
   const ids: Array<string> = []
   const polls: Array<Promise<void>> = []
   let next = 0
@@ -94,7 +102,9 @@ const burst = async (bases: ReadonlyArray<string>) => {
     Array.from({ length: submitters }, async () => {
       while (next < jobs) {
         const base = bases[next % bases.length] as string
+        const at = rate > 0 ? t0 + (next * 1000) / rate : 0
         next++
+        if (at > performance.now()) await sleep(at - performance.now())
         const echo = `${base}/rest/services/Bench/Echo/GPServer/Echo`
         const id = (
           JSON.parse(await request("POST", `${echo}/submitJob`, "input_string=hello&f=json")) as {
@@ -122,15 +132,18 @@ const burst = async (bases: ReadonlyArray<string>) => {
 
 interface Row {
   readonly label: string
+  readonly rate: number
   readonly perSecond: number
   readonly p50: number
   readonly p99: number
   readonly cpuMsPerJob: number
+  /** The PostgreSQL server's CPU per job (its processes on this machine), beside the nodes'. */
+  readonly pgCpuMsPerJob: number | undefined
   readonly peakRssMb: number
 }
 
-const run = async (label: string, count: number, storage: "postgres" | "sqlite"): Promise<Row> => {
-  const schema = `bench_cluster_${process.pid}_${count}_${storage}`
+const run = async (label: string, count: number, storage: "postgres" | "sqlite", rate: number): Promise<Row> => {
+  const schema = `bench_cluster_${process.pid}_${count}_${storage}_${rate}`
   const dataDir = join(dir, schema)
   const admin = new pg.Client({ connectionString: flags.database })
   if (storage === "postgres") {
@@ -146,7 +159,10 @@ const run = async (label: string, count: number, storage: "postgres" | "sqlite")
   const nodes = await Promise.all(Array.from({ length: count }, (_, n) => startNode(env(n))))
   const pids = nodes.map((n) => n.child.pid ?? 0)
   // Warm-up: threads started, paths compiled.
-  await burst(nodes.map((n) => n.base)).catch(() => undefined)
+  await burst(
+    nodes.map((n) => n.base),
+    0
+  ).catch(() => undefined)
   let peak = 0
   const sampler = setInterval(() => {
     peak = Math.max(
@@ -155,8 +171,13 @@ const run = async (label: string, count: number, storage: "postgres" | "sqlite")
     )
   }, 200)
   const cpu0 = pids.reduce((sum, p) => sum + cpuMs(p), 0)
-  const { ids, seconds } = await burst(nodes.map((n) => n.base))
+  const pg0 = Proc.cpuMsOfCommand("postgres")
+  const { ids, seconds } = await burst(
+    nodes.map((n) => n.base),
+    rate
+  )
   const cpu = pids.reduce((sum, p) => sum + cpuMs(p), 0) - cpu0
+  const pgCpu = Proc.cpuMsOfCommand("postgres") - pg0
   clearInterval(sampler)
   let waits: Array<number>
   if (storage === "postgres") {
@@ -181,32 +202,44 @@ const run = async (label: string, count: number, storage: "postgres" | "sqlite")
   waits.sort((a, b) => a - b)
   return {
     label,
+    rate,
     perSecond: Math.round(ids.length / seconds),
     p50: quantile(waits, 0.5),
     p99: quantile(waits, 0.99),
     cpuMsPerJob: Number((cpu / Math.max(1, ids.length)).toFixed(2)),
+    pgCpuMsPerJob: storage === "postgres" ? Number((pgCpu / Math.max(1, ids.length)).toFixed(2)) : undefined,
     peakRssMb: peak
   }
 }
 
 const rows: Array<Row> = []
-rows.push(await run("1 node, SQLite (baseline)", 1, "sqlite"))
-for (const n of [1, 2, 3]) rows.push(await run(`${n} node${n === 1 ? "" : "s"}, PostgreSQL`, n, "postgres"))
+const setups = String(flags.setups).split(",")
+for (const pass of rate > 0 ? [0, rate] : [0]) {
+  if (setups.includes("sqlite")) rows.push(await run("1 node, SQLite (baseline)", 1, "sqlite", pass))
+  for (const n of setups.filter((s) => s !== "sqlite").map(Number)) {
+    rows.push(await run(`${n} node${n === 1 ? "" : "s"}, PostgreSQL`, n, "postgres", pass))
+  }
+}
 
+const offered = (r: Row) => (r.rate === 0 ? "burst" : `${r.rate}/s`)
 const table = [
-  "| setup | jobs/s | submit→Executing p50 | p99 | CPU per job (all nodes) | peak RSS (all nodes) |",
-  "| --- | --- | --- | --- | --- | --- |",
+  "| setup | offered | jobs/s | submit→Executing p50 | p99 | CPU per job (all nodes) | PostgreSQL server CPU per job | peak RSS (all nodes) |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ...rows.map(
-    (r) => `| ${r.label} | ${r.perSecond} | ${r.p50} ms | ${r.p99} ms | ${r.cpuMsPerJob} ms | ${r.peakRssMb} MB |`
+    (r) =>
+      `| ${r.label} | ${offered(r)} | ${r.perSecond} | ${r.p50} ms | ${r.p99} ms | ${r.cpuMsPerJob} ms | ${r.pgCpuMsPerJob === undefined ? "–" : `${r.pgCpuMsPerJob} ms`} | ${r.peakRssMb} MB |`
   )
 ].join("\n")
-const sqlite = rows[0]
-const onePg = rows[1]
+const ratios = [0, rate].flatMap((pass) => {
+  const sqlite = rows.find((r) => r.rate === pass && r.label.includes("SQLite"))
+  const onePg = rows.find((r) => r.rate === pass && r.label.startsWith("1 node, PostgreSQL"))
+  return sqlite === undefined || onePg === undefined
+    ? []
+    : [`${(onePg.cpuMsPerJob / sqlite.cpuMsPerJob).toFixed(2)}× (${pass === 0 ? "burst" : `${pass} jobs/s`})`]
+})
 const ratio =
-  sqlite !== undefined && onePg !== undefined
-    ? `PostgreSQL / SQLite CPU per job, one node: ${(onePg.cpuMsPerJob / sqlite.cpuMsPerJob).toFixed(2)}× (aim ≤ 1.5×). `
-    : ""
-const conditions = `${ratio}${jobs} Echo jobs (I/O-bound, service limit 64) per setup after a warm-up burst, submitted round-robin across the nodes by ${submitters} clients, each job polled every ${pollMs} ms; Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), nodes and clients on the same machine (on 2 cores, more nodes show as CPU per job, not throughput).`
+  ratios.length === 0 ? "" : `PostgreSQL / SQLite CPU per job, one node: ${ratios.join(", ")} (aim ≤ 1.5×). `
+const conditions = `${ratio}${jobs} Echo jobs (I/O-bound, service limit 64) per setup and pass after a warm-up burst, submitted round-robin across the nodes by ${submitters} clients, each job polled every ${pollMs} ms; Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), nodes, clients and the PostgreSQL server on the same machine (on 2 cores, more nodes show as CPU per job, not throughput).`
 console.log(table)
 console.log(conditions)
 if (flags.append) {
