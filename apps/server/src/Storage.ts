@@ -7,25 +7,37 @@
  */
 import { JobQueue } from "@geojobs/core"
 import { LocalUploads } from "@geojobs/engine"
-import { PgStorage } from "@geojobs/store-postgres"
-import { SqliteStorage } from "@geojobs/store-sqlite"
 import { Effect, Layer, Redacted } from "effect"
 import type { ServerConfig } from "./ServerConfig.ts"
 
 /**
- * The storage layer: the one adapter choice of the app.
+ * The storage layer: the one adapter choice of the app. Each adapter is imported only when it is the one chosen, so a
+ * SQLite node never loads the PostgreSQL driver (nor a PostgreSQL node `node:sqlite`): part of keeping an idle
+ * server small (issue 13).
  *
  * @category layers
  */
-export const layer = (config: Pick<ServerConfig, "dataDir" | "database" | "nodeName">) =>
-  config.database.kind === "sqlite"
-    ? SqliteStorage.layer({ dataDir: config.dataDir })
-    : PgStorage.layer({
-        connectionString: Redacted.value(config.database.url),
-        schema: config.database.schema,
-        // Names the node's connections in pg_stat_activity (PostgreSQL keeps the first 63 bytes).
-        pool: { application_name: `geojobs ${config.nodeName}` }
-      })
+export const layer = (config: Pick<ServerConfig, "dataDir" | "database" | "nodeName">) => {
+  const { database } = config
+  return database.kind === "sqlite"
+    ? Layer.unwrap(
+        Effect.promise(() => import("@geojobs/store-sqlite")).pipe(
+          Effect.map(({ SqliteStorage }) => SqliteStorage.layer({ dataDir: config.dataDir }))
+        )
+      )
+    : Layer.unwrap(
+        Effect.promise(() => import("@geojobs/store-postgres")).pipe(
+          Effect.map(({ PgStorage }) =>
+            PgStorage.layer({
+              connectionString: Redacted.value(database.url),
+              schema: database.schema,
+              // Names the node's connections in pg_stat_activity (PostgreSQL keeps the first 63 bytes).
+              pool: { application_name: `geojobs ${config.nodeName}` }
+            })
+          )
+        )
+      )
+}
 
 /**
  * Where uploaded items are kept: a local folder (`GEOJOBS_UPLOADS_DIR`, default `<dataDir>/uploads`), which every node

@@ -11,7 +11,7 @@
  * @module
  */
 import { dirname } from "node:path"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Accounts, Server } from "@geojobs/http-server"
 import { Cause, Console, Effect, Exit, Layer, Redacted } from "effect"
 import { fromEnv, type ServerConfig } from "./ServerConfig.ts"

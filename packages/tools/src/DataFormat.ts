@@ -3,23 +3,32 @@
  * columns, KML/KMZ, GeoPackage and FlatGeobuf — as Esri JSON feature sets, each through a kept library (see the
  * `*Format` modules). `read` detects the format from the bytes (or the file name) unless told, and keeps the file's
  * coordinate system unless asked for another; `write` answers the bytes with their media type and file extension.
- * Every failure is a tagged `DataFormatError` naming the problem.
+ * Every failure is a tagged `DataFormatError` naming the problem. Each format's module (and its libraries: JSZip,
+ * shapefile, xmldom, flatgeobuf, wkx…) is imported the first time that format is read or written, so a process that
+ * only names formats — the server's main thread reading the built-in tools' parameters — never loads them.
  *
  * @module
  */
 import { Effect } from "effect"
 import { unzipSync } from "fflate"
-import * as CsvFormat from "./CsvFormat.ts"
+import type * as CsvFormat from "./CsvFormat.ts"
 import { type DataFormatError, UnknownFormat } from "./DataFormatError.ts"
 import type { EsriFeatureSet, SpatialReference, SpatialReferenceId } from "./EsriGeometry.ts"
 import * as FeatureLayer from "./FeatureLayer.ts"
-import * as FlatGeobufFormat from "./FlatGeobufFormat.ts"
-import * as GeoJsonFormat from "./GeoJsonFormat.ts"
-import * as GeoPackageFormat from "./GeoPackageFormat.ts"
-import * as KmlFormat from "./KmlFormat.ts"
-import * as ShapefileFormat from "./ShapefileFormat.ts"
 
 export * from "./DataFormatError.ts"
+
+// Imported on first use (see the module's header); `import()` caches each module.
+const modules = {
+  shapefile: () => import("./ShapefileFormat.ts"),
+  geojson: () => import("./GeoJsonFormat.ts"),
+  csv: () => import("./CsvFormat.ts"),
+  kml: () => import("./KmlFormat.ts"),
+  geopackage: () => import("./GeoPackageFormat.ts"),
+  flatgeobuf: () => import("./FlatGeobufFormat.ts")
+}
+const load = <K extends keyof typeof modules>(key: K): Effect.Effect<Awaited<ReturnType<(typeof modules)[K]>>> =>
+  Effect.promise(() => modules[key]() as Promise<Awaited<ReturnType<(typeof modules)[K]>>>)
 
 /** The formats read. @category models */
 export const formats = ["shapefile", "geojson", "csv", "kml", "kmz", "geopackage", "flatgeobuf"] as const
@@ -178,19 +187,19 @@ export const readLayer = (
     const layer: FeatureLayer.FeatureLayer = yield* (() => {
       switch (format) {
         case "shapefile":
-          return ShapefileFormat.read(bytes, options.layer)
+          return Effect.flatMap(load("shapefile"), (m) => m.read(bytes, options.layer))
         case "geojson":
-          return GeoJsonFormat.read(bytes, name)
+          return Effect.flatMap(load("geojson"), (m) => m.read(bytes, name))
         case "csv":
-          return CsvFormat.read(bytes, options.csv, name)
+          return Effect.flatMap(load("csv"), (m) => m.read(bytes, options.csv, name))
         case "kml":
-          return KmlFormat.readKml(bytes, name)
+          return Effect.flatMap(load("kml"), (m) => m.readKml(bytes, name))
         case "kmz":
-          return KmlFormat.readKmz(bytes, name)
+          return Effect.flatMap(load("kml"), (m) => m.readKmz(bytes, name))
         case "geopackage":
-          return GeoPackageFormat.read(bytes, options.layer)
+          return Effect.flatMap(load("geopackage"), (m) => m.read(bytes, options.layer))
         case "flatgeobuf":
-          return FlatGeobufFormat.read(bytes, name)
+          return Effect.flatMap(load("flatgeobuf"), (m) => m.read(bytes, name))
       }
     })()
     return options.outSR === undefined ? layer : yield* FeatureLayer.project(layer, options.outSR)
@@ -251,17 +260,17 @@ export const writeLayer = (
     const bytes: Uint8Array = yield* (() => {
       switch (chosen) {
         case "shapefile":
-          return ShapefileFormat.write(layer)
+          return Effect.flatMap(load("shapefile"), (m) => m.write(layer))
         case "geojson":
-          return Effect.succeed(GeoJsonFormat.write(layer))
+          return Effect.map(load("geojson"), (m) => m.write(layer))
         case "csv":
-          return CsvFormat.write(layer)
+          return Effect.flatMap(load("csv"), (m) => m.write(layer))
         case "kml":
-          return KmlFormat.writeKml(layer)
+          return Effect.flatMap(load("kml"), (m) => m.writeKml(layer))
         case "kmz":
-          return KmlFormat.writeKmz(layer)
+          return Effect.flatMap(load("kml"), (m) => m.writeKmz(layer))
         case "geopackage":
-          return GeoPackageFormat.write(layer)
+          return Effect.flatMap(load("geopackage"), (m) => m.write(layer))
       }
     })()
     const { mediaType, extension } = info[chosen]
@@ -270,7 +279,7 @@ export const writeLayer = (
       format: chosen,
       mediaType,
       extension,
-      fileName: `${ShapefileFormat.safeName(layer.name)}${extension}`
+      fileName: `${FeatureLayer.safeName(layer.name)}${extension}`
     }
   })
 

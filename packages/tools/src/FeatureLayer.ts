@@ -418,3 +418,6 @@ export const allFields = (layer: FeatureLayer): ReadonlyArray<EsriGeometry.Field
     ).fields
   ]
 }
+
+/** A layer's name as written in file names: letters, digits and underscores (`features` when nothing is left). @category models */
+export const safeName = (name: string): string => name.replace(/[^\w-]+/g, "_").replace(/^_+|_+$/g, "") || "features"

@@ -83,7 +83,7 @@ const attributeOf = (field: Field, v: unknown): unknown => {
 }
 
 /** The layer's name for the files written: letters, digits and underscores. @category models */
-export const safeName = (name: string): string => name.replace(/[^\w-]+/g, "_").replace(/^_+|_+$/g, "") || "features"
+export const safeName = FeatureLayer.safeName
 
 /**
  * Reads a zipped shapefile. A zip of several shapefiles gives the one named `layer`, or the first by name.
