@@ -211,6 +211,8 @@ const threads = () => {
 interface Reading {
   readonly label: string
   readonly rssMb: number
+  /** Of the RSS at the reading: anonymous memory (heaps, malloc), mapped files, shared memory (SQLite's WAL index). */
+  readonly parts: { readonly anon: number; readonly file: number; readonly shmem: number }
   /** The lowest RSS over the settle before the reading (V8 gives pages back in steps, at times of its choosing). */
   readonly lowMb?: number | undefined
   readonly peakMb?: number | undefined
@@ -221,7 +223,12 @@ interface Reading {
 }
 const readings: Array<Reading> = []
 const read = async (label: string, extra: Partial<Reading> = {}) => {
-  const reading = { label, rssMb: Proc.memoryMb(pid), heap: await heap(), threads: threads(), ...extra }
+  const parts = {
+    anon: Proc.memoryMb(pid, "RssAnon"),
+    file: Proc.memoryMb(pid, "RssFile"),
+    shmem: Proc.memoryMb(pid, "RssShmem")
+  }
+  const reading = { label, rssMb: Proc.memoryMb(pid), parts, heap: await heap(), threads: threads(), ...extra }
   readings.push(reading)
   console.error(`${label}: ${JSON.stringify(reading)}`)
   if (snapshots !== undefined) {
@@ -264,11 +271,11 @@ try {
 
 const cell = (v: number | undefined, unit = "") => (v === undefined || Number.isNaN(v) ? "–" : `${v}${unit}`)
 const table = [
-  "| reading | RSS settled (lowest over the settle) | RSS at the reading | peak RSS during burst | main heap used / total | external | threads (worker threads) | burst time | failed |",
+  "| reading | RSS settled (lowest over the settle) | RSS at the reading (anonymous / files / shared) | peak RSS during burst | main heap used / total | external | threads (worker threads) | burst time | failed |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...readings.map(
     (r) =>
-      `| ${r.label} | ${cell(r.lowMb, " MB")} | ${r.rssMb} MB | ${cell(r.peakMb, " MB")} | ${r.heap.used} / ${r.heap.total} MB | ${r.heap.external} MB | ${r.threads.all} (${r.threads.workers}) | ${cell(r.seconds === undefined ? undefined : Number(r.seconds.toFixed(1)), " s")} | ${cell(r.failed)} |`
+      `| ${r.label} | ${cell(r.lowMb, " MB")} | ${r.rssMb} MB (${r.parts.anon} / ${r.parts.file} / ${r.parts.shmem}) | ${cell(r.peakMb, " MB")} | ${r.heap.used} / ${r.heap.total} MB | ${r.heap.external} MB | ${r.threads.all} (${r.threads.workers}) | ${cell(r.seconds === undefined ? undefined : Number(r.seconds.toFixed(1)), " s")} | ${cell(r.failed)} |`
   )
 ].join("\n")
 const settled = readings.slice(2)
