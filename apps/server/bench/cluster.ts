@@ -9,11 +9,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs"
-import http from "node:http"
 import { availableParallelism, cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
+import * as BenchHttp from "@geojobs/fixtures/BenchHttp"
 import * as Proc from "@geojobs/fixtures/Proc"
 import pg from "pg"
 
@@ -67,28 +67,8 @@ const startNode = (env: Record<string, string>) =>
 const { cpuMs } = Proc
 const rssMb = (pid: number) => Proc.memoryMb(pid)
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: submitters })
-const request = (method: string, url: string, body?: string) =>
-  new Promise<string>((resolve) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers:
-          body === undefined
-            ? {}
-            : { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) }
-      },
-      (res) => {
-        const chunks: Array<Buffer> = []
-        res.on("data", (c: Buffer) => chunks.push(c))
-        res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-      }
-    )
-    req.on("error", (e) => resolve(JSON.stringify({ error: String(e) })))
-    req.end(body)
-  })
+const send = BenchHttp.client(submitters)
+const request = async (method: string, url: string, body?: string) => (await send(method, url, body)).text
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const { quantile } = Proc
 
@@ -230,7 +210,7 @@ const table = [
       `| ${r.label} | ${offered(r)} | ${r.perSecond} | ${r.p50} ms | ${r.p99} ms | ${r.cpuMsPerJob} ms | ${r.pgCpuMsPerJob === undefined ? "–" : `${r.pgCpuMsPerJob} ms`} | ${r.peakRssMb} MB |`
   )
 ].join("\n")
-const ratios = [0, rate].flatMap((pass) => {
+const ratios = (rate > 0 ? [0, rate] : [0]).flatMap((pass) => {
   const sqlite = rows.find((r) => r.rate === pass && r.label.includes("SQLite"))
   const onePg = rows.find((r) => r.rate === pass && r.label.startsWith("1 node, PostgreSQL"))
   return sqlite === undefined || onePg === undefined

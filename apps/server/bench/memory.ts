@@ -17,10 +17,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
-import http from "node:http"
 import { availableParallelism, cpus, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
+import * as BenchHttp from "@geojobs/fixtures/BenchHttp"
 import * as Proc from "@geojobs/fixtures/Proc"
 
 const { values: flags } = parseArgs({
@@ -122,30 +122,9 @@ const port = await new Promise<number>((ok, fail) => {
 })
 const pid = server.pid ?? 0
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: submitters })
-const request = (method: string, path: string, body?: string) =>
-  new Promise<string>((ok) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        method,
-        path,
-        agent,
-        headers:
-          body === undefined
-            ? {}
-            : { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) }
-      },
-      (res) => {
-        const chunks: Array<Buffer> = []
-        res.on("data", (c: Buffer) => chunks.push(c))
-        res.on("end", () => ok(Buffer.concat(chunks).toString("utf8")))
-      }
-    )
-    req.on("error", (e) => ok(JSON.stringify({ error: String(e) })))
-    req.end(body)
-  })
+const send = BenchHttp.client(submitters)
+const request = async (method: string, path: string, body?: string) =>
+  (await send(method, `http://127.0.0.1:${port}${path}`, body)).text
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const echo = `/arcgis/rest/services/${flags.service}/GPServer/Echo`
 

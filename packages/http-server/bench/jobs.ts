@@ -18,11 +18,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
-import http from "node:http"
 import { availableParallelism, cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
+import * as BenchHttp from "@geojobs/fixtures/BenchHttp"
 import * as Proc from "@geojobs/fixtures/Proc"
 
 const { values: flags } = parseArgs({
@@ -125,30 +125,9 @@ const rssMb = (p: number) => Proc.memoryMb(p)
 
 // --- HTTP --------------------------------------------------------------------------------------------------------------
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: submitters })
+const send = BenchHttp.client(submitters)
 const request = (method: string, to: number, path: string, body?: string) =>
-  new Promise<{ status: number; text: string }>((resolve) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port: to,
-        method,
-        path,
-        agent,
-        headers:
-          body === undefined
-            ? {}
-            : { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) }
-      },
-      (res) => {
-        const chunks: Array<Buffer> = []
-        res.on("data", (c: Buffer) => chunks.push(c))
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }))
-      }
-    )
-    req.on("error", (e) => resolve({ status: 0, text: String(e) }))
-    req.end(body)
-  })
+  send(method, `http://127.0.0.1:${to}${path}`, body)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const base = "/arcgis/rest/services/Bench"
 const { quantile } = Proc
