@@ -5,23 +5,10 @@
 // by URL relative to the code that starts them — each worker thread's module and each built-in tool (`Builtin`) — so
 // they land next to it. Kept outside: piscina, whose own worker module is found next to its files, and pg's optional
 // native binding.
+import { names as builtins } from "@geojobs/tools/builtin/index"
 import { defineConfig } from "tsdown"
 
 const packages = new URL("../../packages/", import.meta.url).pathname
-const builtins = [
-  "Echo",
-  "Sleep",
-  "Buffer",
-  "Clip",
-  "Dissolve",
-  "Simplify",
-  "ConvexHull",
-  "Centroids",
-  "CalculateGeometry",
-  "Project",
-  "ConvertFeatures",
-  "ExtractData"
-]
 
 export default defineConfig({
   entry: {
