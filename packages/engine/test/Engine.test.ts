@@ -255,6 +255,10 @@ describe("Engine", () => {
     return Effect.gen(function* () {
       const ids = yield* Effect.scoped(
         Effect.gen(function* () {
+          // The tool thread started first: a job is Executing from its claim, before a cold thread runs it, and on a
+          // loaded machine (the whole suite on two cores) a start took longer than the grace below.
+          const warm = yield* submit(Test.name, "nap", { ms: 1 })
+          yield* waitFor(warm.id, (j) => j.status === "Succeeded", 60_000)
           const quick = yield* submit(Test.name, "nap", { ms: 200 })
           const slow = yield* submit(Test.name, "stubborn", { ms: 60_000 })
           yield* waitFor(slow.id, (j) => j.status === "Executing")
