@@ -36,6 +36,10 @@ export const start = (filename: string, intervalMs = 200): Checkpointer => {
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()))
   return {
     stop: () => {
+      // Held from here until it has exited: unreferenced, a process with nothing else left to do (a script, a server
+      // whose HTTP side has closed) ended while waiting here, before the layers after this one had closed (found by
+      // `pnpm bench:engine`, which stopped with an unsettled top-level await).
+      worker.ref()
       worker.postMessage("stop")
       return exited
     }

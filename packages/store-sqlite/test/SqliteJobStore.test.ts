@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -233,6 +234,36 @@ describe("SqliteJobStore", () => {
       assert.isAbove(size, 6_000_000, "the database file holds the value: checkpointed while open")
     }).pipe(Effect.provide(Entropy.Entropy.layerSeeded(8)))
   )
+
+  it("closing the store completes in a process with nothing else to do (the checkpointer holds it until it exits)", () => {
+    // A script whose only work is the store: open it, write, close it, then say so. With the checkpoint thread left
+    // unreferenced while the close waited for it, Node found nothing left to run and ended the process first (exit
+    // 13, "unsettled top-level await"), before the connection's final checkpoint and every layer after it.
+    const filename = join(dir, "close-alone.sqlite")
+    const script = `
+      import { Effect } from "effect"
+      import { JobStore } from "@geojobs/core"
+      import { SampleJobs } from "@geojobs/core/testing"
+      import { Entropy } from "@geojobs/core"
+      const SqliteJobStore = await import(${JSON.stringify(new URL("../src/SqliteJobStore.ts", import.meta.url).href)})
+      await Effect.runPromise(
+        JobStore.JobStore.use((s) => Effect.flatMap(SampleJobs.make("Submitted"), (job) => s.create(job))).pipe(
+          Effect.provide(SqliteJobStore.layer({ filename: ${JSON.stringify(filename)} })),
+          Effect.provide(Entropy.Entropy.layerSeeded(9))
+        )
+      )
+      console.log("closed")
+    `
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: new URL("..", import.meta.url).pathname,
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    assert.strictEqual(child.status, 0, child.stderr)
+    assert.strictEqual(child.stdout.trim(), "closed")
+    // The close checkpointed the log into the file and removed it.
+    assert.isFalse(existsSync(`${filename}-wal`), "the write-ahead log is gone after the close")
+  })
 
   it.effect("opening a path it cannot create fails with a JobStoreError naming the file", () =>
     Effect.gen(function* () {
