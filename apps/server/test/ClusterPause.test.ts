@@ -175,7 +175,7 @@ describe.skipIf(TestDatabase.unavailable)("a node paused past its lease (SIGSTOP
     const a2 = await submit(a.base, "Again", earlyGate)
     const onA = [o1, a1, o2, a2]
     // Progress written too: A's flusher has run for each, and would write again if nothing fenced it.
-    await waitFor("A's four jobs executing on A, with progress", 20_000, async () => {
+    await waitFor("A's four jobs executing on A, with progress", 60_000, async () => {
       if (!onA.every((id) => logged("start", id, aPid))) return false
       const rows = await Promise.all(onA.map(row))
       return rows.every((r) => r.status === "Executing" && r.progress !== null)
@@ -189,9 +189,11 @@ describe.skipIf(TestDatabase.unavailable)("a node paused past its lease (SIGSTOP
     const b = await start(env("p-b", "silent"))
     nodes.push(b)
     const bPid = b.child.pid as number
+    // Up to a minute: under the whole suite a freshly started node takes many seconds to start its first tool thread
+    // (20 s was not always enough).
     await waitFor(
       "B running two of the waiting jobs",
-      20_000,
+      60_000,
       () => backlog.filter((id) => logged("start", id, bPid)).length === 2
     )
     assert.strictEqual((await held()).get("Again"), limit, "the retryable service's limit is full before the pause")
@@ -395,5 +397,5 @@ describe.skipIf(TestDatabase.unavailable)("a node paused past its lease (SIGSTOP
       assert.strictEqual((await doc(a.base, service, id)).jobStatus, "esriJobSucceeded")
       assert.strictEqual(await who(a.base, service, id), String(aPid), "run by A")
     }
-  }, 120_000)
+  }, 180_000)
 })
