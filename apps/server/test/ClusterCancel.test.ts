@@ -6,29 +6,19 @@
  * the job must end Cancelled; a delete sent the same way stops a running tool too and removes the job. The delays from
  * the request to the abort are printed, not asserted; every wait is bounded.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { RestJob } from "@geojobs/core"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
+import * as RunLog from "./support/RunLog.ts"
 import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
 
+const { waitFor } = RunLog
+
 const password = "cancel admin password"
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `check` every 20 ms until it answers a value; fails naming `what` after `timeoutMs`. */
-const waitFor = async <A>(what: string, timeoutMs: number, check: () => Promise<A | undefined> | A | undefined) => {
-  const deadline = Date.now() + timeoutMs
-  while (true) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`)
-    await sleep(20)
-  }
-}
-
 describe.skipIf(TestDatabase.unavailable)("cancel and delete through another node (PostgreSQL)", () => {
   const schema = TestDatabase.schemaName()
   const dataDir = mkdtempSync(join(tmpdir(), "geojobs-cancel-"))
@@ -84,15 +74,7 @@ describe.skipIf(TestDatabase.unavailable)("cancel and delete through another nod
   }, 30_000)
 
   const task = () => `${(api as ServerProcess).base}/rest/services/Test/Fenced/GPServer/FencedRun`
-  const lines = () =>
-    readFileSync(log, "utf8")
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => {
-        const [what, id, pid, at] = l.split(" ")
-        return { what: what as string, id: id as string, pid: Number(pid), at: Number(at) }
-      })
-  const logged = (what: string, id: string) => lines().find((l) => l.what === what && l.id === id)
+  const logged = (what: string, id: string) => RunLog.read(log).find((l) => l.what === what && l.id === id)
 
   /** Submits to the api node and waits until the worker's tool has started it; answers the job id. */
   const running = async () => {

@@ -9,7 +9,7 @@
  * maxConcurrentJobs holds across the pause (sampled in the schema and counted from the tool's log), and A rejoins
  * under a new owner id and runs new jobs. The takeover time is printed, not asserted; every wait is bounded.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -17,6 +17,7 @@ import { type Job, JobStatus, RestJob } from "@geojobs/core"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
 import pg from "pg"
+import * as RunLog from "./support/RunLog.ts"
 import { get, type ServerProcess, start } from "./support/ServerProcess.ts"
 
 const leaseMs = 3000
@@ -30,15 +31,7 @@ const limit = 4
 const terminal = new Set<string>(JobStatus.terminal.map(JobStatus.restName))
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `check` every 50 ms until it answers true; fails naming `what` after `timeoutMs`. */
-const waitFor = async (what: string, timeoutMs: number, check: () => boolean | Promise<boolean>) => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`)
-    await sleep(50)
-  }
-}
+const { waitFor } = RunLog
 
 describe.skipIf(TestDatabase.unavailable)("a node paused past its lease (SIGSTOP, SIGCONT) on PostgreSQL", () => {
   const schema = TestDatabase.schemaName()
@@ -109,15 +102,7 @@ describe.skipIf(TestDatabase.unavailable)("a node paused past its lease (SIGSTOP
   }, 30_000)
 
   /** The tool's log: what happened to which job, in which process, when. */
-  const lines = () =>
-    readFileSync(log, "utf8")
-      .trim()
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => {
-        const [what, id, pid, at] = l.split(" ")
-        return { what: what as string, id: id as string, pid: Number(pid), at: Number(at) }
-      })
+  const lines = () => RunLog.read(log)
   const logged = (what: string, id: string, pid: number | undefined) =>
     lines().some((l) => l.what === what && l.id === id && l.pid === pid)
 

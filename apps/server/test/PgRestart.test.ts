@@ -11,13 +11,14 @@
  * `GEOJOBS_REQUIRE_PG=1` (CI, whose machine has it) that is a failure.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { RestJob } from "@geojobs/core"
 import pg from "pg"
+import * as RunLog from "./support/RunLog.ts"
 import { type ServerProcess, start } from "./support/ServerProcess.ts"
 
 const required = process.env.GEOJOBS_REQUIRE_PG === "1"
@@ -184,15 +185,7 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
     }
   }, 60_000)
 
-  const runs = () =>
-    readFileSync(log, "utf8")
-      .trim()
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => {
-        const [event, id, pid, at] = l.split(" ")
-        return { event: event as string, id: id as string, pid: Number(pid), at: Number(at) }
-      })
+  const runs = () => RunLog.read(log).map(({ what, ...rest }) => ({ event: what, ...rest }))
 
   const taskUrl = (node: ServerProcess) => `${node.base}/rest/services/Test/Restart/GPServer/RunLog`
 
