@@ -190,11 +190,12 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
   const taskUrl = (node: ServerProcess) => `${node.base}/rest/services/Test/Restart/GPServer/RunLog`
 
   /** One submission: acknowledged with a job id, refused with the 503 envelope, or anything else (a failure). */
-  const submit = async (node: ServerProcess, ms: number): Promise<Outcome> => {
+  /** One submission of a run of `ms` milliseconds, or of one that ends when the file `gate` is made. */
+  const submit = async (node: ServerProcess, ms: number, gate?: string): Promise<Outcome> => {
     try {
       const response = await fetch(`${taskUrl(node)}/submitJob`, {
         method: "POST",
-        body: new URLSearchParams({ log, ms: String(ms), f: "json" }),
+        body: new URLSearchParams({ log, ms: String(ms), ...(gate === undefined ? {} : { gate }), f: "json" }),
         // A hang is a failure: no request may wait longer than this on a database that is restarting.
         signal: AbortSignal.timeout(15_000)
       })
@@ -269,24 +270,33 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
       "the warm-up jobs succeed on both nodes"
     )
 
-    // Running when the restart comes, their ends 60 ms apart: the restart is timed (below) so that some end while the
-    // database is down and some after it is back. A few short ones besides.
-    const long = new Map<string, number>()
+    // Running when the restart comes, each until its own gate file: once all have started, the gates are made 60 ms
+    // apart around the restart (below), so that some runs end while the database is down and some after it is back,
+    // however slowly a loaded machine started them. A few short ones besides.
+    const long = new Map<string, string>()
     for (let i = 0; i < 24; i++) {
-      const ms = 2500 + 60 * i
-      const outcome = record(await submit(i % 2 === 0 ? a : b, ms))
+      const gate = join(dataDir, `gate-${i}`)
+      const outcome = record(await submit(i % 2 === 0 ? a : b, 0, gate))
       assert.strictEqual(outcome.kind, "acknowledged", JSON.stringify(outcome))
-      if (outcome.kind === "acknowledged") long.set(outcome.id, ms)
+      if (outcome.kind === "acknowledged") long.set(outcome.id, gate)
     }
     for (let i = 0; i < 4; i++) record(await submit(i % 2 === 0 ? a : b, 20))
     const startOf = (id: string) => runs().find((r) => r.event === "start" && r.id === id)?.at
     const started = () => [...long.keys()].every((id) => startOf(id) !== undefined)
-    for (let i = 0; i < 400 && !started(); i++) await sleep(25)
+    // Up to a minute: under the whole suite on two cores the starts took longer than 10 s.
+    for (let i = 0; i < 2400 && !started(); i++) await sleep(25)
     assert.isTrue(started(), "every long job runs before the restart")
-    // The database goes down ~0.1 s after the command begins and stays down ~0.5 s (measured here): begun 150 ms
-    // before the seventh end, the outage takes several ends and leaves the last third of the tools running past it.
-    const ends = [...long].map(([id, ms]) => (startOf(id) ?? 0) + ms).sort((x, y) => x - y)
-    await sleep(Math.max(0, (ends[6] ?? 0) - 150 - Date.now()))
+    // The database goes down ~0.1 s after the command begins and stays down ~0.3–0.5 s (measured here): begun 150 ms
+    // before the seventh gate, the outage takes several ends and leaves the last third of the tools running past it.
+    const base = Date.now() + 100
+    const gates = [...long.values()]
+    const opener = (async () => {
+      for (const [i, gate] of gates.entries()) {
+        await sleep(Math.max(0, base + 60 * i - Date.now()))
+        writeFileSync(gate, "")
+      }
+    })()
+    await sleep(Math.max(0, base + 60 * 6 - 150 - Date.now()))
 
     // All through the restart: submissions to both nodes, one every 50 ms or so; the database itself probed on a
     // connection of its own, to know when it was really down; each node's /health.
@@ -332,6 +342,7 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
     // Asynchronously: the submissions, probes and the nodes' tools go on while the command runs.
     const restart = await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, cluster, "restart"], 60_000)
     const restartedAt = Date.now()
+    await opener
     // Until each node has answered /health 200 to a request made after the database was back (bounded), and a few
     // more submissions after that.
     const upAt = () => {
@@ -416,5 +427,5 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
       [...after.values()].map((s) => s.status),
       ["esriJobSucceeded", "esriJobSucceeded"]
     )
-  }, 120_000)
+  }, 180_000)
 })
