@@ -144,6 +144,29 @@ describe("SqliteJobStore", () => {
     }).pipe(Effect.scoped, Effect.provide(Entropy.Entropy.layerSeeded(5)))
   )
 
+  it.effect("a job's summary read again after any change: its own connection's, another connection's, a delete", () =>
+    Effect.gen(function* () {
+      // Summaries are remembered between polls (see getSummary): none may outlive a change made anywhere.
+      const filename = join(dir, "summaries.sqlite")
+      const one = Context.get(yield* Layer.build(SqliteJobStore.layer({ filename })), JobStore.JobStore)
+      const two = Context.get(yield* Layer.build(SqliteJobStore.layer({ filename })), JobStore.JobStore)
+      const created = yield* one.create(yield* Job.make({ service: SampleJobs.service, task: "Buffer", user: null }))
+      const status = (store: JobStore.JobStoreShape) => Effect.map(store.getSummary(created.id), (s) => s.status)
+      assert.strictEqual(yield* status(one), "Submitted")
+      assert.strictEqual(yield* status(one), "Submitted", "read twice, nothing changed")
+      // Another connection (another process on the data folder): seen by the next read on this one.
+      const running = yield* two.update(created.revision, yield* Job.transition(created, "Executing"))
+      assert.strictEqual(yield* status(one), "Executing")
+      // This connection's own write.
+      const done = yield* one.update(running.revision, yield* Job.transition(running, "Succeeded"))
+      assert.strictEqual(yield* status(one), "Succeeded")
+      assert.strictEqual((yield* one.getSummary(created.id)).revision, done.revision)
+      // A delete elsewhere: the job is gone here too.
+      yield* two.delete(created.id)
+      assert.strictEqual((yield* Effect.flip(one.getSummary(created.id)))._tag, "NoSuchJob")
+    }).pipe(Effect.scoped, Effect.provide(Entropy.Entropy.layerSeeded(11)))
+  )
+
   it.effect("a file of the first schema (values inside the body) is migrated: values move to their own columns", () =>
     Effect.gen(function* () {
       const filename = join(dir, "schema-1.sqlite")
