@@ -400,24 +400,10 @@ const make = (db: import("node:sqlite").DatabaseSync, valuesDir: string | undefi
   // slowly (about a third of this read's time, measured in the HTTP bench).
   const byId = db.prepare(`SELECT ${summaryList} FROM jobs WHERE id = ?`)
   byId.setReturnArrays(true)
-  // Summaries (every poll of a job reads one) answered from memory while the database is as it was when they were
-  // read: `total_changes()` moves with every row this connection writes, `data_version` when any other connection —
-  // another process on the data folder — commits, so a job changed anywhere is read again by the next poll. One
-  // statement checks both (~2 µs); the read and decoding it saves was ~10 µs of a status read's ~80 µs of main-thread
-  // time (profile of 2026-12-04, BENCHMARKS.md). Bounded: past `maxSummaries` the memo starts over.
-  const freshness = db.prepare("SELECT total_changes(), (SELECT data_version FROM pragma_data_version)")
-  freshness.setReturnArrays(true)
-  const summaries = new Map<string, Job.JobSummary>()
-  let summariesAt = ""
-  const maxSummaries = 10_000
-  const freshSummaries = () => {
-    const [changes, version] = freshness.get() as unknown as readonly [number, number]
-    const at = `${changes}:${version}`
-    if (at !== summariesAt || summaries.size >= maxSummaries) {
-      summaries.clear()
-      summariesAt = at
-    }
-  }
+  // Summaries (every poll of a job reads one) answered from memory while nothing has changed anywhere
+  // (`SqliteDatabase.memo`): the read and decoding it saves was ~10 µs of a status read's ~80 µs of main-thread time
+  // (profile of 2026-12-04, BENCHMARKS.md).
+  const summaries = SqliteDatabase.memo<string, Job.JobSummary | undefined>(db, 10_000)
   const versionOf = sql("SELECT status, revision, owner, claims FROM jobs WHERE id = ?")
   // A job's id, service, task and inputs never change: the update does not write them. A job leaving the held
   // statuses forgets its owner (its claim is over); the claim count stays.
@@ -503,14 +489,11 @@ const make = (db: import("node:sqlite").DatabaseSync, valuesDir: string | undefi
       }),
     getSummary: (id) =>
       run("getSummary", () => {
-        freshSummaries()
-        const remembered = summaries.get(id)
-        if (remembered !== undefined) return ok(remembered)
-        const values = byId.get(id) as unknown as ReadonlyArray<SQLOutputValue> | undefined
-        if (values === undefined) return err(new JobError.NoSuchJob({ jobId: id }))
-        const summary = toSummary(rowOf(values))
-        summaries.set(id, summary)
-        return ok(summary)
+        const summary = summaries(id, () => {
+          const values = byId.get(id) as unknown as ReadonlyArray<SQLOutputValue> | undefined
+          return values === undefined ? undefined : toSummary(rowOf(values))
+        })
+        return summary === undefined ? err(new JobError.NoSuchJob({ jobId: id })) : ok(summary)
       }),
     update: (expectedRevision, next) =>
       Effect.flatMap(Effect.zip(spillResults(next), Clock.currentTimeMillis), ([spilled, now]) =>

@@ -68,25 +68,11 @@ const maxRemembered = 10_000
 
 const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
   const run = SqliteDatabase.runner(storeError)
-  // Token lookups (one per signed-in request) answered from memory while the database is as it was: SQLite's
-  // `data_version` moves when any other connection — another process on the data folder — commits, and every write
-  // through this connection forgets them, so a revocation anywhere is seen by the next lookup. (The 2026-12-03 status
-  // read profile: the lookup was 11% of the server's time.)
-  const dataVersion = db.prepare("PRAGMA data_version")
-  dataVersion.setReturnArrays(true)
-  const remembered = new Map<string, SecurityStore.TokenGrant | undefined>()
-  let rememberedAt: unknown
-  const forget = () => {
-    remembered.clear()
-    rememberedAt = undefined
-  }
-  const current = () => {
-    const version = (dataVersion.get() as unknown as ReadonlyArray<unknown>)[0]
-    if (version !== rememberedAt || remembered.size >= maxRemembered) {
-      remembered.clear()
-      rememberedAt = version
-    }
-  }
+  // Token lookups (one per signed-in request) answered from memory while nothing has changed anywhere
+  // (`SqliteDatabase.memo`: a write through this connection or another process's commit forgets them), so a
+  // revocation anywhere is seen by the next lookup. (The 2026-12-03 status read profile: the lookup was 11% of the
+  // server's time.)
+  const tokens = SqliteDatabase.memo<string, SecurityStore.TokenGrant | undefined>(db, maxRemembered)
   const sql = SqliteDatabase.statements(db)
   const userRow = sql("SELECT username, password, role, full_name, created, disabled FROM users WHERE username = ?")
   // One indexed read per check (tokens by digest, the user's role by username). Written as a subquery, not a JOIN:
@@ -98,7 +84,7 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
   tokenRow.setReturnArrays(true)
   const noSuchUser = (username: string) => err(new SecurityStore.NoSuchUser({ username }))
 
-  const store: SecurityStore.SecurityStoreShape = {
+  return {
     getUser: (username) =>
       run("get user", () => {
         const row = userRow.get(username) as UserRow | undefined
@@ -226,9 +212,7 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
       }),
     findToken: (digest) =>
       run("verify token", () => {
-        current()
-        let grant = remembered.get(digest)
-        if (grant === undefined && !remembered.has(digest)) {
+        const grant = tokens(digest, () => {
           const row = tokenRow.get(digest) as unknown as
             | readonly [
                 username: string,
@@ -239,12 +223,10 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
               ]
             | undefined
           // A token whose user is gone is no token.
-          grant =
-            row === undefined || row[4] === null
-              ? undefined
-              : { username: row[0], expires: row[1], referer: row[2], ip: row[3], role: row[4] }
-          remembered.set(digest, grant)
-        }
+          return row === undefined || row[4] === null
+            ? undefined
+            : { username: row[0], expires: row[1], referer: row[2], ip: row[3], role: row[4] }
+        })
         return grant === undefined ? err(new SecurityStore.NoSuchToken()) : ok(grant)
       }),
     deleteToken: (digest) =>
@@ -281,24 +263,6 @@ const make = (db: DatabaseSync): SecurityStore.SecurityStoreShape => {
         ).map(statusOf)
       )
     )
-  }
-  // The writes that change what a lookup answers forget the remembered lookups once done (a token inserted here, too:
-  // its digest may be remembered as unknown).
-  const forgetting =
-    <A extends ReadonlyArray<unknown>, R, E>(op: (...args: A) => Effect.Effect<R, E>) =>
-    (...args: A) =>
-      Effect.ensuring(op(...args), Effect.sync(forget))
-  return {
-    ...store,
-    createUser: forgetting(store.createUser),
-    updateUser: forgetting(store.updateUser),
-    deleteUser: forgetting(store.deleteUser),
-    putRole: forgetting(store.putRole),
-    deleteRole: forgetting(store.deleteRole),
-    insertToken: forgetting(store.insertToken),
-    deleteToken: forgetting(store.deleteToken),
-    deleteUserTokens: forgetting(store.deleteUserTokens),
-    purgeExpiredTokens: forgetting(store.purgeExpiredTokens)
   }
 }
 
