@@ -16,7 +16,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type Worker } from "node:worker_threads"
 import { EncodedValue, Job, type JobFiles, JobLifecycle, type JobQueue, type JobStore } from "@geojobs/core"
-import { Clock, Effect, FiberSet, type Scope } from "effect"
+import { Clock, Effect, FiberSet, Schedule, type Scope } from "effect"
 import { Piscina } from "piscina"
 import type { Completion } from "./Completion.ts"
 import type * as InputStaging from "./InputStaging.ts"
@@ -115,6 +115,9 @@ interface Running {
   readonly stop: () => void
   readonly kill: () => void
 }
+
+/** How the end of a run is written again while the store cannot be reached: after 100 ms, then twice as long each time, at most a second apart. */
+const endRetries = Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("1 second")])
 
 const defaultWorkerUrl = new URL(`./ToolWorker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href
 
@@ -329,35 +332,39 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
      * {@link finish}, tried again while the store cannot be reached (PostgreSQL restarting, found by apps/server's
      * PgRestart test: an end written during the restart failed once, and its job stayed Executing for good — the run
      * was over, so nothing here wrote it again, and recovery leaves a live node's jobs alone). The tool's work is
-     * done: the write is retried, waiting 100 ms and then twice as long each time up to a second, for as long as this
-     * process holds its lease. Once the lease lapses the run is given up like any other (nothing more is written;
-     * the job is an orphan for recovery). The run keeps its slot meanwhile.
+     * done: the write is retried ({@link endRetries}) for as long as this process holds its lease. Once the lease has
+     * lapsed the run is given up like any other (nothing more is written; the job is an orphan for recovery). The run
+     * keeps its slot meanwhile.
      */
     const recordEnd = (
       entry: Running,
       settled: { readonly ok: true; readonly results: WorkerResult } | { readonly ok: false; readonly error: unknown }
-    ) =>
-      Effect.gen(function* () {
-        let waitMs = 100
-        while (true) {
-          const attempt = yield* Effect.result(finish(entry, settled))
-          if (attempt._tag === "Success") return attempt.success
-          if (attempt.failure._tag !== "JobStoreError") return yield* Effect.fail(attempt.failure)
-          if (waitMs === 100) {
-            yield* Effect.logWarning(
-              `could not record the end of job ${entry.job.id} yet (${attempt.failure.operation}); retrying while this node holds its lease`,
-              attempt.failure
-            )
-          }
-          yield* Effect.sleep(waitMs)
-          waitMs = Math.min(waitMs * 2, 1000)
-          // `finish` gives runs up on a lapsed lease only before their end is begun: this one's was.
-          if (!deps.leaseHeld(yield* Clock.currentTimeMillis)) {
+    ) => {
+      let warned = false
+      return finish(entry, settled).pipe(
+        Effect.tapErrorTag("JobStoreError", (error) =>
+          warned
+            ? Effect.void
+            : Effect.logWarning(
+                `could not record the end of job ${entry.job.id} yet (${error.operation}); retrying while this node holds its lease`,
+                error
+              ).pipe(Effect.ensuring(Effect.sync(() => (warned = true))))
+        ),
+        Effect.retry({
+          schedule: endRetries,
+          while: (error) =>
+            error._tag === "JobStoreError" ? Effect.map(Clock.currentTimeMillis, deps.leaseHeld) : false
+        }),
+        // Retries stop on a store error only when the lease has lapsed (`finish` gives runs up on a lapsed lease only
+        // before their end is begun: this one's was).
+        Effect.catchTag("JobStoreError", () =>
+          Effect.sync(() => {
             entry.lost = "this node's lease lapsed before its end could be recorded"
             return undefined
-          }
-        }
-      })
+          })
+        )
+      )
+    }
 
     const run = ({ job: claimed, claim }: JobQueue.Claimed) =>
       Effect.gen(function* () {
