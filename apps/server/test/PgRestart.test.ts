@@ -16,7 +16,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { RestJob } from "@geojobs/core"
+import { JobStatus, RestJob } from "@geojobs/core"
 import pg from "pg"
 import * as RunLog from "./support/RunLog.ts"
 import { type ServerProcess, start } from "./support/ServerProcess.ts"
@@ -117,7 +117,9 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
   - folder: Test
     name: Restart
     maxConcurrentJobs: 32
-    tasks: [{module: ${new URL("./support/RunLogTool.ts", import.meta.url).pathname}}]
+    tasks:
+      - {module: ${new URL("./support/RunLogTool.ts", import.meta.url).pathname}}
+      - {module: ${new URL("./support/FencedRunTool.ts", import.meta.url).pathname}}
 `
     )
     // Clusters this test left behind when its process was killed before afterAll (the pid in the name is gone).
@@ -187,21 +189,27 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
 
   const runs = () => RunLog.read(log).map(({ what, ...rest }) => ({ event: what, ...rest }))
 
-  const taskUrl = (node: ServerProcess) => `${node.base}/rest/services/Test/Restart/GPServer/RunLog`
+  // Short runs are RunLog's (`ms`), the long ones FencedRun's, each until its own gate file exists.
+  const gated = new Set<string>()
+  const taskUrl = (node: ServerProcess, task: "RunLog" | "FencedRun") =>
+    `${node.base}/rest/services/Test/Restart/GPServer/${task}`
+  const taskOf = (id: string) => (gated.has(id) ? "FencedRun" : "RunLog")
 
-  /** One submission: acknowledged with a job id, refused with the 503 envelope, or anything else (a failure). */
   /** One submission of a run of `ms` milliseconds, or of one that ends when the file `gate` is made. */
   const submit = async (node: ServerProcess, ms: number, gate?: string): Promise<Outcome> => {
     try {
-      const response = await fetch(`${taskUrl(node)}/submitJob`, {
+      const response = await fetch(`${taskUrl(node, gate === undefined ? "RunLog" : "FencedRun")}/submitJob`, {
         method: "POST",
-        body: new URLSearchParams({ log, ms: String(ms), ...(gate === undefined ? {} : { gate }), f: "json" }),
+        body: new URLSearchParams(gate === undefined ? { log, ms: String(ms), f: "json" } : { log, gate, f: "json" }),
         // A hang is a failure: no request may wait longer than this on a database that is restarting.
         signal: AbortSignal.timeout(15_000)
       })
       const text = await response.text()
       const body = JSON.parse(text) as { jobId?: unknown; error?: { code?: unknown; message?: unknown } }
-      if (response.status === 200 && typeof body.jobId === "string") return { kind: "acknowledged", id: body.jobId }
+      if (response.status === 200 && typeof body.jobId === "string") {
+        if (gate !== undefined) gated.add(body.jobId)
+        return { kind: "acknowledged", id: body.jobId }
+      }
       if ((response.status === 200 || response.status === 503) && body.error?.code === 503) {
         return { kind: "unavailable" }
       }
@@ -221,9 +229,12 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
 
   /** A job's status and the text of its messages, as a REST client reads them. */
   const statusOf = async (id: string) => {
-    const response = await fetch(`${taskUrl(nodes[0] as ServerProcess)}/jobs/${id}?f=json&returnMessages=true`, {
-      signal: AbortSignal.timeout(10_000)
-    })
+    const response = await fetch(
+      `${taskUrl(nodes[0] as ServerProcess, taskOf(id))}/jobs/${id}?f=json&returnMessages=true`,
+      {
+        signal: AbortSignal.timeout(10_000)
+      }
+    )
     const body = (await response.json()) as { jobStatus?: unknown; messages?: Array<{ description?: unknown }> }
     return body.jobStatus === undefined
       ? { status: `not a job: ${JSON.stringify(body)}`, messages: "" }
@@ -233,7 +244,7 @@ describe.skipIf("problem" in tools)("a PostgreSQL restart (pg_ctlcluster restart
         }
   }
 
-  const terminal = new Set(["esriJobSucceeded", "esriJobFailed", "esriJobCancelled", "esriJobTimedOut"])
+  const terminal = new Set<string>(JobStatus.terminal.map(JobStatus.restName))
 
   /** Waits (bounded) until every job is terminal; answers each one's last status. */
   const settle = async (ids: ReadonlyArray<string>, timeoutMs: number) => {

@@ -1,7 +1,6 @@
 // A tool that logs each run's start and end ("start|end <jobId> <pid> <epoch ms>") to the file named by its `log`
-// input and waits `ms` between — or, given a `gate`, until that file exists (two minutes at most), so that a test
-// decides when each run ends: which node ran a job, whether any ran twice, how many ran at once.
-import { appendFileSync, existsSync } from "node:fs"
+// input and waits `ms` between: which node ran a job, whether any ran twice, how many ran at once.
+import { appendFileSync } from "node:fs"
 import { defineTool } from "@geojobs/tools"
 
 export default defineTool({
@@ -10,18 +9,11 @@ export default defineTool({
   execution: "io",
   parameters: [
     { name: "log", dataType: "GPString" },
-    { name: "ms", dataType: "GPLong" },
-    { name: "gate", dataType: "GPString", required: false }
+    { name: "ms", dataType: "GPLong" }
   ],
-  execute: async ({ log, ms, gate }, ctx) => {
+  execute: async ({ log, ms }, ctx) => {
     appendFileSync(String(log), `start ${ctx.jobId} ${process.pid} ${Date.now()}\n`)
-    if (typeof gate === "string" && gate !== "") {
-      for (const until = Date.now() + 120_000; !existsSync(gate) && Date.now() < until; ) {
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
-    } else {
-      await new Promise((resolve) => setTimeout(resolve, Number(ms ?? 0)))
-    }
+    await new Promise((resolve) => setTimeout(resolve, Number(ms ?? 0)))
     appendFileSync(String(log), `end ${ctx.jobId} ${process.pid} ${Date.now()}\n`)
     return {}
   }
