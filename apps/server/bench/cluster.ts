@@ -76,6 +76,7 @@ const { quantile } = Proc
 const burst = async (bases: ReadonlyArray<string>, rate: number) => {
   const ids: Array<string> = []
   const polls: Array<Promise<void>> = []
+  let reads = 0
   let next = 0
   const t0 = performance.now()
   await Promise.all(
@@ -97,6 +98,7 @@ const burst = async (bases: ReadonlyArray<string>, rate: number) => {
           (async () => {
             for (;;) {
               await sleep(pollMs)
+              reads++
               const status = (JSON.parse(await request("GET", `${echo}/jobs/${id}?f=json`)) as { jobStatus?: string })
                 .jobStatus
               if (status !== "esriJobSubmitted" && status !== "esriJobWaiting" && status !== "esriJobExecuting") return
@@ -107,7 +109,7 @@ const burst = async (bases: ReadonlyArray<string>, rate: number) => {
     })
   )
   await Promise.all(polls)
-  return { ids, seconds: (performance.now() - t0) / 1000 }
+  return { ids, reads, seconds: (performance.now() - t0) / 1000 }
 }
 
 interface Row {
@@ -117,6 +119,10 @@ interface Row {
   readonly p50: number
   readonly p99: number
   readonly cpuMsPerJob: number
+  /** Status reads per job: a setup whose jobs wait longer is polled more, and its CPU per job counts those reads. */
+  readonly pollsPerJob: number
+  /** The nodes' CPU per HTTP request (submits and status reads): the setups' costs without their queues'. */
+  readonly cpuUsPerRequest: number
   /** The PostgreSQL server's CPU per job (its processes on this machine), beside the nodes'. */
   readonly pgCpuMsPerJob: number | undefined
   readonly peakRssMb: number
@@ -152,7 +158,7 @@ const run = async (label: string, count: number, storage: "postgres" | "sqlite",
   }, 200)
   const cpu0 = pids.reduce((sum, p) => sum + cpuMs(p), 0)
   const pg0 = Proc.cpuMsOfCommand("postgres")
-  const { ids, seconds } = await burst(
+  const { ids, reads, seconds } = await burst(
     nodes.map((n) => n.base),
     rate
   )
@@ -187,6 +193,8 @@ const run = async (label: string, count: number, storage: "postgres" | "sqlite",
     p50: quantile(waits, 0.5),
     p99: quantile(waits, 0.99),
     cpuMsPerJob: Number((cpu / Math.max(1, ids.length)).toFixed(2)),
+    pollsPerJob: Number((reads / Math.max(1, ids.length)).toFixed(1)),
+    cpuUsPerRequest: Math.round((cpu * 1000) / Math.max(1, ids.length + reads)),
     pgCpuMsPerJob: storage === "postgres" ? Number((pgCpu / Math.max(1, ids.length)).toFixed(2)) : undefined,
     peakRssMb: peak
   }
@@ -203,11 +211,11 @@ for (const pass of rate > 0 ? [0, rate] : [0]) {
 
 const offered = (r: Row) => (r.rate === 0 ? "burst" : `${r.rate}/s`)
 const table = [
-  "| setup | offered | jobs/s | submit→Executing p50 | p99 | CPU per job (all nodes) | PostgreSQL server CPU per job | peak RSS (all nodes) |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| setup | offered | jobs/s | submit→Executing p50 | p99 | CPU per job (all nodes) | status reads per job | CPU per request | PostgreSQL server CPU per job | peak RSS (all nodes) |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...rows.map(
     (r) =>
-      `| ${r.label} | ${offered(r)} | ${r.perSecond} | ${r.p50} ms | ${r.p99} ms | ${r.cpuMsPerJob} ms | ${r.pgCpuMsPerJob === undefined ? "–" : `${r.pgCpuMsPerJob} ms`} | ${r.peakRssMb} MB |`
+      `| ${r.label} | ${offered(r)} | ${r.perSecond} | ${r.p50} ms | ${r.p99} ms | ${r.cpuMsPerJob} ms | ${r.pollsPerJob} | ${r.cpuUsPerRequest} µs | ${r.pgCpuMsPerJob === undefined ? "–" : `${r.pgCpuMsPerJob} ms`} | ${r.peakRssMb} MB |`
   )
 ].join("\n")
 const ratios = (rate > 0 ? [0, rate] : [0]).flatMap((pass) => {
@@ -215,7 +223,9 @@ const ratios = (rate > 0 ? [0, rate] : [0]).flatMap((pass) => {
   const onePg = rows.find((r) => r.rate === pass && r.label.startsWith("1 node, PostgreSQL"))
   return sqlite === undefined || onePg === undefined
     ? []
-    : [`${(onePg.cpuMsPerJob / sqlite.cpuMsPerJob).toFixed(2)}× (${pass === 0 ? "burst" : `${pass} jobs/s`})`]
+    : [
+        `${(onePg.cpuMsPerJob / sqlite.cpuMsPerJob).toFixed(2)}× per job, ${(onePg.cpuUsPerRequest / sqlite.cpuUsPerRequest).toFixed(2)}× per request (${pass === 0 ? "burst" : `${pass} jobs/s`})`
+      ]
 })
 const ratio =
   ratios.length === 0 ? "" : `PostgreSQL / SQLite CPU per job, one node: ${ratios.join(", ")} (aim ≤ 1.5×). `

@@ -36,7 +36,8 @@ const { values: flags } = parseArgs({
     services: { type: "string" },
     service: { type: "string", default: "System/Utilities" },
     "heap-snapshots": { type: "string" },
-    "server-args": { type: "string", default: "" },
+    // The flags `pnpm start` runs the server with (apps/server/package.json): V8's young generation bounded.
+    "server-args": { type: "string", default: "--max-semi-space-size=16" },
     // "bundle": the built server as published and as \`pnpm start\` runs it (dist/server/main.js, built first);
     // "source": src/main.ts, as the tests run it (Node strips the types at each start).
     from: { type: "string", default: "bundle" },
@@ -55,7 +56,7 @@ if (flags.help) {
   --tolerance P       allowed growth, last burst over the second, in percent (10)
   --services FILE     the services file (the sample services)   --service F/N  the service whose Echo runs (System/Utilities)
   --heap-snapshots D  the server writes a main-thread heap snapshot into D after idle and after each burst
-  --server-args "A B" extra node flags for the server, e.g. "--max-semi-space-size=8" (none)
+  --server-args=A     node flags for the server ("--max-semi-space-size=16", as pnpm start runs it; "" for none)
   --from bundle|source  the built bundle (dist/server/main.js, as pnpm start runs it) or src/main.ts (bundle)
   --no-gc             no full collection in every thread before each reading (the server's inspector stays closed)`)
   process.exit(0)
@@ -221,7 +222,14 @@ interface Reading {
   readonly seconds?: number | undefined
   readonly failed?: number | undefined
   /** With `--gc`: the RSS right after a full collection in every thread, and each thread's live heap then. */
-  readonly afterGc?: { readonly rssMb: number; readonly heaps: ReadonlyArray<Inspector.ThreadHeap> } | undefined
+  readonly afterGc?:
+    | {
+        readonly rssMb: number
+        /** What V8's 256 KiB pages hold resident (`Proc.v8PagesMb`): in its heaps, or freed and kept for reuse. */
+        readonly v8PagesMb: number
+        readonly heaps: ReadonlyArray<Inspector.ThreadHeap>
+      }
+    | undefined
 }
 const readings: Array<Reading> = []
 const read = async (label: string, extra: Partial<Reading> = {}) => {
@@ -234,7 +242,7 @@ const read = async (label: string, extra: Partial<Reading> = {}) => {
   if (inspector !== undefined) {
     await inspector.collect()
     await sleep(500)
-    afterGc = { rssMb: Proc.memoryMb(pid), heaps: await inspector.heaps() }
+    afterGc = { rssMb: Proc.memoryMb(pid), v8PagesMb: Proc.v8PagesMb(pid), heaps: await inspector.heaps() }
   }
   const reading = { label, rssMb: Proc.memoryMb(pid), parts, heap: await heap(), threads: threads(), afterGc, ...extra }
   readings.push(reading)
@@ -277,13 +285,17 @@ try {
   cleanUp()
 }
 
+const sum = (heaps: ReadonlyArray<Inspector.ThreadHeap>, key: "physicalMb" | "mallocedMb" | "externalMb") =>
+  heaps.reduce((total, h) => total + h[key], 0)
+const v8Of = (heaps: ReadonlyArray<Inspector.ThreadHeap>) =>
+  sum(heaps, "physicalMb") + sum(heaps, "mallocedMb") + sum(heaps, "externalMb")
 const cell = (v: number | undefined, unit = "") => (v === undefined || Number.isNaN(v) ? "–" : `${v}${unit}`)
 const table = [
-  "| reading | RSS settled (lowest over the settle) | RSS after a full GC in every thread | live heaps then (main + workers) | RSS at the reading (anonymous / files / shared) | peak RSS during burst | main heap used / total | external | threads (worker threads) | burst time | failed |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| reading | RSS settled (lowest over the settle) | RSS after a full GC in every thread | live heaps then (main + workers) | V8 then, all threads: heap pages resident + malloc'd + external | RSS then outside V8 | V8's pages resident then | RSS at the reading (anonymous / files / shared) | peak RSS during burst | main heap used / total | external | threads (worker threads) | burst time | failed |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...readings.map(
     (r) =>
-      `| ${r.label} | ${cell(r.lowMb, " MB")} | ${cell(r.afterGc?.rssMb, " MB")} | ${r.afterGc === undefined ? "–" : r.afterGc.heaps.map((h) => `${h.usedMb}`).join(" + ") + " MB"} | ${r.rssMb} MB (${r.parts.anon} / ${r.parts.file} / ${r.parts.shmem}) | ${cell(r.peakMb, " MB")} | ${r.heap.used} / ${r.heap.total} MB | ${r.heap.external} MB | ${r.threads.all} (${r.threads.workers}) | ${cell(r.seconds === undefined ? undefined : Number(r.seconds.toFixed(1)), " s")} | ${cell(r.failed)} |`
+      `| ${r.label} | ${cell(r.lowMb, " MB")} | ${cell(r.afterGc?.rssMb, " MB")} | ${r.afterGc === undefined ? "–" : r.afterGc.heaps.map((h) => `${h.usedMb}`).join(" + ") + " MB"} | ${r.afterGc === undefined ? "–" : `${sum(r.afterGc.heaps, "physicalMb")} + ${sum(r.afterGc.heaps, "mallocedMb")} + ${sum(r.afterGc.heaps, "externalMb")} MB`} | ${r.afterGc === undefined ? "–" : `${r.afterGc.rssMb - v8Of(r.afterGc.heaps)} MB`} | ${cell(r.afterGc?.v8PagesMb, " MB")} | ${r.rssMb} MB (${r.parts.anon} / ${r.parts.file} / ${r.parts.shmem}) | ${cell(r.peakMb, " MB")} | ${r.heap.used} / ${r.heap.total} MB | ${r.heap.external} MB | ${r.threads.all} (${r.threads.workers}) | ${cell(r.seconds === undefined ? undefined : Number(r.seconds.toFixed(1)), " s")} | ${cell(r.failed)} |`
   )
 ].join("\n")
 const settled = readings.slice(2)
@@ -296,7 +308,7 @@ const verdict =
   second === undefined || last === undefined || second === last
     ? "fewer than three bursts: growth not checked"
     : `${inspector === undefined ? "settled RSS" : "RSS after a full GC"}, last burst over the second: ${growth >= 0 ? "+" : ""}${growth.toFixed(1)}% (tolerance ${tolerance}%)`
-const conditions = `${verdict}. ${bursts} bursts of ${jobs} Echo jobs (${flags.service}, ${flags.services ?? "the sample services"}) from ${submitters} submitters in one server, each job polled every ${pollMs} ms; readings ${settleMs / 1000} s after each burst; heap from the server's /metrics (main thread only). Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), the apps/server server (${flags.from === "bundle" ? "the built bundle, dist/server/main.js" : "from source, src/main.ts"}; SQLite, default workers, log level warn), clients in this process.`
+const conditions = `${verdict}. ${bursts} bursts of ${jobs} Echo jobs (${flags.service}, ${flags.services ?? "the sample services"}) from ${submitters} submitters in one server, each job polled every ${pollMs} ms; readings ${settleMs / 1000} s after each burst; heap from the server's /metrics (main thread only). Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), the apps/server server (${flags.from === "bundle" ? "the built bundle, dist/server/main.js" : "from source, src/main.ts"}, node flags: ${flags["server-args"] === "" ? "none" : flags["server-args"]}; SQLite, default workers, log level warn), clients in this process.`
 console.log(table)
 console.log()
 console.log(conditions)

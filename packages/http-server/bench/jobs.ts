@@ -34,6 +34,8 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     "log-level": { type: "string", default: "info" },
     "cpu-prof": { type: "string" },
+    // Extra node flags for the server and the engine-only process, e.g. --server-args=--max-semi-space-size=8.
+    "server-args": { type: "string", default: "" },
     append: { type: "boolean", default: false },
     help: { type: "boolean", default: false }
   }
@@ -93,12 +95,17 @@ const waitForLine = (child: ChildProcess, pattern: RegExp) =>
 
 // --- the processes ---------------------------------------------------------------------------------------------------
 
+const serverArgs = flags["server-args"] === "" ? [] : flags["server-args"].split(/\s+/)
 const mainTs = new URL("../../../apps/server/src/main.ts", import.meta.url).pathname
 const dataDir = join(dir, "server")
 if (flags["cpu-prof"] !== undefined) mkdirSync(flags["cpu-prof"], { recursive: true })
 const server = spawn(
   process.execPath,
-  [...(flags["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", flags["cpu-prof"]]), mainTs],
+  [
+    ...(flags["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", flags["cpu-prof"]]),
+    ...serverArgs,
+    mainTs
+  ],
   {
     env: {
       ...process.env,
@@ -272,6 +279,7 @@ const engineOnly = async (): Promise<Row> => {
   const child = spawn(
     process.execPath,
     [
+      ...serverArgs,
       new URL("./engine-only.ts", import.meta.url).pathname,
       "--data-dir",
       join(dir, "engine"),
