@@ -42,7 +42,7 @@ export interface ListenerOptions {
  */
 export type Options = PgDatabase.Options & { readonly listener?: ListenerOptions | undefined }
 
-const quoted = (statuses: ReadonlyArray<JobStatus.JobStatus>) => statuses.map((s) => `'${s}'`).join(", ")
+const quoted = PgDatabase.literals
 
 /**
  * The migrations (after the job store's: the triggers are on its `jobs` table). The channel is derived from the
