@@ -133,8 +133,11 @@ const rssMb = (p: number) => Proc.memoryMb(p)
 // --- HTTP --------------------------------------------------------------------------------------------------------------
 
 const send = BenchHttp.client(submitters)
-const request = (method: string, to: number, path: string, body?: string) =>
-  send(method, `http://127.0.0.1:${to}${path}`, body)
+let requests = 0
+const request = (method: string, to: number, path: string, body?: string) => {
+  requests++
+  return send(method, `http://127.0.0.1:${to}${path}`, body)
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const base = "/arcgis/rest/services/Bench"
 const { quantile } = Proc
@@ -146,6 +149,13 @@ interface Row {
   readonly p50?: number | undefined
   readonly p99?: number | undefined
   readonly cpuMsPerJob?: number | undefined
+  /**
+   * This process's CPU per job: the load generator's (HTTP clients, polling timers), on the same cores as the
+   * server — with both on two cores, jobs/s cannot exceed 2,000 / (server + load generator CPU per job in ms).
+   */
+  readonly clientCpuMsPerJob?: number | undefined
+  /** HTTP requests per job (its submit and its status reads). */
+  readonly requestsPerJob?: number | undefined
   readonly peakRssMb?: number | undefined
   readonly errors: number
 }
@@ -157,11 +167,21 @@ const measured = async <A>(work: () => Promise<A>) => {
     peak = Math.max(peak, rssMb(pid))
   }, 100)
   const cpu0 = procStat(pid)
+  const client0 = process.cpuUsage()
+  const requests0 = requests
   const t0 = performance.now()
   const value = await work()
   const seconds = (performance.now() - t0) / 1000
   clearInterval(sampler)
-  return { value, seconds, cpuMs: procStat(pid) - cpu0, peakRssMb: peak }
+  const client = process.cpuUsage(client0)
+  return {
+    value,
+    seconds,
+    cpuMs: procStat(pid) - cpu0,
+    clientCpuMs: (client.user + client.system) / 1000,
+    requests: requests - requests0,
+    peakRssMb: peak
+  }
 }
 
 /** Submit→Executing of the given jobs, from the server's job rows (ms). */
@@ -224,6 +244,8 @@ const asyncJobs = async (label: string, count: number, clients: number, mode: "b
     p50: quantile(waits, 0.5),
     p99: quantile(waits, 0.99),
     cpuMsPerJob: Number((run.cpuMs / Math.max(1, ids.length)).toFixed(2)),
+    clientCpuMsPerJob: Number((run.clientCpuMs / Math.max(1, ids.length)).toFixed(2)),
+    requestsPerJob: Number((run.requests / Math.max(1, ids.length)).toFixed(1)),
     peakRssMb: run.peakRssMb,
     errors
   }
@@ -250,6 +272,8 @@ const syncJobs = async (count: number): Promise<Row> => {
     n: done,
     perSecond: Math.round(done / run.seconds),
     cpuMsPerJob: Number((run.cpuMs / Math.max(1, done)).toFixed(2)),
+    clientCpuMsPerJob: Number((run.clientCpuMs / Math.max(1, done)).toFixed(2)),
+    requestsPerJob: Number((run.requests / Math.max(1, done)).toFixed(1)),
     peakRssMb: run.peakRssMb,
     errors
   }
@@ -341,11 +365,11 @@ bare.kill("SIGTERM")
 
 const cell = (v: number | undefined, unit = "") => (v === undefined || Number.isNaN(v) ? "–" : `${v}${unit}`)
 const table = [
-  "| workload | n | per s | submit→Executing p50 | p99 | server CPU per job | server peak RSS | errors |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| workload | n | per s | submit→Executing p50 | p99 | server CPU per job | load generator CPU per job | requests per job | server peak RSS | errors |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...rows.map(
     (r) =>
-      `| ${r.label} | ${r.n} | ${r.perSecond} | ${cell(r.p50, " ms")} | ${cell(r.p99, " ms")} | ${cell(r.cpuMsPerJob, " ms")} | ${cell(r.peakRssMb, " MB")} | ${r.errors} |`
+      `| ${r.label} | ${r.n} | ${r.perSecond} | ${cell(r.p50, " ms")} | ${cell(r.p99, " ms")} | ${cell(r.cpuMsPerJob, " ms")} | ${cell(r.clientCpuMsPerJob, " ms")} | ${cell(r.requestsPerJob)} | ${cell(r.peakRssMb, " MB")} | ${r.errors} |`
   )
 ].join("\n")
 const burst = rows.find((r) => r.label.startsWith("burst"))
