@@ -10,10 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { RestJob } from "@geojobs/core"
+import { AdminDirectory, RestJob } from "@geojobs/core"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
-import { get, type ServerProcess, start } from "./support/ServerProcess.ts"
+import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
 
 const leaseMs = 3000
 
@@ -133,6 +133,28 @@ describe.skipIf(TestDatabase.unavailable)("kill -9 of one of three nodes on Post
     }
     console.log(`the dead node's ${ranThere.size} jobs taken over ${taken} ms after kill -9 (lease ${leaseMs} ms)`)
     assert.isAbove(taken, 0, "the dead node's jobs are taken over")
+    // The dead node's record goes once its jobs are taken over: admin/machines lists the live nodes only.
+    const token = String(
+      (
+        await form(`${survivor.base}/tokens/generateToken`, {
+          username: "admin",
+          password: "kill admin password",
+          client: "requestip",
+          f: "json"
+        })
+      ).token
+    )
+    const listed = async () =>
+      AdminDirectory.machinesSchema
+        .parse(await get(`${survivor.base}/admin/machines?f=json&token=${token}`))
+        .machines.map((m) => m.machineName)
+        .sort()
+    let names = await listed()
+    for (let i = 0; i < 300 && names.includes(victimName); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      names = await listed()
+    }
+    assert.deepStrictEqual(names, [...nodes.keys()].sort(), "the live nodes, the dead one forgotten")
     // Then every job may end.
     writeFileSync(gate, "")
     for (let i = 0; i < 600; i++) {

@@ -168,6 +168,12 @@ export interface JobQueueShape {
   readonly heartbeat: (owner: Omit<Owner, "seen">, now: number) => Effect.Effect<void, JobStoreError>
   /** Forgets an owner that shut down cleanly. */
   readonly release: (ownerId: string) => Effect.Effect<void, JobStoreError>
+  /**
+   * Forgets an owner gone by the lease once it holds no job: the record of a node that died goes when its jobs have
+   * been taken over. `owner` is the record as read (`owners`): one that heartbeated since (its `seen` changed) or holds
+   * a job is kept, so a paused node that came back is never forgotten under it. Answers whether it was forgotten.
+   */
+  readonly forget: (owner: Owner) => Effect.Effect<boolean, JobStoreError>
   /** Every recorded owner. */
   readonly owners: Effect.Effect<ReadonlyArray<Owner>, JobStoreError>
   /** Held jobs (see `JobStatus.held`) whose owner is gone, by {@link OrphanQuery}. */
@@ -313,6 +319,12 @@ const makeMemory = (store: JobStoreShape): JobQueueShape => {
       ),
     heartbeat: (owner, now) => Effect.sync(() => void owners.set(owner.id, { ...owner, seen: now })),
     release: (id) => Effect.sync(() => void owners.delete(id)),
+    forget: (owner) =>
+      Effect.map(all({ statuses: JobStatus.held, order: "oldest" }), (jobs) => {
+        if (owners.get(owner.id)?.seen !== owner.seen) return false
+        if (jobs.some((job) => ownerOf.get(job.id) === owner.id)) return false
+        return owners.delete(owner.id)
+      }),
     owners: Effect.sync(() => [...owners.values()]),
     orphans: (query) =>
       Effect.map(all({ statuses: JobStatus.held, order: "oldest" }), (jobs) =>

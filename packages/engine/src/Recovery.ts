@@ -6,7 +6,8 @@
  * again with its attempts when its task is retryable and has attempts left. The takeover is written under the
  * orphan's claim (its fencing token), so it is refused if anything moved the job meanwhile — a late heartbeat's
  * owner finishing it, or another process taking it over first — and it kills the claim: whatever the old owner
- * writes later is refused. Runs at start and after every heartbeat.
+ * writes later is refused. Then the records of gone owners that hold no job any more are forgotten. Runs at start and
+ * after every heartbeat.
  *
  * @module
  */
@@ -85,6 +86,13 @@ export const make = (options: {
       if (yield* takeOver(orphan, now)) count++
     }
     if (count > 0) options.changed()
+    // The records of owners gone by the lease whose jobs are all taken over go too (admin/machines then lists the
+    // live nodes; a dead node's own record would otherwise stay for good). `forget` keeps one that still holds a job
+    // or heartbeated since it was read.
+    const self = lease.owner().id
+    for (const owner of yield* queue.owners) {
+      if (owner.id !== self && now - owner.seen >= options.leaseMs) yield* queue.forget(owner)
+    }
     return count
   })
 

@@ -553,6 +553,16 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
         )
       ),
     release: (id) => Effect.asVoid(db.query("release", `DELETE FROM ${engines} WHERE id = $1`, [id])),
+    forget: (owner) =>
+      Effect.map(
+        db.query(
+          "forget",
+          `DELETE FROM ${engines} e WHERE e.id = $1 AND e.seen = $2
+           AND NOT EXISTS (SELECT 1 FROM ${jobs} j WHERE j.owner = e.id AND j.status IN (${heldList}))`,
+          [owner.id, owner.seen]
+        ),
+        (result) => (result.rowCount ?? 0) > 0
+      ),
     owners: Effect.map(
       db.query<JobQueue.Owner>("owners", `SELECT id, node, host, pid, seen FROM ${engines} ORDER BY id COLLATE "C"`),
       (result) => result.rows.map((r) => ({ id: r.id, node: r.node, host: r.host, pid: r.pid, seen: r.seen }))

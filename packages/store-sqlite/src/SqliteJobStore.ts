@@ -647,6 +647,18 @@ const make = (db: import("node:sqlite").DatabaseSync, valuesDir: string | undefi
         sql("DELETE FROM engines WHERE id = ?").run(id)
         return ok(undefined)
       }),
+    forget: (owner) =>
+      write("forget", () =>
+        ok(
+          Number(
+            sql(`DELETE FROM engines WHERE id = ? AND seen = ?
+              AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.owner = engines.id AND jobs.status IN (${held}))`).run(
+              owner.id,
+              owner.seen
+            ).changes
+          ) > 0
+        )
+      ),
     owners: run("owners", () =>
       ok(
         sql(

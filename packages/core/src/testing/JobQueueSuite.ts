@@ -13,7 +13,7 @@
 import { Effect } from "effect"
 import type { Entropy } from "../Entropy.ts"
 import * as Job from "../Job.ts"
-import { type Claimed, type ClaimRequest, JobQueue } from "../JobQueue.ts"
+import { type Claimed, type ClaimRequest, JobQueue, type Owner } from "../JobQueue.ts"
 import { JobStore } from "../JobStore.ts"
 import type { ServiceRef } from "../ServiceRef.ts"
 import { type ContractViolation, expect, failsWith, geometry, same, unicode, utilities } from "./Contract.ts"
@@ -183,6 +183,27 @@ export const cases: Readonly<Record<string, Effect.Effect<void, ContractViolatio
           "owners after release, with their node names"
         )
         yield* expect(!(yield* queue.orphans(at)).some((o) => o.job.id === mine), "self's job again")
+      })
+    ),
+  "a gone owner's record is forgotten once it holds no job, never while it holds one or after a newer heartbeat":
+    Effect.orDie(
+      Effect.gen(function* () {
+        const queue = yield* JobQueue
+        yield* queued(0)
+        yield* queue.heartbeat(owner("dead"), base)
+        yield* queue.heartbeat(owner("idle"), base)
+        const [held] = yield* queue.claim({ owner: "dead", max: 1, limits: limits(9) })
+        const recordOf = (id: string) => Effect.map(queue.owners, (all) => all.find((o) => o.id === id) as Owner)
+        yield* expect(!(yield* queue.forget(yield* recordOf("dead"))), "an owner holding a job is kept")
+        const idle = yield* recordOf("idle")
+        yield* queue.heartbeat(owner("idle"), base + 1_000)
+        yield* expect(!(yield* queue.forget(idle)), "an owner that heartbeated since it was read is kept")
+        yield* expect(yield* queue.forget(yield* recordOf("idle")), "an owner holding nothing is forgotten")
+        yield* move(held?.job.id ?? "", "Cancelling")
+        yield* expect(!(yield* queue.forget(yield* recordOf("dead"))), "a Cancelling job is still held")
+        yield* move(held?.job.id ?? "", "Cancelled")
+        yield* expect(yield* queue.forget(yield* recordOf("dead")), "once its job ended, the owner is forgotten")
+        yield* same((yield* queue.owners).length, 0, "no record left")
       })
     ),
   "a claim carries a fencing token: writes under it land, writes under any other are refused and change nothing":
