@@ -58,7 +58,8 @@ describe("built-in Echo and Sleep", () => {
         )
       )
       assert.instanceOf(error, Error)
-      assert.isBelow(Date.now() - started, 1000)
+      // Ended by the cancel, long before its 30 s (the bound leaves room for a loaded machine).
+      assert.isBelow(Date.now() - started, 10_000)
     })
   )
 })

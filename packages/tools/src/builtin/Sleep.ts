@@ -32,9 +32,11 @@ export default defineTool({
   execute: async ({ seconds }, ctx) => {
     const total = Number(seconds) * 1000
     const started = Date.now()
-    for (let elapsed = 0; elapsed < total; elapsed = Date.now() - started) {
-      ctx.progress(Math.floor((elapsed / total) * 100), `Slept ${Math.floor(elapsed / 1000)} of ${seconds} seconds`)
-      await pause(Math.min(1000, total - elapsed), ctx.signal)
+    // One report per whole second, counted, not measured: a timer may fire a millisecond before the clock says its
+    // time has come, and a loop on the measured time then made one more report (99%) and a 1 ms pause at the end.
+    for (let second = 0; second * 1000 < total; second++) {
+      ctx.progress(Math.floor(((second * 1000) / total) * 100), `Slept ${second} of ${seconds} seconds`)
+      await pause(Math.max(0, Math.min((second + 1) * 1000, total) - (Date.now() - started)), ctx.signal)
     }
     ctx.progress(100, `Slept ${seconds} seconds`)
     return { slept: Number(seconds) }
