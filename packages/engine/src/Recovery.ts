@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type JobError, type JobFiles, JobLifecycle, type JobQueue, type JobStore } from "@geojobs/core"
+import { type JobError, type JobFiles, JobLifecycle, JobQueue, type JobStore } from "@geojobs/core"
 import { Clock, Effect, Result } from "effect"
 import type { Lease } from "./Lease.ts"
 import { type ServiceRegistry, settingsOf } from "./ServiceRegistry.ts"
@@ -89,9 +89,9 @@ export const make = (options: {
     // The records of owners gone by the lease whose jobs are all taken over go too (admin/machines then lists the
     // live nodes; a dead node's own record would otherwise stay for good). `forget` keeps one that still holds a job
     // or heartbeated since it was read.
-    const self = lease.owner().id
+    const gone = { self: lease.owner().id, now, leaseMs: options.leaseMs }
     for (const owner of yield* queue.owners) {
-      if (owner.id !== self && now - owner.seen >= options.leaseMs) yield* queue.forget(owner)
+      if (JobQueue.isGone(gone, owner.id, owner)) yield* queue.forget(owner)
     }
     return count
   })

@@ -257,10 +257,9 @@ const make = (db: PgDatabase.Database<JobError.JobStoreError>) => {
     )
   }
 
-  const claimable = [...JobStatus.claimable]
   const held = [...JobStatus.held]
   // In the text of the claim's and the takeover's statements, not parameters (PgDatabase.literals says why).
-  const claimableList = PgDatabase.literals(claimable)
+  const claimableList = PgDatabase.literals(JobStatus.claimable)
   const heldList = PgDatabase.literals(held)
   const terminal = [...JobStatus.terminal]
 

@@ -42,8 +42,6 @@ export interface ListenerOptions {
  */
 export type Options = PgDatabase.Options & { readonly listener?: ListenerOptions | undefined }
 
-const quoted = PgDatabase.literals
-
 /**
  * The migrations (after the job store's: the triggers are on its `jobs` table). The channel is derived from the
  * schema at run time (`TG_TABLE_SCHEMA`), so one function serves every schema of a database.
@@ -61,10 +59,10 @@ export const migrations: PgDatabase.Migrations = {
          PERFORM pg_notify(channel, json_build_array('stop', OLD.id)::text);
          RETURN NULL;
        END IF;
-       IF NEW.status IN (${quoted(JobQueue.signalledStatuses.work)}) THEN
+       IF NEW.status IN (${PgDatabase.literals(JobQueue.signalledStatuses.work)}) THEN
          PERFORM pg_notify(channel, json_build_array('work', NEW.folder, NEW.name)::text);
        END IF;
-       IF NEW.status IN (${quoted(JobQueue.signalledStatuses.stop)}) THEN
+       IF NEW.status IN (${PgDatabase.literals(JobQueue.signalledStatuses.stop)}) THEN
          PERFORM pg_notify(channel, json_build_array('stop', NEW.id)::text);
        END IF;
        RETURN NULL;
@@ -75,7 +73,7 @@ export const migrations: PgDatabase.Migrations = {
        WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION geojobs_jobs_signal();
      -- the sweeper's deletes of finished jobs need no signal; a held job removed must stop
      CREATE TRIGGER jobs_signal_delete AFTER DELETE ON jobs FOR EACH ROW
-       WHEN (OLD.status IN (${quoted(JobStatus.held)})) EXECUTE FUNCTION geojobs_jobs_signal();`
+       WHEN (OLD.status IN (${PgDatabase.literals(JobStatus.held)})) EXECUTE FUNCTION geojobs_jobs_signal();`
   ]
 }
 
