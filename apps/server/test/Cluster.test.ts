@@ -13,7 +13,7 @@ import { RestJob } from "@geojobs/core"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
 import { redactUrl } from "../src/ServerConfig.ts"
-import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
+import { form, get, type ServerProcess, signIn, start } from "./support/ServerProcess.ts"
 
 const password = "cluster admin password"
 
@@ -69,16 +69,6 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
     rmSync(dataDir, { recursive: true, force: true })
   }, 30_000)
 
-  const signIn = async (server: ServerProcess, pw = password) =>
-    (
-      await form(`${server.base}/tokens/generateToken`, {
-        username: "admin",
-        password: pw,
-        client: "requestip",
-        f: "json"
-      })
-    ).token as string
-
   const utilities = (server: ServerProcess) => `${server.base}/rest/services/System/Utilities/GPServer`
 
   /** Polls a job on `server` until it is terminal; answers its last document. */
@@ -112,7 +102,7 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
   })
 
   it("a token issued by node A works on node B", async () => {
-    const token = await signIn(A)
+    const token = await signIn(A, password)
     assert.isString(token)
     const users = await get(`${B.base}/admin/security/users?f=json&token=${token}`)
     assert.deepStrictEqual(
@@ -122,7 +112,7 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
   })
 
   it("jobs submitted to A and to B finish, and each is readable from the other node, output files included", async () => {
-    const token = await signIn(A)
+    const token = await signIn(A, password)
     const submit = async (server: ServerProcess, task: string, fields: Record<string, string>) =>
       RestJob.schema.parse(await form(`${utilities(server)}/${task}/submitJob`, { ...fields, f: "json", token })).jobId
     const echoes = await Promise.all(
@@ -159,7 +149,7 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
   })
 
   it("an item uploaded through A is used by jobs submitted to B (the uploads folder is shared)", async () => {
-    const token = await signIn(A)
+    const token = await signIn(A, password)
     const conversion = (server: ServerProcess) => `${server.base}/rest/services/Analysis/DataConversion/GPServer`
     const body = new FormData()
     body.append("f", "json")
@@ -199,7 +189,7 @@ describe.skipIf(TestDatabase.unavailable)("two nodes on one PostgreSQL schema", 
   })
 
   it("a password changed on A refuses the user's old token on B at once (498)", async () => {
-    const old = await signIn(A)
+    const old = await signIn(A, password)
     const onB = `${B.base}/admin/security/users?f=json&token=${old}`
     assert.isArray((await get(onB)).users)
     const changed = await form(`${A.base}/admin/security/users/update`, {

@@ -14,7 +14,7 @@ import { RestJob } from "@geojobs/core"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
 import * as RunLog from "./support/RunLog.ts"
-import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
+import { form, get, type ServerProcess, signIn, start } from "./support/ServerProcess.ts"
 
 const { waitFor } = RunLog
 
@@ -54,16 +54,7 @@ describe.skipIf(TestDatabase.unavailable)("cancel and delete through another nod
     // One after the other: the first migrates the fresh schema (starting together is Cluster.test.ts's case).
     api = await start(env("api", "cancel-api"))
     worker = await start(env("worker", "cancel-worker"))
-    token = String(
-      (
-        await form(`${api.base}/tokens/generateToken`, {
-          username: "admin",
-          password,
-          client: "requestip",
-          f: "json"
-        })
-      ).token
-    )
+    token = await signIn(api, password)
   }, 90_000)
 
   afterAll(async () => {

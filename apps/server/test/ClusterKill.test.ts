@@ -10,10 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { AdminDirectory, RestJob } from "@geojobs/core"
+import { AdminDirectory, JobStatus, RestJob } from "@geojobs/core"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
-import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
+import { get, type ServerProcess, signIn, start } from "./support/ServerProcess.ts"
 
 const leaseMs = 3000
 
@@ -113,7 +113,7 @@ describe.skipIf(TestDatabase.unavailable)("kill -9 of one of three nodes on Post
     nodes.delete(victimName)
     const survivor = nodes.values().next().value as ServerProcess
 
-    const terminal = new Set(["esriJobSucceeded", "esriJobFailed", "esriJobCancelled", "esriJobTimedOut"])
+    const terminal = new Set<string>(JobStatus.terminal.map(JobStatus.restName))
     const all = [...once.map((id) => ["Once", id] as const), ...again.map((id) => ["Again", id] as const)]
     // Taken over: the dead node's non-retryable jobs Failed, its retryable ones queued again (the live nodes' slots
     // are all held by gated jobs, so they run again once the gate opens) or already running again elsewhere.
@@ -134,16 +134,7 @@ describe.skipIf(TestDatabase.unavailable)("kill -9 of one of three nodes on Post
     console.log(`the dead node's ${ranThere.size} jobs taken over ${taken} ms after kill -9 (lease ${leaseMs} ms)`)
     assert.isAbove(taken, 0, "the dead node's jobs are taken over")
     // The dead node's record goes once its jobs are taken over: admin/machines lists the live nodes only.
-    const token = String(
-      (
-        await form(`${survivor.base}/tokens/generateToken`, {
-          username: "admin",
-          password: "kill admin password",
-          client: "requestip",
-          f: "json"
-        })
-      ).token
-    )
+    const token = await signIn(survivor, "kill admin password")
     const listed = async () =>
       AdminDirectory.machinesSchema
         .parse(await get(`${survivor.base}/admin/machines?f=json&token=${token}`))

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { AdminJob, RestJob } from "@geojobs/core"
-import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
+import { form, get, type ServerProcess, signIn, start } from "./support/ServerProcess.ts"
 
 // The real server, started as a newcomer would (node src/main.ts), on a free port, talking HTTP over a socket.
 let server: ServerProcess
@@ -26,12 +26,7 @@ afterAll(() => server?.stop())
 
 describe("GeoJobs end to end on a real port", () => {
   it("token → Buffer → poll → results → the seed admin document; cancel a Sleep; page the admin query", async () => {
-    const { token } = (await form(`${base}/tokens/generateToken`, {
-      username: "admin",
-      password: "e2e admin password",
-      client: "requestip",
-      f: "json"
-    })) as { token: string }
+    const token = await signIn({ base }, "e2e admin password")
     assert.isString(token)
 
     const point = {
@@ -110,12 +105,7 @@ describe("GeoJobs end to end on a real port", () => {
   })
 
   it("uploads: the sample's DataConversion takes a GeoJSON file, ConvertFeatures reads it by itemID", async () => {
-    const { token } = (await form(`${base}/tokens/generateToken`, {
-      username: "admin",
-      password: "e2e admin password",
-      client: "requestip",
-      f: "json"
-    })) as { token: string }
+    const token = await signIn({ base }, "e2e admin password")
     const service = `${base}/rest/services/Analysis/DataConversion/GPServer`
     assert.strictEqual((await get(`${service}?f=json`)).capabilities, "Uploads")
     assert.strictEqual((await get(`${service}/uploads/info?f=json`)).maxUploadFileSize, 100)

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { RestJob } from "@geojobs/core"
-import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
+import { form, get, type ServerProcess, signIn, start } from "./support/ServerProcess.ts"
 
 const password = "roles admin password"
 const dataDir = mkdtempSync(join(tmpdir(), "geojobs-roles-"))
@@ -48,12 +48,7 @@ describe("GEOJOBS_ROLE", () => {
     await A.waitForOutput("job files:")
     assert.include(A.output(), "(node api-1, role api)")
     assert.include(A.output(), "runs no tools")
-    const { token } = (await form(`${A.base}/tokens/generateToken`, {
-      username: "admin",
-      password,
-      client: "requestip",
-      f: "json"
-    })) as { token: string }
+    const token = await signIn(A, password)
     const report = `${A.base}/rest/services/System/Utilities/GPServer/Report`
     const { jobId } = RestJob.schema.parse(await form(`${report}/submitJob`, { title: "queued", f: "json", token }))
     const status = async () =>

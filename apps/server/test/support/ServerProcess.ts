@@ -75,6 +75,21 @@ export const form = async (url: string, fields: Record<string, string>): Promise
   return (await response.json()) as Record<string, unknown>
 }
 
+/**
+ * Signs in as `admin` at a server's token URL (`client=requestip`, as a script on this machine would) and answers the
+ * token; throws with the server's answer when there is none.
+ */
+export const signIn = async (server: { readonly base: string }, password: string): Promise<string> => {
+  const answer = await form(`${server.base}/tokens/generateToken`, {
+    username: "admin",
+    password,
+    client: "requestip",
+    f: "json"
+  })
+  if (typeof answer.token !== "string") throw new Error(`no token: ${JSON.stringify(answer)}`)
+  return answer.token
+}
+
 /** GETs JSON. */
 export const get = async (url: string): Promise<Record<string, unknown>> =>
   (await (await fetch(url)).json()) as Record<string, unknown>
