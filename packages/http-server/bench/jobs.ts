@@ -184,6 +184,17 @@ const measured = async <A>(work: () => Promise<A>) => {
   }
 }
 
+/** A measured run's costs per job (of `jobs`): the server's and the load generator's CPU, and the HTTP requests. */
+const perJob = (
+  run: { readonly cpuMs: number; readonly clientCpuMs: number; readonly requests: number; readonly peakRssMb: number },
+  jobs: number
+) => ({
+  cpuMsPerJob: Number((run.cpuMs / Math.max(1, jobs)).toFixed(2)),
+  clientCpuMsPerJob: Number((run.clientCpuMs / Math.max(1, jobs)).toFixed(2)),
+  requestsPerJob: Number((run.requests / Math.max(1, jobs)).toFixed(1)),
+  peakRssMb: run.peakRssMb
+})
+
 /** Submit→Executing of the given jobs, from the server's job rows (ms). */
 const waitsOf = (ids: ReadonlyArray<string>) => {
   const db = new DatabaseSync(join(dataDir, "jobs.sqlite"), { readOnly: true })
@@ -243,10 +254,7 @@ const asyncJobs = async (label: string, count: number, clients: number, mode: "b
     perSecond: Math.round(ids.length / run.seconds),
     p50: quantile(waits, 0.5),
     p99: quantile(waits, 0.99),
-    cpuMsPerJob: Number((run.cpuMs / Math.max(1, ids.length)).toFixed(2)),
-    clientCpuMsPerJob: Number((run.clientCpuMs / Math.max(1, ids.length)).toFixed(2)),
-    requestsPerJob: Number((run.requests / Math.max(1, ids.length)).toFixed(1)),
-    peakRssMb: run.peakRssMb,
+    ...perJob(run, ids.length),
     errors
   }
 }
@@ -271,10 +279,7 @@ const syncJobs = async (count: number): Promise<Row> => {
     label: `sync execute, ${submitters} clients`,
     n: done,
     perSecond: Math.round(done / run.seconds),
-    cpuMsPerJob: Number((run.cpuMs / Math.max(1, done)).toFixed(2)),
-    clientCpuMsPerJob: Number((run.clientCpuMs / Math.max(1, done)).toFixed(2)),
-    requestsPerJob: Number((run.requests / Math.max(1, done)).toFixed(1)),
-    peakRssMb: run.peakRssMb,
+    ...perJob(run, done),
     errors
   }
 }
