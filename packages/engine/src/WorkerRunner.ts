@@ -16,7 +16,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type Worker } from "node:worker_threads"
 import { EncodedValue, Job, type JobFiles, JobLifecycle, type JobQueue, type JobStore } from "@geojobs/core"
-import { Clock, Effect, FiberSet, Schedule, type Scope } from "effect"
+import { Clock, Effect, FiberSet, Schedule, type Scope, Semaphore } from "effect"
 import { Piscina } from "piscina"
 import type { Completion } from "./Completion.ts"
 import type * as InputStaging from "./InputStaging.ts"
@@ -101,6 +101,13 @@ interface Running {
   lost: string | undefined
   /** Its end is being written (under its claim): giving it up now changes nothing. */
   ending: boolean
+  /**
+   * One write of this run at a time. A flush takes the pending messages out before it writes and puts them back if
+   * the write fails; an end written meanwhile would miss them, and they would be lost with the run (apps/server's
+   * PgRestart test saw a job succeed without its start message: the flush's write failed on the restarting database
+   * while the 20 ms run's end was written).
+   */
+  readonly writes: Semaphore.Semaphore
   readonly progress: { pending: WorkerEvent | undefined; messages: Array<Extract<WorkerEvent, { type: "message" }>> }
   cancel: "none" | "requested"
   timedOut: boolean
@@ -258,7 +265,8 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
 
     const flush = (entry: Running) =>
       Effect.gen(function* () {
-        if (entry.lost !== undefined) return
+        // Its end writes whatever is pending.
+        if (entry.lost !== undefined || entry.ending) return
         const { pending, messages } = entry.progress
         const drained = messages.splice(0, messages.length)
         entry.progress.pending = undefined
@@ -295,7 +303,10 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         const stored = yield* StoredJob.find(store, entry.job.id)
         if (JobLifecycle.mustStop(stored)) entry.requestCancel()
         if (stored !== undefined) entry.job = stored
-      }).pipe(Effect.catch(() => Effect.void))
+      }).pipe(
+        Effect.catch(() => Effect.void),
+        entry.writes.withPermit
+      )
 
     const finish = (
       entry: Running,
@@ -317,6 +328,8 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           (job, now) => JobLifecycle.finishAt(addMessages(job, entry.progress.messages, now), outcome, settings, now),
           entry.job
         ).pipe(
+          // After a flush in flight: its messages are back in the list, or written, when this write is made.
+          entry.writes.withPermit,
           Effect.catchTag("LostClaim", () =>
             Effect.sync(() => {
               entry.lost = "another node took it over"
@@ -395,6 +408,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           claim,
           lost: undefined,
           ending: false,
+          writes: Semaphore.makeUnsafe(1),
           progress: { pending: undefined, messages: [] },
           cancel: "none",
           timedOut: false,
