@@ -7,11 +7,19 @@
  * claims nothing while this process does not hold its lease (see `Lease`): whatever it claimed then could already be
  * another process's orphan.
  *
+ * A claim that fails may still have committed (the connection broke after the store applied it, before its answer
+ * came): then jobs are held under this process's id that no runner runs, and nothing else would ever move them —
+ * recovery leaves a live process's jobs alone. So after a failed claim the loop claims nothing new until it has
+ * adopted them: every held job of this owner that the runner was not handed is started under the claim the store
+ * holds for it (the run the claim was for). Until then the slots those jobs take are not counted anywhere but here,
+ * which is why no other claim comes first.
+ *
  * @module
  */
-import type { JobQueue } from "@geojobs/core"
+import { type JobQueue, JobStatus, type JobStore } from "@geojobs/core"
 import { Clock, Effect, Queue } from "effect"
 import * as ServiceRegistry from "./ServiceRegistry.ts"
+import * as StoredJob from "./StoredJob.ts"
 import type { WorkerRunner } from "./WorkerRunner.ts"
 
 /**
@@ -37,6 +45,7 @@ export interface Dispatcher {
  */
 export const make = (options: {
   readonly queue: JobQueue.JobQueueShape
+  readonly store: JobStore.JobStoreShape
   readonly registry: ServiceRegistry.ServiceRegistry["Service"]
   readonly runner: WorkerRunner
   /** This process's owner id now (it changes after a lapsed lease). */
@@ -51,7 +60,7 @@ export const make = (options: {
   readonly pollIntervalMs: () => number
 }): Effect.Effect<Dispatcher> =>
   Effect.gen(function* () {
-    const { queue, registry, runner } = options
+    const { queue, store, registry, runner } = options
     const wakeups = yield* Queue.sliding<void>(1)
     const wake = (): void => {
       Queue.offerUnsafe(wakeups, undefined)
@@ -65,6 +74,25 @@ export const make = (options: {
         .map((s) => ({ service: s.ref, max: s.maxConcurrentJobs }))
     const cpuLimits = limitsOf("cpu")
     const ioLimits = limitsOf("io")
+    /** A claim failed: it may have committed, and its jobs are to be adopted before anything else is claimed. */
+    let unsure = false
+    /** Starts this owner's held jobs that the runner was not handed (see the module's header); then claims are sure. */
+    const adopt = Effect.gen(function* () {
+      let adopted = 0
+      for (const held of yield* queue.claimsOf(options.owner())) {
+        if (runner.isRunning(held.jobId)) continue
+        const job = yield* StoredJob.find(store, held.jobId)
+        if (job === undefined || !JobStatus.table[job.status].held) continue
+        yield* Effect.logWarning(`adopting job ${job.id}: a claim whose answer was lost had taken it for this node`)
+        yield* runner.start({ job, claim: held.claim })
+        adopted++
+      }
+      unsure = false
+      return adopted
+    }).pipe(
+      Effect.uninterruptible,
+      Effect.catch((error) => Effect.as(Effect.logError("could not look for jobs a failed claim took", error), 0))
+    )
     /** Claims up to `max` jobs of the services of `limits` and starts them; answers how many. */
     const claimUpTo = (max: number, limits: ReadonlyArray<JobQueue.ServiceLimit>) =>
       max <= 0 || limits.length === 0
@@ -72,7 +100,15 @@ export const make = (options: {
         : // A claimed job must reach a runner: once the store has moved it to Executing, nothing may interrupt us.
           Effect.uninterruptible(
             queue.claim({ owner: options.owner(), max, limits }).pipe(
-              Effect.catch((error) => Effect.as(Effect.logError("claim failed", error), [])),
+              Effect.catch((error) =>
+                Effect.as(
+                  Effect.andThen(
+                    Effect.sync(() => (unsure = true)),
+                    Effect.logError("claim failed", error)
+                  ),
+                  []
+                )
+              ),
               Effect.tap((jobs) => Effect.forEach(jobs, runner.start, { discard: true })),
               Effect.map((jobs) => jobs.length)
             )
@@ -81,11 +117,22 @@ export const make = (options: {
       while (true) {
         yield* Effect.raceFirst(Queue.take(wakeups), Effect.sleep(options.pollIntervalMs()))
         if (!accepting) continue
+        if (!options.leaseHeld(yield* Clock.currentTimeMillis)) continue
+        if (unsure) {
+          const adopted = yield* adopt
+          if (unsure) continue
+          // Claims wait for the next turn once something was adopted: its run counts in the free slots by then.
+          if (adopted > 0) {
+            wake()
+            continue
+          }
+        }
         const free = options.slots - runner.size()
-        if (free <= 0 || !options.leaseHeld(yield* Clock.currentTimeMillis)) continue
+        if (free <= 0) continue
         const cpuFree = Math.min(free, options.cpuThreads - runner.sizeOf("cpu"))
         const cpu = yield* claimUpTo(cpuFree, cpuLimits)
-        const io = yield* claimUpTo(free - cpu, ioLimits)
+        // Not after a failed claim: its jobs (if it committed) are adopted first.
+        const io = unsure ? 0 : yield* claimUpTo(free - cpu, ioLimits)
         // Slots filled to the brim: more may be waiting.
         if ((cpu > 0 && cpu === cpuFree) || (io > 0 && io === free - cpu)) wake()
       }

@@ -291,6 +291,7 @@ const make = Effect.fnUntraced(function* (options: EngineOptions) {
   lapsed = () => runner.giveUpAll("this node's lease lapsed")
   const dispatcher = yield* Dispatcher.make({
     queue,
+    store,
     registry,
     runner,
     owner: () => lease.owner().id,

@@ -76,6 +76,7 @@ export interface WorkerRunner {
   readonly size: () => number
   /** Of them, those of CPU-bound or of I/O-bound services (`ServiceRegistry.executionOf`). */
   readonly sizeOf: (execution: "cpu" | "io") => number
+  /** Whether the job was handed to this runner and its run is not over (from {@link start} on, before its fiber began). */
   readonly isRunning: (id: string) => boolean
   /** Asks the tool running a job here to stop (no-op when it does not run here). */
   readonly requestCancel: (id: string) => void
@@ -251,6 +252,8 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         retiring.delete(id)
       })
     const running = new Map<string, Running>()
+    /** The jobs handed to `start` whose runs are not over, known from the hand-over on (`running` from the run's start). */
+    const handedOver = new Set<string>()
     const runs = yield* FiberSet.make()
 
     const giveUp = (entry: Running, reason: string) => {
@@ -516,14 +519,20 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
     }
 
     return {
-      start: (claimed) => Effect.asVoid(FiberSet.run(runs, run(claimed))),
+      start: (claimed) => {
+        const id = claimed.job.id
+        handedOver.add(id)
+        return Effect.asVoid(
+          FiberSet.run(runs, run(claimed).pipe(Effect.ensuring(Effect.sync(() => handedOver.delete(id)))))
+        )
+      },
       size: () => running.size,
       sizeOf: (execution) => {
         let n = 0
         for (const e of running.values()) if (e.execution === execution) n++
         return n
       },
-      isRunning: (id) => running.has(id),
+      isRunning: (id) => handedOver.has(id),
       requestCancel: (id) => running.get(id)?.requestCancel(),
       claims: () =>
         [...running.values()].flatMap(

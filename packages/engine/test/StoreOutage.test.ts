@@ -1,7 +1,8 @@
 /**
- * A store that cannot be reached for a moment (PostgreSQL restarting, say) while a job runs: no message of the run is
- * lost. The store here is the real SQLite one with its queue wrapped so that one write of the run — the first flush of
- * its progress — waits and then fails as a broken connection does, while the tool ends in the meantime.
+ * A store that cannot be reached for a moment (PostgreSQL restarting, a network split) while jobs run: nothing of a
+ * run is lost and no job is stranded. The store is the real SQLite one with its queue wrapped so that one operation
+ * fails as a broken connection makes it fail — a progress flush that waits and then fails while the tool ends, and a
+ * claim that commits but whose answer never comes.
  */
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -12,54 +13,91 @@ import { Engine } from "../src/Engine.ts"
 import { ServiceRegistry } from "../src/ServiceRegistry.ts"
 import { service, task, tempDir } from "./support/Harness.ts"
 
-describe("a store write that fails while a run ends", () => {
-  it.live("keeps every message: the run's end is written after the failed flush, with what it could not write", () =>
-    Effect.gen(function* () {
-      const dataDir = tempDir()
-      let flushes = 0
-      // The first progress write of the run (the job still Executing) waits 600 ms, past the tool's end, then fails.
-      const flaky = Layer.effect(
-        JobQueue.JobQueue,
-        Effect.gen(function* () {
-          const queue = yield* JobQueue.JobQueue
-          return {
-            ...queue,
-            updateClaimed: (claim: JobQueue.Claim, revision: number, next: Job.Job) =>
-              next.status === "Executing" && flushes++ === 0
-                ? Effect.andThen(
-                    Effect.sleep(600),
-                    Effect.fail(new JobError.JobStoreError({ operation: "update claimed", cause: "connection lost" }))
-                  )
-                : queue.updateClaimed(claim, revision, next)
-          }
-        })
-      )
-      const storage = SqliteJobStore.layer({ filename: join(dataDir, "jobs.sqlite") })
-      const services = [service("Outage", {}, [task("nap")])]
-      const layer = Engine.layer({ dataDir, maxWorkers: 1, progressIntervalMs: 50, pollIntervalMs: 50 }).pipe(
-        Layer.provideMerge(Layer.mergeAll(Layer.provideMerge(flaky, storage), ServiceRegistry.layer(services))),
-        Layer.provideMerge(Entropy.Entropy.layer)
-      )
-      const context = yield* Layer.build(layer)
-      const engine = Context.get(context, Engine)
-      const store = Context.get(context, JobStore.JobStore)
-      const job = yield* engine.submit({
+const connectionLost = (operation: string) => new JobError.JobStoreError({ operation, cause: "connection lost" })
+
+/** A real engine on SQLite whose queue is `wrap`ped, running the `nap` test tool. */
+const engineWith = (wrap: (queue: JobQueue.JobQueueShape) => JobQueue.JobQueueShape) =>
+  Effect.gen(function* () {
+    const dataDir = tempDir()
+    const flaky = Layer.effect(
+      JobQueue.JobQueue,
+      Effect.gen(function* () {
+        return wrap(yield* JobQueue.JobQueue)
+      })
+    )
+    const storage = SqliteJobStore.layer({ filename: join(dataDir, "jobs.sqlite") })
+    const services = [service("Outage", {}, [task("nap")])]
+    const layer = Engine.layer({ dataDir, maxWorkers: 1, progressIntervalMs: 50, pollIntervalMs: 50 }).pipe(
+      Layer.provideMerge(Layer.mergeAll(Layer.provideMerge(flaky, storage), ServiceRegistry.layer(services))),
+      Layer.provideMerge(Entropy.Entropy.layer)
+    )
+    const context = yield* Layer.build(layer)
+    const store = Context.get(context, JobStore.JobStore)
+    const nap = (ms: number) =>
+      Context.get(context, Engine).submit({
         service: { folder: "Test", name: "Outage" },
         task: "nap",
         user: null,
-        params: { ms: "250" }
+        params: { ms: String(ms) }
       })
-      let done = yield* store.get(job.id)
-      for (let i = 0; i < 200 && done.status !== "Succeeded"; i++) {
-        yield* Effect.sleep(25)
-        done = yield* store.get(job.id)
-      }
+    /** The job once it left `Submitted` and `Executing`, or as it is after ~5 s. */
+    const settled = (id: string) =>
+      Effect.gen(function* () {
+        let job = yield* store.get(id)
+        for (let i = 0; i < 200 && (job.status === "Submitted" || job.status === "Executing"); i++) {
+          yield* Effect.sleep(25)
+          job = yield* store.get(id)
+        }
+        return job
+      })
+    return { nap, settled }
+  })
+
+const texts = (job: Job.Job) => job.messages.map((m) => m.description)
+
+describe("a store that fails for a moment under running jobs", () => {
+  it.live("a flush that fails while the run ends loses no message: the end is written after it, with them", () =>
+    Effect.gen(function* () {
+      let flushes = 0
+      // The first progress write of the run (the job still Executing) waits 600 ms, past the tool's end, then fails.
+      const { nap, settled } = yield* engineWith((queue) => ({
+        ...queue,
+        updateClaimed: (claim, revision, next) =>
+          next.status === "Executing" && flushes++ === 0
+            ? Effect.andThen(Effect.sleep(600), Effect.fail(connectionLost("update claimed")))
+            : queue.updateClaimed(claim, revision, next)
+      }))
+      const done = yield* settled((yield* nap(250)).id)
       assert.strictEqual(done.status, "Succeeded")
       assert.isAbove(flushes, 0, "the run's progress was flushed (and the first flush refused)")
-      const texts = done.messages.map((m) => m.description)
-      assert.strictEqual(texts.filter((t) => t.startsWith("Start Time:")).length, 1, texts.join(" | "))
-      assert.strictEqual(texts.filter((t) => t === "woke up").length, 1, texts.join(" | "))
-      assert.match(texts.at(-1) ?? "", /^Succeeded at /)
+      const all = texts(done)
+      assert.strictEqual(all.filter((t) => t.startsWith("Start Time:")).length, 1, all.join(" | "))
+      assert.strictEqual(all.filter((t) => t === "woke up").length, 1, all.join(" | "))
+      assert.match(all.at(-1) ?? "", /^Succeeded at /)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a claim that committed but whose answer was lost: its job is run here, once, not left Executing", () =>
+    Effect.gen(function* () {
+      let lost: ReadonlyArray<string> = []
+      // The first claim that takes a job commits, and then fails as if the connection broke before its answer.
+      const { nap, settled } = yield* engineWith((queue) => ({
+        ...queue,
+        claim: (request) =>
+          Effect.flatMap(queue.claim(request), (claimed) => {
+            if (claimed.length === 0 || lost.length > 0) return Effect.succeed(claimed)
+            lost = claimed.map((c) => c.job.id)
+            return Effect.fail(connectionLost("claim"))
+          })
+      }))
+      const first = yield* nap(100)
+      const done = yield* settled(first.id)
+      assert.deepStrictEqual(lost, [first.id], "the job's claim committed and its answer was lost")
+      assert.strictEqual(done.status, "Succeeded", texts(done).join(" | "))
+      assert.strictEqual(texts(done).filter((t) => t === "woke up").length, 1, "the tool ran once")
+      // The engine goes on claiming afterwards.
+      const second = yield* settled((yield* nap(10)).id)
+      assert.strictEqual(second.status, "Succeeded")
     }).pipe(Effect.scoped)
   )
 })
