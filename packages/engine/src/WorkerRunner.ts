@@ -109,7 +109,15 @@ interface Running {
    * while the 20 ms run's end was written).
    */
   readonly writes: Semaphore.Semaphore
-  readonly progress: { pending: WorkerEvent | undefined; messages: Array<Extract<WorkerEvent, { type: "message" }>> }
+  readonly progress: {
+    pending: WorkerEvent | undefined
+    messages: Array<Extract<WorkerEvent, { type: "message" }>>
+    /**
+     * A write carrying `messages` failed: how many messages the stored job had under it. The store may have applied
+     * it all the same (the connection broke after, before the answer), and then they follow there, in order.
+     */
+    failedAt: number | undefined
+  }
   cancel: "none" | "requested"
   timedOut: boolean
   interrupted: boolean
@@ -139,6 +147,25 @@ const addMessages = (
   messages: ReadonlyArray<Extract<WorkerEvent, { type: "message" }>>,
   now: number
 ): Job.Job => messages.reduce((next, m) => Job.addMessageAt(next, m.level, m.text, now), job)
+
+/**
+ * `messages` less those a failed write stored after all: found in `job` from `failedAt` on, in order (anything else
+ * written there since — a cancel's message — ends the match). Without this a write whose answer was lost wrote them
+ * twice.
+ */
+const unwritten = (
+  job: Job.Job,
+  messages: ReadonlyArray<Extract<WorkerEvent, { type: "message" }>>,
+  failedAt: number | undefined
+): ReadonlyArray<Extract<WorkerEvent, { type: "message" }>> => {
+  if (failedAt === undefined) return messages
+  let k = 0
+  for (; k < messages.length; k++) {
+    const stored = job.messages[failedAt + k]
+    if (stored === undefined || stored.level !== messages[k]?.level || stored.description !== messages[k]?.text) break
+  }
+  return k === 0 ? messages : messages.slice(k)
+}
 
 /** The job's error text: the tool's own error, or what ended its thread. */
 const failureText = (entry: Running, error: unknown): string => {
@@ -273,6 +300,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         const { pending, messages } = entry.progress
         const drained = messages.splice(0, messages.length)
         entry.progress.pending = undefined
+        let base = entry.job.messages.length
         const written = yield* StoredJob.modifyClaimed(
           queue,
           store,
@@ -280,8 +308,9 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           entry.job.id,
           (job, now) => {
             if (!JobLifecycle.takesProgress(job)) return undefined
+            base = job.messages.length
             let next = job
-            next = addMessages(next, drained, now)
+            next = addMessages(next, unwritten(job, drained, entry.progress.failedAt), now)
             if (pending?.type === "progress") next = Job.setProgress(next, pending.percent, pending.message)
             return next === job ? undefined : next
           },
@@ -294,10 +323,13 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
             Effect.sync(() => {
               messages.unshift(...drained)
               entry.progress.pending ??= pending
+              entry.progress.failedAt ??= base
             })
           )
         )
         if (written === "lost") return
+        // Written, or nothing left to write: the store holds what the failed write may have left.
+        entry.progress.failedAt = undefined
         if (written !== undefined) {
           entry.job = written
           return
@@ -323,16 +355,24 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         entry.ending = true
         const outcome = outcomeOf(entry, settled)
         const settings = settingsOf(registry, entry.job)
+        const { progress } = entry
+        let base = entry.job.messages.length
         const written = yield* StoredJob.applyClaimed(
           queue,
           store,
           entry.claim,
           entry.job.id,
-          (job, now) => JobLifecycle.finishAt(addMessages(job, entry.progress.messages, now), outcome, settings, now),
+          (job, now) => {
+            base = job.messages.length
+            const next = addMessages(job, unwritten(job, progress.messages, progress.failedAt), now)
+            return JobLifecycle.finishAt(next, outcome, settings, now)
+          },
           entry.job
         ).pipe(
           // After a flush in flight: its messages are back in the list, or written, when this write is made.
           entry.writes.withPermit,
+          // Tried again by `recordEnd`: the messages may have been stored by this attempt after all.
+          Effect.tapErrorTag("JobStoreError", () => Effect.sync(() => (progress.failedAt ??= base))),
           Effect.catchTag("LostClaim", () =>
             Effect.sync(() => {
               entry.lost = "another node took it over"
@@ -412,7 +452,7 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           lost: undefined,
           ending: false,
           writes: Semaphore.makeUnsafe(1),
-          progress: { pending: undefined, messages: [] },
+          progress: { pending: undefined, messages: [], failedAt: undefined },
           cancel: "none",
           timedOut: false,
           interrupted: false,

@@ -1,8 +1,8 @@
 /**
  * A store that cannot be reached for a moment (PostgreSQL restarting, a network split) while jobs run: nothing of a
  * run is lost and no job is stranded. The store is the real SQLite one with its queue wrapped so that one operation
- * fails as a broken connection makes it fail — a progress flush that waits and then fails while the tool ends, and a
- * claim that commits but whose answer never comes.
+ * fails as a broken connection makes it fail — a progress flush that waits and then fails while the tool ends, a
+ * flush and a claim that the store applies but whose answers never come.
  */
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -74,6 +74,26 @@ describe("a store that fails for a moment under running jobs", () => {
       assert.strictEqual(all.filter((t) => t.startsWith("Start Time:")).length, 1, all.join(" | "))
       assert.strictEqual(all.filter((t) => t === "woke up").length, 1, all.join(" | "))
       assert.match(all.at(-1) ?? "", /^Succeeded at /)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a write the store applied but whose answer was lost: its messages are not written again", () =>
+    Effect.gen(function* () {
+      let flushes = 0
+      // The first progress write of the run is applied, and then fails as if the connection broke before its answer.
+      const { nap, settled } = yield* engineWith((queue) => ({
+        ...queue,
+        updateClaimed: (claim, revision, next) =>
+          next.status === "Executing" && flushes++ === 0
+            ? Effect.andThen(queue.updateClaimed(claim, revision, next), Effect.fail(connectionLost("update claimed")))
+            : queue.updateClaimed(claim, revision, next)
+      }))
+      const done = yield* settled((yield* nap(400)).id)
+      assert.strictEqual(done.status, "Succeeded")
+      assert.isAbove(flushes, 1, "the run's progress was flushed again after the lost answer")
+      const all = texts(done)
+      assert.strictEqual(all.filter((t) => t.startsWith("Start Time:")).length, 1, all.join(" | "))
+      assert.strictEqual(all.filter((t) => t === "woke up").length, 1, all.join(" | "))
     }).pipe(Effect.scoped)
   )
 
