@@ -301,13 +301,17 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
         const drained = messages.splice(0, messages.length)
         entry.progress.pending = undefined
         let base = entry.job.messages.length
+        let declined = false
         const written = yield* StoredJob.modifyClaimed(
           queue,
           store,
           entry.claim,
           entry.job.id,
           (job, now) => {
-            if (!JobLifecycle.takesProgress(job)) return undefined
+            if (!JobLifecycle.takesProgress(job)) {
+              declined = true
+              return undefined
+            }
             base = job.messages.length
             let next = job
             next = addMessages(next, unwritten(job, drained, entry.progress.failedAt), now)
@@ -328,8 +332,15 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
           )
         )
         if (written === "lost") return
-        // Written, or nothing left to write: the store holds what the failed write may have left.
-        entry.progress.failedAt = undefined
+        if (declined) {
+          // Being cancelled: it shows no progress, but what the tool logs meanwhile (what it is tidying, why it
+          // stops) is the job's all the same, and its end writes it. These were dropped until the engine's test of
+          // a tool that logs while Cancelling found it.
+          messages.unshift(...drained)
+        } else {
+          // Written, or nothing left to write: the store holds what the failed write may have left.
+          entry.progress.failedAt = undefined
+        }
         if (written !== undefined) {
           entry.job = written
           return

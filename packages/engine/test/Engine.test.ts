@@ -132,6 +132,27 @@ describe("Engine", () => {
     }).pipe(Effect.provide(engineLayer(tempDir(), [service(Test.name)], { cancelGraceMs: 60_000 })))
   )
 
+  it.live("what a tool logs while it is being cancelled is kept in the Cancelled job's messages, in order", () =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      const job = yield* submit("Tidy", "tidy", { tidyMs: 600 })
+      yield* waitFor(job.id, (j) => j.messages.some((m) => m.description === "working on it"))
+      yield* engine.cancel(job.id)
+      const done = yield* engine.awaitJob(job.id)
+      assert.strictEqual(done.status, "Cancelled")
+      // Flushes ran while it was Cancelling (every 50 ms for 600 ms); the messages they took are the job's all the same.
+      const logged = done.messages.map((m) => m.description)
+      const tidying = logged.indexOf("cancelled: removing the partial output")
+      assert.isAbove(tidying, logged.indexOf("working on it"))
+      assert.strictEqual(logged[tidying + 1], "partial output removed")
+      assert.strictEqual(done.messages[tidying]?.level, "warning")
+    }).pipe(
+      Effect.provide(
+        engineLayer(tempDir(), [service("Tidy", {}, [task("tidy")])], { cancelGraceMs: 10_000, progressIntervalMs: 50 })
+      )
+    )
+  )
+
   it.live("a tool that ignores cancel shows Cancelling, then is terminated after the grace period: Cancelled", () =>
     Effect.gen(function* () {
       const engine = yield* Engine

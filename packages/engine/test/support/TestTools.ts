@@ -43,6 +43,21 @@ export const nap = {
   }
 }
 
+/**
+ * Logs a message, then waits for cancel; on its AbortSignal it logs what it is tidying, takes `tidyMs` over it (long
+ * enough for progress flushes to run while the job is Cancelling) and ends.
+ */
+export const tidy = {
+  execute: async (inputs: Record<string, unknown>, ctx: Ctx) => {
+    ctx.message("informative", "working on it")
+    await sleep(60_000, ctx.signal).catch(() => undefined)
+    ctx.message("warning", "cancelled: removing the partial output")
+    await sleep(Number(inputs.tidyMs ?? 600))
+    ctx.message("informative", "partial output removed")
+    throw new Error("cancelled")
+  }
+}
+
 /** Spins the CPU for `ms` and ignores cancel: only terminating its thread stops it. */
 export const stubborn = {
   execute: (inputs: Record<string, unknown>) => {
