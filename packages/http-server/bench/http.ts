@@ -2,7 +2,8 @@
  * `pnpm bench:http`: an authenticated GET of a job's REST document and of the seed admin document, beside a bare
  * Fastify route answering a JSON document of the same size, in the same run (autocannon, 50 connections, loopback).
  * Servers run in their own processes; prints req/s, p99 and the ratio to the bare route, and appends them to
- * BENCHMARKS.md with the date.
+ * BENCHMARKS.md with the date. `pnpm bench:http` then runs `bench/jobs.ts --append` (issue 13: the job workloads
+ * over HTTP beside the engine alone and the bare route); `node bench/http.ts` alone runs only the status reads.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
