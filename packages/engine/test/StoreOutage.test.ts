@@ -55,45 +55,55 @@ const engineWith = (wrap: (queue: JobQueue.JobQueueShape) => JobQueue.JobQueueSh
 
 const texts = (job: Job.Job) => job.messages.map((m) => m.description)
 
+/**
+ * The queue with the first progress write of a run (the job still Executing) made by `first` from the real write;
+ * `flushes()` counts the progress writes asked for.
+ */
+type ClaimedWrite = ReturnType<JobQueue.JobQueueShape["updateClaimed"]>
+const firstFlush = (first: (write: ClaimedWrite) => ClaimedWrite) => {
+  let flushes = 0
+  return {
+    flushes: () => flushes,
+    wrap: (queue: JobQueue.JobQueueShape): JobQueue.JobQueueShape => ({
+      ...queue,
+      updateClaimed: (claim, revision, next) =>
+        next.status === "Executing" && flushes++ === 0
+          ? first(queue.updateClaimed(claim, revision, next))
+          : queue.updateClaimed(claim, revision, next)
+    })
+  }
+}
+
+/** The run's start message and the tool's last message are each in the job once. */
+const assertEachOnce = (job: Job.Job) => {
+  const all = texts(job)
+  assert.strictEqual(all.filter((t) => t.startsWith("Start Time:")).length, 1, all.join(" | "))
+  assert.strictEqual(all.filter((t) => t === "woke up").length, 1, all.join(" | "))
+}
+
 describe("a store that fails for a moment under running jobs", () => {
   it.live("a flush that fails while the run ends loses no message: the end is written after it, with them", () =>
     Effect.gen(function* () {
-      let flushes = 0
-      // The first progress write of the run (the job still Executing) waits 600 ms, past the tool's end, then fails.
-      const { nap, settled } = yield* engineWith((queue) => ({
-        ...queue,
-        updateClaimed: (claim, revision, next) =>
-          next.status === "Executing" && flushes++ === 0
-            ? Effect.andThen(Effect.sleep(600), Effect.fail(connectionLost("update claimed")))
-            : queue.updateClaimed(claim, revision, next)
-      }))
+      // The first progress write of the run waits 600 ms, past the tool's end, then fails without being made.
+      const queue = firstFlush(() => Effect.andThen(Effect.sleep(600), Effect.fail(connectionLost("update claimed"))))
+      const { nap, settled } = yield* engineWith(queue.wrap)
       const done = yield* settled((yield* nap(250)).id)
       assert.strictEqual(done.status, "Succeeded")
-      assert.isAbove(flushes, 0, "the run's progress was flushed (and the first flush refused)")
-      const all = texts(done)
-      assert.strictEqual(all.filter((t) => t.startsWith("Start Time:")).length, 1, all.join(" | "))
-      assert.strictEqual(all.filter((t) => t === "woke up").length, 1, all.join(" | "))
-      assert.match(all.at(-1) ?? "", /^Succeeded at /)
+      assert.isAbove(queue.flushes(), 0, "the run's progress was flushed (and the first flush refused)")
+      assertEachOnce(done)
+      assert.match(texts(done).at(-1) ?? "", /^Succeeded at /)
     }).pipe(Effect.scoped)
   )
 
   it.live("a write the store applied but whose answer was lost: its messages are not written again", () =>
     Effect.gen(function* () {
-      let flushes = 0
-      // The first progress write of the run is applied, and then fails as if the connection broke before its answer.
-      const { nap, settled } = yield* engineWith((queue) => ({
-        ...queue,
-        updateClaimed: (claim, revision, next) =>
-          next.status === "Executing" && flushes++ === 0
-            ? Effect.andThen(queue.updateClaimed(claim, revision, next), Effect.fail(connectionLost("update claimed")))
-            : queue.updateClaimed(claim, revision, next)
-      }))
+      // The first progress write of the run is made, and then fails as if the connection broke before its answer.
+      const queue = firstFlush((write) => Effect.andThen(write, Effect.fail(connectionLost("update claimed"))))
+      const { nap, settled } = yield* engineWith(queue.wrap)
       const done = yield* settled((yield* nap(400)).id)
       assert.strictEqual(done.status, "Succeeded")
-      assert.isAbove(flushes, 1, "the run's progress was flushed again after the lost answer")
-      const all = texts(done)
-      assert.strictEqual(all.filter((t) => t.startsWith("Start Time:")).length, 1, all.join(" | "))
-      assert.strictEqual(all.filter((t) => t === "woke up").length, 1, all.join(" | "))
+      assert.isAbove(queue.flushes(), 1, "the run's progress was flushed again after the lost answer")
+      assertEachOnce(done)
     }).pipe(Effect.scoped)
   )
 
