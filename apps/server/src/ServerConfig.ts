@@ -160,6 +160,14 @@ const roles = ["all", "api", "worker"] as const
  */
 export type Role = (typeof roles)[number]
 
+/**
+ * Connections per pool unless `GEOJOBS_DATABASE_POOL_SIZE` says otherwise: node-postgres' own default, so a node holds
+ * at most 21 (two pools and the listener) and PostgreSQL's default `max_connections` of 100 takes four nodes.
+ *
+ * @category models
+ */
+export const defaultPoolSize = 10
+
 /** Variables whose values never appear in a problem message. */
 const secrets: ReadonlySet<string> = new Set([
   "GEOJOBS_ADMIN_PASSWORD",
@@ -181,6 +189,12 @@ export const schema = z.object({
   GEOJOBS_DATA_DIR: z.string().min(1).default("./data"),
   GEOJOBS_DATABASE_URL: databaseUrl.optional(),
   GEOJOBS_DATABASE_SCHEMA: databaseSchema.optional(),
+  GEOJOBS_DATABASE_POOL_SIZE: z.coerce
+    .number({ message: "expected a number of connections" })
+    .int("expected a whole number of connections")
+    .min(1, "expected at least 1 connection")
+    .max(1000, "expected at most 1000 connections")
+    .optional(),
   GEOJOBS_JOBS_DIR: z.string().min(1).optional(),
   GEOJOBS_UPLOADS_DIR: z.string().min(1).optional(),
   GEOJOBS_NODE_NAME: nodeName.optional(),
@@ -271,6 +285,14 @@ const contradictions = schema.superRefine((e, ctx) => {
       path: ["GEOJOBS_DATABASE_SCHEMA"],
       message:
         "names a PostgreSQL schema, but GEOJOBS_DATABASE_URL is not set (the stores are SQLite files); set both or neither"
+    })
+  }
+  if (e.GEOJOBS_DATABASE_POOL_SIZE !== undefined && e.GEOJOBS_DATABASE_URL === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["GEOJOBS_DATABASE_POOL_SIZE"],
+      message:
+        "sizes the PostgreSQL connection pools, but GEOJOBS_DATABASE_URL is not set (the stores are SQLite files); set both or neither"
     })
   }
   // The engine's local job files live in `<dataDir>/jobs`: main.ts passes the jobs folder's parent as its dataDir.
@@ -408,6 +430,12 @@ export type Database =
       /** The URL with its password redacted, to print. */
       readonly shownUrl: string
       readonly schema: string
+      /**
+       * The most connections each of the node's two pools opens (job store and queue; users and tokens): with the
+       * listening connection a node holds at most `2 × poolSize + 1`, which every node's share of the database's
+       * `max_connections` must allow.
+       */
+      readonly poolSize: number
     }
 
 /**
@@ -454,7 +482,8 @@ export const fromEnv = (
               kind: "postgres",
               url: Redacted.make(e.GEOJOBS_DATABASE_URL),
               shownUrl: redactUrl(e.GEOJOBS_DATABASE_URL),
-              schema: e.GEOJOBS_DATABASE_SCHEMA ?? "public"
+              schema: e.GEOJOBS_DATABASE_SCHEMA ?? "public",
+              poolSize: e.GEOJOBS_DATABASE_POOL_SIZE ?? defaultPoolSize
             },
       jobsDir: e.GEOJOBS_JOBS_DIR === undefined ? join(dataDir, "jobs") : resolve(e.GEOJOBS_JOBS_DIR),
       uploadsDir: e.GEOJOBS_UPLOADS_DIR === undefined ? join(dataDir, "uploads") : resolve(e.GEOJOBS_UPLOADS_DIR),

@@ -31,6 +31,7 @@ export const layer = (config: Pick<ServerConfig, "dataDir" | "database" | "nodeN
             PgStorage.layer({
               connectionString: Redacted.value(database.url),
               schema: database.schema,
+              max: database.poolSize,
               // Names the node's connections in pg_stat_activity (PostgreSQL keeps the first 63 bytes).
               pool: { application_name: `geojobs ${config.nodeName}` }
             })

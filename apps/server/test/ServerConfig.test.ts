@@ -252,6 +252,27 @@ describe("ServerConfig", () => {
     )
   })
 
+  it("GEOJOBS_DATABASE_POOL_SIZE: connections per pool, 10 unless told, a whole number from 1, only with PostgreSQL", () => {
+    const pgUrl = "postgres://db/gis"
+    assert.deepInclude(read({ GEOJOBS_DATABASE_URL: pgUrl }).database, { poolSize: 10 })
+    assert.deepInclude(read({ GEOJOBS_DATABASE_URL: pgUrl, GEOJOBS_DATABASE_POOL_SIZE: "3" }).database, { poolSize: 3 })
+    for (const [bad, says] of [
+      ["0", "expected at least 1 connection"],
+      ["2.5", "expected a whole number of connections"],
+      ["many", "expected a number of connections"],
+      ["5000", "expected at most 1000 connections"]
+    ] as const) {
+      assert.include(
+        problems({ GEOJOBS_DATABASE_URL: pgUrl, GEOJOBS_DATABASE_POOL_SIZE: bad }),
+        `GEOJOBS_DATABASE_POOL_SIZE="${bad}": ${says}`
+      )
+    }
+    assert.include(
+      problems({ GEOJOBS_DATABASE_POOL_SIZE: "4" }),
+      'GEOJOBS_DATABASE_POOL_SIZE="4": sizes the PostgreSQL connection pools, but GEOJOBS_DATABASE_URL is not set'
+    )
+  })
+
   it("GEOJOBS_JOBS_DIR: <data folder>/jobs by default; another folder named jobs", () => {
     assert.strictEqual(read({ GEOJOBS_DATA_DIR: "/srv/geojobs" }).jobsDir, join("/srv/geojobs", "jobs"))
     assert.strictEqual(read({ GEOJOBS_JOBS_DIR: "/mnt/shared/jobs" }).jobsDir, "/mnt/shared/jobs")

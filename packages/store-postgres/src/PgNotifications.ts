@@ -138,8 +138,9 @@ export const layer = (options: Options): Layer.Layer<JobQueue.QueueSignals, JobE
       const reconnectMinMs = options.listener?.reconnectMinMs ?? 100
       const reconnectMaxMs = options.listener?.reconnectMaxMs ?? 5000
       const pingMs = options.listener?.pingMs ?? 10_000
-      // The triggers, on a pool of one that runs only the migration.
-      yield* PgDatabase.acquire({ ...options, max: 1 }, migrations, storeError)
+      // The triggers, on a pool of one that runs only the migration and is ended at once (kept, it held an idle
+      // connection past what a node's pools and listener add up to: PoolSize.test.ts in apps/server counted it).
+      yield* Effect.scoped(PgDatabase.acquire({ ...options, max: 1 }, migrations, storeError))
       const hub = yield* PubSub.unbounded<JobQueue.Signal>()
       yield* Effect.addFinalizer(() => PubSub.shutdown(hub))
       let connected = false
