@@ -17,18 +17,38 @@ import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts
 
 const password = "outage admin password"
 
-/** A TCP proxy to PostgreSQL on a port of its own; `close` drops every connection and stops listening. */
+/**
+ * A TCP proxy to PostgreSQL on a port of its own; `close` drops every connection and stops listening (the database
+ * gone: connections refused), `freeze` stops carrying bytes either way while every connection stays open and new ones
+ * are accepted and never answered (a network dropping packets), and `thaw` carries them on again, held bytes first.
+ */
 const proxy = (port: number, target: URL) =>
-  new Promise<{ readonly port: number; readonly close: () => Promise<void> }>((resolve, reject) => {
+  new Promise<{
+    readonly port: number
+    readonly close: () => Promise<void>
+    readonly freeze: () => void
+    readonly thaw: () => void
+  }>((resolve, reject) => {
     const sockets = new Set<Socket>()
-    const server: Server = createServer((client) => {
+    const pairs = new Set<{ readonly client: Socket; upstream: Socket | undefined }>()
+    let frozen = false
+    const connect = (pair: { readonly client: Socket; upstream: Socket | undefined }) => {
       const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5432) })
-      for (const s of [client, upstream]) {
-        sockets.add(s)
-        s.on("close", () => sockets.delete(s))
-        s.on("error", () => s.destroy())
-      }
-      client.pipe(upstream).pipe(client)
+      pair.upstream = upstream
+      sockets.add(upstream)
+      upstream.on("close", () => sockets.delete(upstream))
+      upstream.on("error", () => upstream.destroy())
+      pair.client.pipe(upstream).pipe(pair.client)
+    }
+    const server: Server = createServer((client) => {
+      sockets.add(client)
+      client.on("close", () => sockets.delete(client))
+      client.on("error", () => client.destroy())
+      const pair = { client, upstream: undefined as Socket | undefined }
+      pairs.add(pair)
+      client.on("close", () => pairs.delete(pair))
+      if (frozen) client.pause()
+      else connect(pair)
     })
     server.once("error", reject)
     server.listen(port, "127.0.0.1", () => {
@@ -39,7 +59,26 @@ const proxy = (port: number, target: URL) =>
           new Promise<void>((done) => {
             for (const s of sockets) s.destroy()
             server.close(() => done())
-          })
+          }),
+        freeze: () => {
+          frozen = true
+          for (const { client, upstream } of pairs) {
+            if (upstream === undefined) continue
+            client.unpipe(upstream)
+            upstream.unpipe(client)
+            client.pause()
+            upstream.pause()
+          }
+        },
+        thaw: () => {
+          frozen = false
+          for (const pair of pairs) {
+            if (pair.upstream === undefined) connect(pair)
+            else pair.client.pipe(pair.upstream).pipe(pair.client)
+            pair.client.resume()
+            pair.upstream?.resume()
+          }
+        }
       })
     })
   })
@@ -48,7 +87,7 @@ describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and
   const schema = TestDatabase.schemaName()
   const dataDir = mkdtempSync(join(tmpdir(), "geojobs-outage-"))
   const target = new URL(TestDatabase.url)
-  let gate: { readonly port: number; readonly close: () => Promise<void> } | undefined
+  let gate: Awaited<ReturnType<typeof proxy>> | undefined
   let node: ServerProcess | undefined
 
   beforeAll(async () => {
@@ -107,4 +146,45 @@ describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and
     const after = RestJob.schema.parse(await form(`${echo}/submitJob`, { input_string: "after", f: "json" }))
     assert.match(after.jobId, /^j[0-9a-f]{32}$/)
   }, 60_000)
+
+  it("a network that stops answering (packets dropped, connections open): 503s within seconds, not a hang", async () => {
+    const N = node as ServerProcess
+    const G = gate as NonNullable<typeof gate>
+    const echo = `${N.base}/rest/services/System/Utilities/GPServer/Echo`
+    const { jobId } = RestJob.schema.parse(await form(`${echo}/submitJob`, { input_string: "before", f: "json" }))
+    G.freeze()
+    const frozenAt = Date.now()
+    // More probes than a pool has connections: each leaves a statement that will never be answered.
+    const probes = await Promise.all(Array.from({ length: 12 }, () => fetch(`${N.origin}/health`)))
+    assert.deepStrictEqual(
+      probes.map((r) => r.status),
+      Array.from({ length: 12 }, () => 503)
+    )
+    const t0 = Date.now()
+    const refused = (await form(`${echo}/submitJob`, { input_string: "during", f: "json" })) as {
+      error?: { code?: number; message?: string }
+    }
+    const waited = Date.now() - t0
+    assert.strictEqual(refused.error?.code, 503, JSON.stringify(refused))
+    assert.include(refused.error?.message ?? "", "database is unavailable")
+    const read = (await get(`${echo}/jobs/${jobId}?f=json`)) as { error?: { code?: number } }
+    assert.strictEqual(read.error?.code, 503)
+    console.log(`network frozen: /health 503 ×12 at once, a submit answered 503 after ${waited} ms`)
+    // Bounded by the pools' waits (a connection, then a statement's answer), with room for a loaded machine.
+    assert.isBelow(waited, 30_000)
+
+    G.thaw()
+    const thawedAt = Date.now()
+    let back = await fetch(`${N.origin}/health`)
+    for (let i = 0; i < 300 && back.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      back = await fetch(`${N.origin}/health`)
+    }
+    assert.strictEqual(back.status, 200)
+    console.log(`healed after ${thawedAt - frozenAt} ms frozen: /health 200 again ${Date.now() - thawedAt} ms later`)
+    const job = RestJob.schema.parse(await get(`${echo}/jobs/${jobId}?f=json`))
+    assert.include(["esriJobSubmitted", "esriJobExecuting", "esriJobSucceeded"], job.jobStatus)
+    const after = RestJob.schema.parse(await form(`${echo}/submitJob`, { input_string: "after", f: "json" }))
+    assert.match(after.jobId, /^j[0-9a-f]{32}$/)
+  }, 120_000)
 })

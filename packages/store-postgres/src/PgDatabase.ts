@@ -24,6 +24,17 @@ export interface Options {
   readonly schema?: string | undefined
   /** The most connections this store's pool opens (default 10, node-postgres' own). */
   readonly max?: number | undefined
+  /**
+   * How long a statement waits for a connection from the pool, a new one included (default 5,000 ms). Unbounded
+   * (node-postgres' default), a database the network stopped answering held every request for good.
+   */
+  readonly connectTimeoutMs?: number | undefined
+  /**
+   * How long a statement waits for its answer (default 10,000 ms); past it the statement fails and its connection is
+   * closed rather than reused. Migrations have no such limit (a step may build an index over every job, or wait for
+   * another node's migrations).
+   */
+  readonly statementTimeoutMs?: number | undefined
 }
 
 /**
@@ -128,14 +139,21 @@ const statement = (text: string, values: ReadonlyArray<unknown> | undefined): pg
   return name === undefined ? { text, values: [...values] } : { name, text, values: [...values] }
 }
 
+/** node-postgres' error for a statement that got no answer within `query_timeout`. */
+const isTimeout = (cause: unknown): boolean => cause instanceof Error && cause.message === "Query read timeout"
+
 const queryable = <F>(
   client: pg.Pool | pg.PoolClient,
-  onError: (operation: string, cause: unknown) => F
+  onError: (operation: string, cause: unknown) => F,
+  onTimeout: () => void = () => {}
 ): Queryable<F> => ({
   query: <R extends pg.QueryResultRow>(operation: string, text: string, values?: ReadonlyArray<unknown>) =>
     Effect.tryPromise({
       try: () => client.query<R>(statement(text, values)),
-      catch: (cause) => onError(operation, cause)
+      catch: (cause) => {
+        if (isTimeout(cause)) onTimeout()
+        return onError(operation, cause)
+      }
     })
 })
 
@@ -149,12 +167,16 @@ const makeDatabase = <F>(
     Effect.acquireUseRelease(
       Effect.tryPromise({ try: () => pool.connect(), catch: (cause) => onError(operation, cause) }),
       (client) => {
-        const tx = queryable(client, onError)
+        // A statement left unanswered: its answer may still come, and would be read as the next statement's, so the
+        // connection gets no ROLLBACK and is closed (the server then rolls the transaction back).
+        const tx = queryable(client, onError, () => broken.add(client))
         return tx.query(operation, "BEGIN").pipe(
           Effect.andThen(f(tx)),
           Effect.tap(() => tx.query(operation, "COMMIT")),
           Effect.onError(() =>
-            tx.query(operation, "ROLLBACK").pipe(Effect.catch(() => Effect.sync(() => void broken.add(client))))
+            broken.has(client)
+              ? Effect.void
+              : tx.query(operation, "ROLLBACK").pipe(Effect.catch(() => Effect.sync(() => void broken.add(client))))
           )
         )
       },
@@ -214,8 +236,10 @@ export const migrate = <F>(db: Database<F>, migrations: Migrations): Effect.Effe
 }
 
 /**
- * The database as a scoped resource: a pool opened and checked (its first connection runs the migrations, failing
- * with `onError`), ended when the scope ends.
+ * The database as a scoped resource: the migrations run first on a connection of their own (failing with `onError`),
+ * then the store's pool is opened, ended when the scope ends. A statement on the pool waits at most
+ * `connectTimeoutMs` for a connection and `statementTimeoutMs` for its answer (a database the network stopped
+ * answering then fails requests within seconds instead of holding them), and its connections send TCP keep-alives.
  *
  * @category constructors
  */
@@ -225,29 +249,41 @@ export const acquire = <F>(
   onError: (operation: string, cause: unknown) => F
 ): Effect.Effect<Database<F>, F, Scope.Scope> => {
   const schema = options.schema ?? "public"
-  return Effect.acquireRelease(
-    Effect.sync(() => {
-      const pool = new pg.Pool({
-        ...options.pool,
-        ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
-        ...(options.max === undefined ? {} : { max: options.max }),
-        types
-      })
-      // An idle connection that breaks (a server restart) is dropped by the pool; without a listener the pool's
-      // `error` event would end the process. The next statement opens a fresh connection or fails with onError.
-      pool.on("error", () => {})
-      // A connection that breaks while checked out (mid-transaction when the database goes away) emits `error` on its
-      // client, where the pool listens only while it is idle: unheard, that error ended the process (found by
-      // apps/server's Outage test). The statement in flight fails with onError; the broken client is released with
-      // its error and discarded.
-      pool.on("connect", (client) => {
-        client.on("error", () => {})
-      })
-      return pool
-    }),
-    (pool) => Effect.promise(() => pool.end().catch(() => undefined))
-  ).pipe(
-    Effect.map((pool) => makeDatabase(pool, schema, onError)),
-    Effect.tap((db) => migrate(db, migrations))
+  const open = (config: pg.PoolConfig) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const pool = new pg.Pool({
+          ...config,
+          ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
+          types
+        })
+        // An idle connection that breaks (a server restart) is dropped by the pool; without a listener the pool's
+        // `error` event would end the process. The next statement opens a fresh connection or fails with onError.
+        pool.on("error", () => {})
+        // A connection that breaks while checked out (mid-transaction when the database goes away) emits `error` on
+        // its client, where the pool listens only while it is idle: unheard, that error ended the process (found by
+        // apps/server's Outage test). The statement in flight fails with onError; the broken client is released with
+        // its error and discarded.
+        pool.on("connect", (client) => {
+          client.on("error", () => {})
+        })
+        return pool
+      }),
+      (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+    )
+  const migrated = Effect.scoped(
+    Effect.flatMap(open({ ...options.pool, max: 1 }), (pool) =>
+      migrate(makeDatabase(pool, schema, onError), migrations)
+    )
   )
+  // Found by apps/server's Outage test with a proxy that stopped carrying bytes: each /health probe left a statement
+  // unanswered on a connection, and once the pool's connections were all held so, every request waited for good.
+  const bounded: pg.PoolConfig = {
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    query_timeout: options.statementTimeoutMs ?? 10_000,
+    keepAlive: true,
+    ...options.pool,
+    ...(options.max === undefined ? {} : { max: options.max })
+  }
+  return Effect.andThen(migrated, open(bounded)).pipe(Effect.map((pool) => makeDatabase(pool, schema, onError)))
 }
