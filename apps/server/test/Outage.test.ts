@@ -6,92 +6,26 @@
  * answers as before by itself, the job acknowledged before the outage intact.
  */
 import { mkdtempSync, rmSync } from "node:fs"
-import { createConnection, createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { RestJob } from "@geojobs/core"
+import * as TcpProxy from "@geojobs/fixtures/TcpProxy"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
 import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
 
 const password = "outage admin password"
 
-/**
- * A TCP proxy to PostgreSQL on a port of its own; `close` drops every connection and stops listening (the database
- * gone: connections refused), `freeze` stops carrying bytes either way while every connection stays open and new ones
- * are accepted and never answered (a network dropping packets), and `thaw` carries them on again, held bytes first.
- */
-const proxy = (port: number, target: URL) =>
-  new Promise<{
-    readonly port: number
-    readonly close: () => Promise<void>
-    readonly freeze: () => void
-    readonly thaw: () => void
-  }>((resolve, reject) => {
-    const sockets = new Set<Socket>()
-    const pairs = new Set<{ readonly client: Socket; upstream: Socket | undefined }>()
-    let frozen = false
-    const connect = (pair: { readonly client: Socket; upstream: Socket | undefined }) => {
-      const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5432) })
-      pair.upstream = upstream
-      sockets.add(upstream)
-      upstream.on("close", () => sockets.delete(upstream))
-      upstream.on("error", () => upstream.destroy())
-      pair.client.pipe(upstream).pipe(pair.client)
-    }
-    const server: Server = createServer((client) => {
-      sockets.add(client)
-      client.on("close", () => sockets.delete(client))
-      client.on("error", () => client.destroy())
-      const pair = { client, upstream: undefined as Socket | undefined }
-      pairs.add(pair)
-      client.on("close", () => pairs.delete(pair))
-      if (frozen) client.pause()
-      else connect(pair)
-    })
-    server.once("error", reject)
-    server.listen(port, "127.0.0.1", () => {
-      const address = server.address()
-      resolve({
-        port: typeof address === "object" && address !== null ? address.port : 0,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy()
-            server.close(() => done())
-          }),
-        freeze: () => {
-          frozen = true
-          for (const { client, upstream } of pairs) {
-            if (upstream === undefined) continue
-            client.unpipe(upstream)
-            upstream.unpipe(client)
-            client.pause()
-            upstream.pause()
-          }
-        },
-        thaw: () => {
-          frozen = false
-          for (const pair of pairs) {
-            if (pair.upstream === undefined) connect(pair)
-            else pair.client.pipe(pair.upstream).pipe(pair.client)
-            pair.client.resume()
-            pair.upstream?.resume()
-          }
-        }
-      })
-    })
-  })
-
 describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and comes back", () => {
   const schema = TestDatabase.schemaName()
   const dataDir = mkdtempSync(join(tmpdir(), "geojobs-outage-"))
   const target = new URL(TestDatabase.url)
-  let gate: Awaited<ReturnType<typeof proxy>> | undefined
+  let gate: TcpProxy.TcpProxy | undefined
   let node: ServerProcess | undefined
 
   beforeAll(async () => {
-    gate = await proxy(0, target)
+    gate = await TcpProxy.make(0, target)
     const through = new URL(TestDatabase.url)
     through.port = String(gate.port)
     node = await start({
@@ -134,7 +68,7 @@ describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and
     assert.strictEqual(read.error?.code, 503)
 
     // The database back on the same address: the node reconnects without being restarted.
-    gate = await proxy(port, target)
+    gate = await TcpProxy.make(port, target)
     let back = await health()
     for (let i = 0; i < 100 && back.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100))

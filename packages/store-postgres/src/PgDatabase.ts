@@ -80,6 +80,13 @@ export interface Database<F> extends Queryable<F> {
   ) => Effect.Effect<A, E | F>
 }
 
+/**
+ * How long a statement waits for a connection and for its answer unless `Options` say otherwise (milliseconds).
+ *
+ * @category models
+ */
+export const defaultTimeouts = { connectMs: 5_000, statementMs: 10_000 } as const
+
 /** The advisory lock every migration runs under, whatever the schema ("geojobs" in ASCII). */
 export const migrationLock = 0x67656f6a6f6273n
 
@@ -279,8 +286,8 @@ export const acquire = <F>(
   // Found by apps/server's Outage test with a proxy that stopped carrying bytes: each /health probe left a statement
   // unanswered on a connection, and once the pool's connections were all held so, every request waited for good.
   const bounded: pg.PoolConfig = {
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-    query_timeout: options.statementTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? defaultTimeouts.connectMs,
+    query_timeout: options.statementTimeoutMs ?? defaultTimeouts.statementMs,
     keepAlive: true,
     ...options.pool,
     ...(options.max === undefined ? {} : { max: options.max })

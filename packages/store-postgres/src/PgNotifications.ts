@@ -117,11 +117,33 @@ const describeCause = (cause: unknown): string => (cause instanceof Error ? caus
  * (so an administrator tells it apart in `pg_stat_activity`).
  */
 const clientConfig = (options: PgDatabase.Options): pg.ClientConfig => ({
+  // The pool's waits, so that a network that stops answering is noticed here too: the connect and the pings fail
+  // instead of waiting for good (without them, a frozen connection looked connected, and its ping never came back).
+  connectionTimeoutMillis: options.connectTimeoutMs ?? PgDatabase.defaultTimeouts.connectMs,
+  query_timeout: options.statementTimeoutMs ?? PgDatabase.defaultTimeouts.statementMs,
   ...options.pool,
   ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
   keepAlive: true,
   application_name: `${options.pool?.application_name ?? "geojobs"} listener`
 })
+
+/**
+ * Closes a client without waiting on a peer that may never answer: its Terminate is sent and the socket destroyed
+ * after a second if the server has not closed it by then.
+ */
+const close = (c: pg.Client): Promise<void> =>
+  new Promise<void>((done) => {
+    const timer = setTimeout(() => {
+      ;(c as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.()
+      done()
+    }, 1_000)
+    c.end()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer)
+        done()
+      })
+  })
 
 /**
  * `QueueSignals` on one PostgreSQL schema: its triggers migrated at start (after the job store's tables, so provide
@@ -163,7 +185,7 @@ export const layer = (options: Options): Layer.Layer<JobQueue.QueueSignals, JobE
             await c.query(`LISTEN ${PgDatabase.ident(channel)}`)
             return c
           } catch (cause) {
-            await c.end().catch(() => undefined)
+            await close(c)
             throw cause
           }
         },
@@ -224,15 +246,13 @@ export const layer = (options: Options): Layer.Layer<JobQueue.QueueSignals, JobE
           // From now on nothing is heard: subscribers poll at their fast rate until the reconnect's Resync.
           PubSub.publishUnsafe(hub, { _tag: "Resync" })
           yield* Ref.set(client, undefined)
-          yield* Effect.promise(() => c.end().catch(() => undefined))
+          yield* Effect.promise(() => close(c))
           yield* Effect.logWarning(`PostgreSQL listener of schema ${schema} lost its connection (${why}); reconnecting`)
         }
       })
       // Added before the fork, so run after it is interrupted: the loop never sees this end as a broken connection.
       yield* Effect.addFinalizer(() =>
-        Effect.flatMap(Ref.get(client), (c) =>
-          c === undefined ? Effect.void : Effect.promise(() => c.end().catch(() => undefined))
-        )
+        Effect.flatMap(Ref.get(client), (c) => (c === undefined ? Effect.void : Effect.promise(() => close(c))))
       )
       yield* Effect.forkScoped(listen)
       // Subscribers made once the layer is built hear every later commit — unless the database could not be

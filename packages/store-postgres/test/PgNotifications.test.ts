@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Entropy, Job, JobQueue, JobStore } from "@geojobs/core"
 import { QueueSignalsSuite, SampleJobs } from "@geojobs/core/testing"
+import * as TcpProxy from "@geojobs/fixtures/TcpProxy"
 import { Context, Effect, Layer, Option, PubSub } from "effect"
 import pg from "pg"
 import * as PgJobStore from "../src/PgJobStore.ts"
@@ -159,5 +160,59 @@ describe.skipIf(unavailable)("PgNotifications", () => {
         console.log(`listener reconnected ${reconnectMs} ms after pg_terminate_backend; job ${job.id} heard again`)
       })
     ).pipe(Effect.provide(Entropy.Entropy.layerSeeded(5)))
+  )
+
+  it.live(
+    "a listener whose network stops answering notices it, polls meanwhile, and hears again once it carries bytes",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const schema = yield* freshSchema
+          const writer = yield* Layer.build(node(schema, "geojobs writer"))
+          const store = Context.get(writer, JobStore.JobStore)
+          // The listener's connections go through a proxy that stops carrying bytes while keeping them open.
+          const gate = yield* Effect.acquireRelease(
+            Effect.promise(() => TcpProxy.make(0, new URL(url))),
+            (g) => Effect.promise(() => g.close())
+          )
+          const through = new URL(url)
+          through.port = String(gate.port)
+          const listener = yield* Layer.build(
+            PgNotifications.layer({
+              connectionString: through.href,
+              schema,
+              connectTimeoutMs: 500,
+              statementTimeoutMs: 500,
+              listener: { reconnectMinMs: 50, reconnectMaxMs: 200, pingMs: 200 }
+            })
+          )
+          const signals = Context.get(listener, JobQueue.QueueSignals)
+          const subscription = yield* signals.subscribe
+          assert.isTrue(signals.crossProcess(), "listening")
+
+          gate.freeze()
+          const frozenAt = Date.now()
+          assert.deepStrictEqual(yield* next(subscription), { _tag: "Resync" }, "lost: the engine polls from now on")
+          const noticedMs = Date.now() - frozenAt
+          assert.isFalse(signals.crossProcess(), "not listening while the network drops everything")
+          // Reconnects meanwhile are accepted by the network and never answered: each gives up after its wait.
+          yield* Effect.sleep(1_000)
+          assert.isFalse(signals.crossProcess(), "still not listening")
+
+          gate.thaw()
+          const thawedAt = Date.now()
+          assert.deepStrictEqual(yield* next(subscription), { _tag: "Resync" }, "back: everything may have been missed")
+          yield* until(() => signals.crossProcess(), "listening again")
+          const backMs = Date.now() - thawedAt
+          yield* store.create(yield* SampleJobs.make("Submitted"))
+          assert.deepStrictEqual(yield* next(subscription), {
+            _tag: "Work",
+            service: { folder: "Analysis", name: "Geometry" }
+          })
+          console.log(
+            `frozen network noticed after ${noticedMs} ms (ping 200 ms, wait 500 ms); listening ${backMs} ms after it thawed`
+          )
+        })
+      ).pipe(Effect.provide(Entropy.Entropy.layerSeeded(6)))
   )
 })
