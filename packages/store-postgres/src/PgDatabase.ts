@@ -278,9 +278,12 @@ export const acquire = <F>(
       }),
       (pool) => Effect.promise(() => pool.end().catch(() => undefined))
     )
+  // Its connect is bounded as the pool's (a node that cannot reach its database stops its start in seconds); its
+  // statements are not.
   const migrated = Effect.scoped(
-    Effect.flatMap(open({ ...options.pool, max: 1 }), (pool) =>
-      migrate(makeDatabase(pool, schema, onError), migrations)
+    Effect.flatMap(
+      open({ connectionTimeoutMillis: options.connectTimeoutMs ?? defaultTimeouts.connectMs, ...options.pool, max: 1 }),
+      (pool) => migrate(makeDatabase(pool, schema, onError), migrations)
     )
   )
   // Found by apps/server's Outage test with a proxy that stopped carrying bytes: each /health probe left a statement

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { JobQueue, JobStore, SecurityStore } from "@geojobs/core"
-import { Context, Effect, Layer } from "effect"
+import * as TcpProxy from "@geojobs/fixtures/TcpProxy"
+import { Context, Effect, Exit, Layer } from "effect"
 import * as PgJobStore from "../src/PgJobStore.ts"
 import * as PgNotifications from "../src/PgNotifications.ts"
 import * as PgSecurityStore from "../src/PgSecurityStore.ts"
@@ -52,6 +53,40 @@ describe.skipIf(unavailable)("PgDatabase", () => {
       yield* Layer.build(PgJobStore.layer({ connectionString: url, schema }))
       const after = yield* admin<{ applied: string }>(`SELECT applied::text FROM "${schema}".geojobs_migrations`)
       assert.deepStrictEqual(after, before)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a store whose database the network stops answering fails in seconds: its start, and its statements", () =>
+    Effect.gen(function* () {
+      const schema = yield* freshSchema
+      const gate = yield* Effect.acquireRelease(
+        Effect.promise(() => TcpProxy.make(0, new URL(url))),
+        (g) => Effect.promise(() => g.close())
+      )
+      const through = new URL(url)
+      through.port = String(gate.port)
+      const options = { connectionString: through.href, schema, connectTimeoutMs: 300, statementTimeoutMs: 300 }
+      const store = Context.get(yield* Layer.build(PgJobStore.layer(options)), JobStore.JobStore)
+      gate.freeze()
+      // A statement on a connection the pool holds, then one that needs a new connection: each fails, in time.
+      const times: Array<number> = []
+      for (let i = 0; i < 2; i++) {
+        const t0 = Date.now()
+        const read = yield* Effect.flip(store.getSummary("j-none"))
+        times.push(Date.now() - t0)
+        assert.strictEqual(read._tag, "JobStoreError")
+      }
+      // A node starting meanwhile stops, instead of waiting for the network.
+      const t0 = Date.now()
+      const started = yield* Effect.exit(Layer.build(PgJobStore.layer(options)))
+      times.push(Date.now() - t0)
+      assert.isTrue(Exit.isFailure(started), "the start failed")
+      console.log(`frozen network: statement failed after ${times[0]} and ${times[1]} ms, a start after ${times[2]} ms`)
+      // Bounds for a loaded machine; unbounded, each of these waited for good.
+      for (const ms of times) assert.isBelow(ms, 10_000)
+      gate.thaw()
+      const back = yield* Effect.flip(store.getSummary("j-none"))
+      assert.strictEqual(back._tag, "NoSuchJob", "answered again once the network carries bytes")
     }).pipe(Effect.scoped)
   )
 })
