@@ -103,10 +103,10 @@ interface Running {
   /** Its end is being written (under its claim): giving it up now changes nothing. */
   ending: boolean
   /**
-   * One write of this run at a time. A flush takes the pending messages out before it writes and puts them back if
-   * the write fails; an end written meanwhile would miss them, and they would be lost with the run (apps/server's
-   * PgRestart test saw a job succeed without its start message: the flush's write failed on the restarting database
-   * while the 20 ms run's end was written).
+   * One write of this run at a time. An end written while a flush's write is in flight would write that flush's
+   * messages too, or miss them if the flush had taken them out (apps/server's PgRestart test saw a job succeed
+   * without its start message: the flush's write failed on the restarting database while the 20 ms run's end was
+   * written).
    */
   readonly writes: Semaphore.Semaphore
   readonly progress: {
@@ -297,9 +297,11 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
       Effect.gen(function* () {
         // Its end writes whatever is pending.
         if (entry.lost !== undefined || entry.ending) return
+        // Messages leave the list once written, not before: what a write that fails (the database restarting) or
+        // that is not made (the job Cancelling shows no progress; its end writes them) carried stays for the next
+        // write, in order. Those the tool sends meanwhile come after them.
         const { pending, messages } = entry.progress
-        const drained = messages.splice(0, messages.length)
-        entry.progress.pending = undefined
+        const carried = messages.length
         let base = entry.job.messages.length
         let declined = false
         const written = yield* StoredJob.modifyClaimed(
@@ -314,31 +316,20 @@ export const make = (options: RunnerOptions, deps: RunnerDeps): Effect.Effect<Wo
             }
             base = job.messages.length
             let next = job
-            next = addMessages(next, unwritten(job, drained, entry.progress.failedAt), now)
+            next = addMessages(next, unwritten(job, messages.slice(0, carried), entry.progress.failedAt), now)
             if (pending?.type === "progress") next = Job.setProgress(next, pending.percent, pending.message)
             return next === job ? undefined : next
           },
           entry.job
         ).pipe(
           Effect.catchTag("LostClaim", lostClaim(entry)),
-          // Not written (the database is restarting, say): kept for the next flush or the end's write, in order, so
-          // that an outage loses none of the run's messages (its start message among them).
-          Effect.tapErrorTag("JobStoreError", () =>
-            Effect.sync(() => {
-              messages.unshift(...drained)
-              entry.progress.pending ??= pending
-              entry.progress.failedAt ??= base
-            })
-          )
+          Effect.tapErrorTag("JobStoreError", () => Effect.sync(() => (entry.progress.failedAt ??= base)))
         )
         if (written === "lost") return
-        if (declined) {
-          // Being cancelled: it shows no progress, but what the tool logs meanwhile (what it is tidying, why it
-          // stops) is the job's all the same, and its end writes it. These were dropped until the engine's test of
-          // a tool that logs while Cancelling found it.
-          messages.unshift(...drained)
-        } else {
+        if (!declined) {
           // Written, or nothing left to write: the store holds what the failed write may have left.
+          messages.splice(0, carried)
+          if (entry.progress.pending === pending) entry.progress.pending = undefined
           entry.progress.failedAt = undefined
         }
         if (written !== undefined) {
