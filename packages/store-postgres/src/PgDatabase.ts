@@ -81,11 +81,20 @@ export interface Database<F> extends Queryable<F> {
 }
 
 /**
- * How long a statement waits for a connection and for its answer unless `Options` say otherwise (milliseconds).
+ * The waits of `options` in node-postgres' terms, for a pool's or a lone client's config: a connection within
+ * `connectTimeoutMs` (default 5 s), an answer within `statementTimeoutMs` (default 10 s). Unbounded (node-postgres'
+ * default), a network that stopped answering held every statement for good: found by apps/server's Outage test with a
+ * proxy that stopped carrying bytes — each /health probe left a statement unanswered on a connection, and once the
+ * pool's connections were all held so, every request waited.
  *
- * @category models
+ * @category constructors
  */
-export const defaultTimeouts = { connectMs: 5_000, statementMs: 10_000 } as const
+export const waits = (
+  options: Options
+): { readonly connectionTimeoutMillis: number; readonly query_timeout: number } => ({
+  connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+  query_timeout: options.statementTimeoutMs ?? 10_000
+})
 
 /** The advisory lock every migration runs under, whatever the schema ("geojobs" in ASCII). */
 export const migrationLock = 0x67656f6a6f6273n
@@ -242,11 +251,54 @@ export const migrate = <F>(db: Database<F>, migrations: Migrations): Effect.Effe
   )
 }
 
+/** A pool on `options`' database with `config`, its connections' errors heard; ended when the scope ends. */
+const open = (options: Options, config: pg.PoolConfig): Effect.Effect<pg.Pool, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new pg.Pool({
+        ...config,
+        ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
+        types
+      })
+      // An idle connection that breaks (a server restart) is dropped by the pool; without a listener the pool's
+      // `error` event would end the process. The next statement opens a fresh connection or fails with onError.
+      pool.on("error", () => {})
+      // A connection that breaks while checked out (mid-transaction when the database goes away) emits `error` on its
+      // client, where the pool listens only while it is idle: unheard, that error ended the process (found by
+      // apps/server's Outage test). The statement in flight fails with onError; the broken client is released with
+      // its error and discarded.
+      pool.on("connect", (client) => {
+        client.on("error", () => {})
+      })
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+  )
+
 /**
- * The database as a scoped resource: the migrations run first on a connection of their own (failing with `onError`),
- * then the store's pool is opened, ended when the scope ends. A statement on the pool waits at most
- * `connectTimeoutMs` for a connection and `statementTimeoutMs` for its answer (a database the network stopped
- * answering then fails requests within seconds instead of holding them), and its connections send TCP keep-alives.
+ * Brings the schema up to date with `migrations` on a connection of its own, closed afterwards (failing with
+ * `onError`). Its connect waits as a pool's (a node that cannot reach its database stops its start in seconds); its
+ * statements have no limit (a step may build an index over every job, or wait for another node's migrations).
+ *
+ * @category combinators
+ */
+export const migrateOn = <F>(
+  options: Options,
+  migrations: Migrations,
+  onError: (operation: string, cause: unknown) => F
+): Effect.Effect<void, F> =>
+  Effect.scoped(
+    Effect.flatMap(
+      open(options, { connectionTimeoutMillis: waits(options).connectionTimeoutMillis, ...options.pool, max: 1 }),
+      (pool) => migrate(makeDatabase(pool, options.schema ?? "public", onError), migrations)
+    )
+  )
+
+/**
+ * The database as a scoped resource: the migrations run first ({@link migrateOn}), then the store's pool is opened,
+ * ended when the scope ends. A statement on the pool waits as {@link waits} says for a connection and for its answer
+ * (a database the network stopped answering then fails requests within seconds instead of holding them), and its
+ * connections send TCP keep-alives.
  *
  * @category constructors
  */
@@ -254,46 +306,13 @@ export const acquire = <F>(
   options: Options,
   migrations: Migrations,
   onError: (operation: string, cause: unknown) => F
-): Effect.Effect<Database<F>, F, Scope.Scope> => {
-  const schema = options.schema ?? "public"
-  const open = (config: pg.PoolConfig) =>
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        const pool = new pg.Pool({
-          ...config,
-          ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
-          types
-        })
-        // An idle connection that breaks (a server restart) is dropped by the pool; without a listener the pool's
-        // `error` event would end the process. The next statement opens a fresh connection or fails with onError.
-        pool.on("error", () => {})
-        // A connection that breaks while checked out (mid-transaction when the database goes away) emits `error` on
-        // its client, where the pool listens only while it is idle: unheard, that error ended the process (found by
-        // apps/server's Outage test). The statement in flight fails with onError; the broken client is released with
-        // its error and discarded.
-        pool.on("connect", (client) => {
-          client.on("error", () => {})
-        })
-        return pool
-      }),
-      (pool) => Effect.promise(() => pool.end().catch(() => undefined))
-    )
-  // Its connect is bounded as the pool's (a node that cannot reach its database stops its start in seconds); its
-  // statements are not.
-  const migrated = Effect.scoped(
-    Effect.flatMap(
-      open({ connectionTimeoutMillis: options.connectTimeoutMs ?? defaultTimeouts.connectMs, ...options.pool, max: 1 }),
-      (pool) => migrate(makeDatabase(pool, schema, onError), migrations)
-    )
-  )
-  // Found by apps/server's Outage test with a proxy that stopped carrying bytes: each /health probe left a statement
-  // unanswered on a connection, and once the pool's connections were all held so, every request waited for good.
-  const bounded: pg.PoolConfig = {
-    connectionTimeoutMillis: options.connectTimeoutMs ?? defaultTimeouts.connectMs,
-    query_timeout: options.statementTimeoutMs ?? defaultTimeouts.statementMs,
-    keepAlive: true,
-    ...options.pool,
-    ...(options.max === undefined ? {} : { max: options.max })
-  }
-  return Effect.andThen(migrated, open(bounded)).pipe(Effect.map((pool) => makeDatabase(pool, schema, onError)))
-}
+): Effect.Effect<Database<F>, F, Scope.Scope> =>
+  Effect.andThen(
+    migrateOn(options, migrations, onError),
+    open(options, {
+      ...waits(options),
+      keepAlive: true,
+      ...options.pool,
+      ...(options.max === undefined ? {} : { max: options.max })
+    })
+  ).pipe(Effect.map((pool) => makeDatabase(pool, options.schema ?? "public", onError)))

@@ -119,8 +119,7 @@ const describeCause = (cause: unknown): string => (cause instanceof Error ? caus
 const clientConfig = (options: PgDatabase.Options): pg.ClientConfig => ({
   // The pool's waits, so that a network that stops answering is noticed here too: the connect and the pings fail
   // instead of waiting for good (without them, a frozen connection looked connected, and its ping never came back).
-  connectionTimeoutMillis: options.connectTimeoutMs ?? PgDatabase.defaultTimeouts.connectMs,
-  query_timeout: options.statementTimeoutMs ?? PgDatabase.defaultTimeouts.statementMs,
+  ...PgDatabase.waits(options),
   ...options.pool,
   ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
   keepAlive: true,
@@ -160,9 +159,9 @@ export const layer = (options: Options): Layer.Layer<JobQueue.QueueSignals, JobE
       const reconnectMinMs = options.listener?.reconnectMinMs ?? 100
       const reconnectMaxMs = options.listener?.reconnectMaxMs ?? 5000
       const pingMs = options.listener?.pingMs ?? 10_000
-      // The triggers, on a pool of one that runs only the migration and is ended at once (kept, it held an idle
-      // connection past what a node's pools and listener add up to: PoolSize.test.ts in apps/server counted it).
-      yield* Effect.scoped(PgDatabase.acquire({ ...options, max: 1 }, migrations, storeError))
+      // The triggers; this layer needs no pool of its own (a pool kept for the migration held an idle connection past
+      // what a node's pools and listener add up to: PoolSize.test.ts in apps/server counted it).
+      yield* PgDatabase.migrateOn(options, migrations, storeError)
       const hub = yield* PubSub.unbounded<JobQueue.Signal>()
       yield* Effect.addFinalizer(() => PubSub.shutdown(hub))
       let connected = false
