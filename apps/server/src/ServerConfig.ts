@@ -279,21 +279,19 @@ export const schema = z.object({
 
 /** Settings that are fine alone but contradict each other. */
 const contradictions = schema.superRefine((e, ctx) => {
-  if (e.GEOJOBS_DATABASE_SCHEMA !== undefined && e.GEOJOBS_DATABASE_URL === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["GEOJOBS_DATABASE_SCHEMA"],
-      message:
-        "names a PostgreSQL schema, but GEOJOBS_DATABASE_URL is not set (the stores are SQLite files); set both or neither"
-    })
-  }
-  if (e.GEOJOBS_DATABASE_POOL_SIZE !== undefined && e.GEOJOBS_DATABASE_URL === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["GEOJOBS_DATABASE_POOL_SIZE"],
-      message:
-        "sizes the PostgreSQL connection pools, but GEOJOBS_DATABASE_URL is not set (the stores are SQLite files); set both or neither"
-    })
+  // Settings of PostgreSQL alone: without its URL they would be silently ignored.
+  const postgresOnly = {
+    GEOJOBS_DATABASE_SCHEMA: "names a PostgreSQL schema",
+    GEOJOBS_DATABASE_POOL_SIZE: "sizes the PostgreSQL connection pools"
+  } as const
+  for (const [variable, what] of Object.entries(postgresOnly) as Array<[keyof typeof postgresOnly, string]>) {
+    if (e[variable] !== undefined && e.GEOJOBS_DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [variable],
+        message: `${what}, but GEOJOBS_DATABASE_URL is not set (the stores are SQLite files); set both or neither`
+      })
+    }
   }
   // The engine's local job files live in `<dataDir>/jobs`: main.ts passes the jobs folder's parent as its dataDir.
   if (e.GEOJOBS_JOBS_DIR !== undefined && basename(resolve(e.GEOJOBS_JOBS_DIR)) !== "jobs") {
