@@ -218,8 +218,9 @@ export const statements = (db: DatabaseSync): ((text: string) => StatementSync) 
  * Two statements rather than one `SELECT total_changes(), (SELECT data_version FROM pragma_data_version)`: the
  * pragma's table form plans a statement of its own on every call. Measured inside the server under `pnpm bench:http`
  * (2026-12-07, 2 cores): 13.0 µs a check as one statement, 9.6 µs as two (2.8 of it `total_changes()`), at ~1.9
- * checks per status read (the token's memo and the job's) — alone in a loop the same checks take 3.7 and 2.5 µs. `read` may answer undefined (nothing there), which is remembered too. At most `max` reads are kept:
- * past that the memo starts over, so keys an attacker makes up (forged tokens) empty it rather than grow it.
+ * checks per status read (the token's memo and the job's) — alone in a loop the same checks take 3.7 and 2.5 µs.
+ * `read` may answer undefined (nothing there), which is remembered too. At most `max` reads are kept: past that the
+ * memo starts over, so keys an attacker makes up (forged tokens) empty it rather than grow it.
  *
  * @category constructors
  */
