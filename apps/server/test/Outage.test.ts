@@ -13,6 +13,7 @@ import { RestJob } from "@geojobs/core"
 import * as TcpProxy from "@geojobs/fixtures/TcpProxy"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
+import { waitFor } from "./support/RunLog.ts"
 import { form, get, type ServerProcess, start } from "./support/ServerProcess.ts"
 
 const password = "outage admin password"
@@ -26,10 +27,8 @@ describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and
 
   beforeAll(async () => {
     gate = await TcpProxy.make(0, target)
-    const through = new URL(TestDatabase.url)
-    through.port = String(gate.port)
     node = await start({
-      GEOJOBS_DATABASE_URL: through.href,
+      GEOJOBS_DATABASE_URL: gate.url,
       GEOJOBS_DATABASE_SCHEMA: schema,
       GEOJOBS_DATA_DIR: dataDir,
       GEOJOBS_ADMIN_PASSWORD: password,
@@ -69,12 +68,7 @@ describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and
 
     // The database back on the same address: the node reconnects without being restarted.
     gate = await TcpProxy.make(port, target)
-    let back = await health()
-    for (let i = 0; i < 100 && back.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100))
-      back = await health()
-    }
-    assert.strictEqual(back.status, 200)
+    await waitFor("/health 200 once the database is back", 10_000, async () => (await health()).status === 200, 100)
     const job = RestJob.schema.parse(await get(`${echo}/jobs/${jobId}?f=json`))
     assert.include(["esriJobSubmitted", "esriJobExecuting", "esriJobSucceeded"], job.jobStatus)
     const after = RestJob.schema.parse(await form(`${echo}/submitJob`, { input_string: "after", f: "json" }))
@@ -109,12 +103,12 @@ describe.skipIf(TestDatabase.unavailable)("a node whose PostgreSQL goes away and
 
     G.thaw()
     const thawedAt = Date.now()
-    let back = await fetch(`${N.origin}/health`)
-    for (let i = 0; i < 300 && back.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100))
-      back = await fetch(`${N.origin}/health`)
-    }
-    assert.strictEqual(back.status, 200)
+    await waitFor(
+      "/health 200 after the thaw",
+      30_000,
+      async () => (await fetch(`${N.origin}/health`)).status === 200,
+      100
+    )
     console.log(`healed after ${thawedAt - frozenAt} ms frozen: /health 200 again ${Date.now() - thawedAt} ms later`)
     const job = RestJob.schema.parse(await get(`${echo}/jobs/${jobId}?f=json`))
     assert.include(["esriJobSubmitted", "esriJobExecuting", "esriJobSucceeded"], job.jobStatus)

@@ -12,6 +12,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { RestJob } from "@geojobs/core"
 import * as TestDatabase from "@geojobs/store-postgres/testing/TestDatabase"
 import { Effect } from "effect"
+import { waitFor } from "./support/RunLog.ts"
 import { form, get, type ServerProcess, signIn, start } from "./support/ServerProcess.ts"
 
 const password = "pool size admin password"
@@ -89,12 +90,13 @@ describe.skipIf(TestDatabase.unavailable)("GEOJOBS_DATABASE_POOL_SIZE on Postgre
     most = Math.max(most, await connections(name))
     const ids = answers.map((a) => RestJob.schema.parse(a).jobId)
     for (const id of ids) {
-      for (const deadline = Date.now() + 60_000; ; ) {
-        const job = RestJob.schema.parse(await get(`${echo}/jobs/${id}?f=json&token=${token}`))
-        if (job.jobStatus === "esriJobSucceeded") break
-        assert.isBelow(Date.now(), deadline, `job ${id} still ${job.jobStatus}`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
+      await waitFor(
+        `job ${id} Succeeded`,
+        60_000,
+        async () =>
+          RestJob.schema.parse(await get(`${echo}/jobs/${id}?f=json&token=${token}`)).jobStatus === "esriJobSucceeded",
+        50
+      )
     }
     return most
   }

@@ -63,9 +63,7 @@ describe.skipIf(unavailable)("PgDatabase", () => {
         Effect.promise(() => TcpProxy.make(0, new URL(url))),
         (g) => Effect.promise(() => g.close())
       )
-      const through = new URL(url)
-      through.port = String(gate.port)
-      const options = { connectionString: through.href, schema, connectTimeoutMs: 300, statementTimeoutMs: 300 }
+      const options = { connectionString: gate.url, schema, connectTimeoutMs: 300, statementTimeoutMs: 300 }
       const store = Context.get(yield* Layer.build(PgJobStore.layer(options)), JobStore.JobStore)
       gate.freeze()
       // A statement on a connection the pool holds, then one that needs a new connection: each fails, in time.

@@ -175,11 +175,9 @@ describe.skipIf(unavailable)("PgNotifications", () => {
             Effect.promise(() => TcpProxy.make(0, new URL(url))),
             (g) => Effect.promise(() => g.close())
           )
-          const through = new URL(url)
-          through.port = String(gate.port)
           const listener = yield* Layer.build(
             PgNotifications.layer({
-              connectionString: through.href,
+              connectionString: gate.url,
               schema,
               connectTimeoutMs: 500,
               statementTimeoutMs: 500,
