@@ -133,7 +133,7 @@ const clientConfig = (options: PgDatabase.Options): pg.ClientConfig => ({
 const close = (c: pg.Client): Promise<void> =>
   new Promise<void>((done) => {
     const timer = setTimeout(() => {
-      ;(c as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.()
+      c.connection.stream.destroy()
       done()
     }, 1_000)
     c.end()
